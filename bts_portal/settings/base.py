@@ -1,0 +1,200 @@
+"""Settings shared by every environment.
+
+The process environment is read here and only here (django-environ). With nothing set, the app
+runs on embedded defaults: SQLite and kombu's ``filesystem://`` broker under ``BTS_DATA_DIR``
+(default ``<project>/.local``, git-ignored). ``DATABASE_URL`` and ``CELERY_BROKER_URL`` switch to
+PostgreSQL (psycopg 3) and Redis. See ``.env.example`` for every variable.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+# A local .env file is optional; real environment variables win over it.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DATA_DIR = Path(env.str("BTS_DATA_DIR", default=str(BASE_DIR / ".local")))
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "bootstrap",
+    "django_celery_beat",
+    "partners",
+    "syncs",
+    "circuit_breaks",
+    "bts_portal.apps.BtsPortalConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bts_portal.urls"
+WSGI_APPLICATION = "bts_portal.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "partners.context_processors.portal",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+
+
+def database_config(url: str) -> dict:
+    """Django DATABASES entry for a database URL, with the options each engine needs here."""
+    config = environ.Env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Web, worker and beat share one SQLite file: WAL lets readers run beside the writer and
+        # IMMEDIATE transactions take the write lock up front, so concurrent writers queue
+        # instead of failing with "database is locked" (TOOLCHAIN.md).
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    else:
+        config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+DATABASES = {
+    "default": database_config(env.str("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")),
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth ---------------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 24 * 3  # three days, in seconds
+
+# How long an invitation link stays valid, in days (issue #2: 14 days).
+BTS_INVITATION_MAX_AGE_DAYS = env.int("BTS_INVITATION_MAX_AGE_DAYS", default=14)
+
+# --- Internationalisation -----------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"  # instants are stored and scheduled in UTC; partner dates use the partner's zone
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (served by whitenoise, no CDN) -----------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(DATA_DIR / "media")))
+MEDIA_URL = "media/"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# --- Email --------------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BTS Portal <bts-portal@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Absolute links in email (invitations) when no request is at hand, e.g. in a Celery task.
+BTS_BASE_URL = env.str("BTS_BASE_URL", default="http://127.0.0.1:8000")
+
+
+# --- Celery -------------------------------------------------------------------------------------
+def broker_transport_options(url: str) -> dict:
+    """Kombu transport options for a broker URL (file-system folders, or Redis timeouts)."""
+    if url.startswith("filesystem://"):
+        # kombu's file-system transport: in and out must be the same folder so that a worker in
+        # another process sees what beat and web publish (TOOLCHAIN.md). The folders are created
+        # by ``bts_portal.apps`` at start-up.
+        folder = DATA_DIR / "broker"
+        return {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        }
+    # No task is ever scheduled hours ahead (dates live in the database), so the visibility
+    # timeout of one hour is never exceeded by an ETA.
+    return {"visibility_timeout": 3600, "socket_connect_timeout": 3, "socket_timeout": 5}
+
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TIMEZONE = "UTC"
+CELERY_ENABLE_UTC = True
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=15 * 60)  # seconds, hard kill
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=14 * 60)  # seconds
+CELERY_TASK_ACKS_LATE = True  # at-least-once: every task is written to be safe to run twice
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# Periodic tasks, declared in code. ``bts_portal.beat.sync_periodic_tasks`` brings the
+# django-celery-beat tables in line with this on every ``migrate`` (update in place; entries
+# dropped from here are disabled, never deleted). Intervals are in seconds; beat runs in UTC.
+BTS_PERIODIC_TASKS = {
+    "heartbeat": {
+        "task": "syncs.tasks.heartbeat",
+        "every_seconds": 30,
+        "description": "Records that beat and a worker are alive (shown on /healthz).",
+    },
+}
+
+# --- Logging ------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,14 @@
+"""Developer and demo settings: the README's run command uses these.
+
+Embedded defaults only: SQLite and the file-system broker under ``BTS_DATA_DIR``, email printed
+to the console. Never use these settings on a server reachable by anyone else.
+"""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
+SECRET_KEY = env.str(
+    "DJANGO_SECRET_KEY",
+    default="local-development-only-not-a-secret-3c1f0b5e9d7a4e2b8f6a1c9d0e4b7a2f",
+)

@@ -1,0 +1,168 @@
+"""The demo data of ``python manage.py seed_demo``: one place, so tests and the command agree.
+
+School year 2026–27 with the season's dates from DESIGN.md, and partners covering PowerSchool/API,
+Infinite Campus/API, file sharing and other SISes across US time zones (Hawaii and Arizona
+included). Every date here is demo *data*; the application reads dates from the database only.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from .models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
+
+DEMO_PASSWORD = "bts-demo-2026"  # noqa: S105  (printed demo login, local data only)
+STAFF_USERNAME = "staff"
+
+SCHOOL_YEAR = {
+    "label": "2026-27",
+    "planning_deadline": date(2026, 4, 25),
+    "global_pause_start": date(2026, 6, 12),
+    "global_resume_date": date(2026, 7, 30),
+}
+
+# (slug, name, SIS, integration type, IANA time zone, closure dates)
+PARTNERS = [
+    (
+        "lakeview-unified",
+        "Lakeview Unified School District",
+        Partner.Sis.POWERSCHOOL,
+        Partner.IntegrationType.API,
+        "America/Los_Angeles",
+        [],
+    ),
+    (
+        "prairie-creek",
+        "Prairie Creek Public Schools",
+        Partner.Sis.INFINITE_CAMPUS,
+        Partner.IntegrationType.API,
+        "America/Chicago",
+        [(date(2026, 11, 27), "Day after Thanksgiving")],
+    ),
+    (
+        "grand-bend",
+        "Grand Bend ISD",
+        Partner.Sis.OTHER,
+        Partner.IntegrationType.FILE_SHARING,
+        "America/Chicago",
+        [],
+    ),
+    (
+        "harbor-city",
+        "Harbor City Public Schools",
+        Partner.Sis.POWERSCHOOL,
+        Partner.IntegrationType.API,
+        "America/New_York",
+        [(date(2026, 11, 27), "Day after Thanksgiving")],
+    ),
+    (
+        "mesa-verde",
+        "Mesa Verde Elementary District",
+        Partner.Sis.SYNERGY,
+        Partner.IntegrationType.API,
+        "America/Phoenix",
+        [],
+    ),
+    (
+        "kona-coast",
+        "Kona Coast Complex Area",
+        Partner.Sis.INFINITE_CAMPUS,
+        Partner.IntegrationType.API,
+        "Pacific/Honolulu",
+        [],
+    ),
+    (
+        "front-range",
+        "Front Range School District",
+        Partner.Sis.SKYWARD,
+        Partner.IntegrationType.FILE_SHARING,
+        "America/Denver",
+        [],
+    ),
+    (
+        "denali-borough",
+        "Denali Borough School District",
+        Partner.Sis.AERIES,
+        Partner.IntegrationType.API,
+        "America/Anchorage",
+        [],
+    ),
+]
+
+
+def partner_username(slug: str) -> str:
+    """The demo partner admin's username (also their email address)."""
+    return f"admin@{slug}.example.org"
+
+
+@dataclass(frozen=True)
+class DemoLogins:
+    """Who can sign in after seeding: ``[(username, password, what it is)]``."""
+
+    logins: list[tuple[str, str, str]]
+
+
+@transaction.atomic
+def seed_demo() -> DemoLogins:
+    """Create or bring up to date the demo data; running it again changes no row counts.
+
+    Demo passwords are reset to ``DEMO_PASSWORD`` each run so the printed logins always work.
+    """
+    User = get_user_model()
+    year, created = SchoolYear.objects.get_or_create(label=SCHOOL_YEAR["label"], defaults=SCHOOL_YEAR)
+    if not created:
+        SchoolYear.objects.filter(pk=year.pk).update(**SCHOOL_YEAR)
+    if not SchoolYear.objects.filter(is_current=True).exclude(pk=year.pk).exists():
+        SchoolYear.objects.filter(pk=year.pk).update(is_current=True)
+
+    staff, _ = User.objects.update_or_create(
+        username=STAFF_USERNAME,
+        defaults={
+            "email": "staff@bts-portal.example.org",
+            "first_name": "Sam",
+            "last_name": "Rivera",
+            "is_staff": True,
+            "is_superuser": True,
+            "is_active": True,
+        },
+    )
+    staff.set_password(DEMO_PASSWORD)
+    staff.save(update_fields=["password"])
+    logins = [(STAFF_USERNAME, DEMO_PASSWORD, "staff: partner success manager and admin (/admin/)")]
+
+    for slug, name, sis, integration, tz, closures in PARTNERS:
+        partner, _ = Partner.objects.update_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "sis": sis,
+                "integration_type": integration,
+                "time_zone": tz,
+                "success_manager": staff,
+            },
+        )
+        for day, reason in closures:
+            PartnerClosureDate.objects.update_or_create(
+                partner=partner, date=day, defaults={"reason": reason}
+            )
+        username = partner_username(slug)
+        user, _ = User.objects.update_or_create(
+            username=username,
+            defaults={
+                "email": username,
+                "first_name": "Demo",
+                "last_name": "Admin",
+                "is_staff": False,
+                "is_superuser": False,
+                "is_active": True,
+            },
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        PartnerMembership.objects.get_or_create(
+            user=user, partner=partner, defaults={"role": PartnerMembership.Role.ADMIN}
+        )
+        logins.append((username, DEMO_PASSWORD, f"partner admin of {name} ({tz})"))
+    return DemoLogins(logins=logins)

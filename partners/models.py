@@ -1,0 +1,315 @@
+"""Partners (districts), school years, memberships, invitations and the audit trail.
+
+This is the ground floor: it imports neither ``syncs`` nor ``circuit_breaks``. Every date field
+here is a *partner-local* date; every ``*_at`` field is an aware UTC instant.
+"""
+
+import zoneinfo
+from functools import cache
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+@cache
+def _iana_time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(value: str) -> None:
+    """Accept only IANA time-zone names known to this Python (``zoneinfo``), e.g. ``America/Chicago``.
+
+    Raises ``ValidationError`` (code ``invalid_time_zone``) for anything else, e.g. ``Mars/Olympus``.
+    """
+    if value not in _iana_time_zones():
+        raise ValidationError(
+            "“%(value)s” is not an IANA time zone. Use a name such as America/Chicago or Pacific/Honolulu.",
+            code="invalid_time_zone",
+            params={"value": value},
+        )
+
+
+class SchoolYearQuerySet(models.QuerySet):
+    def current(self) -> "SchoolYear | None":
+        """The school year marked current, or ``None`` when staff have not marked one."""
+        return self.filter(is_current=True).first()
+
+
+class SchoolYear(models.Model):
+    """One school year's season, e.g. ``2026-27``.
+
+    Its dates are data, never constants in code: ``planning_deadline`` (BTS planning form due),
+    ``global_pause_start`` and ``global_resume_date`` (the global pause window for API partners:
+    paused on local dates ``global_pause_start <= d < global_resume_date``). At most one year is
+    current (database constraint).
+    """
+
+    label = models.CharField(
+        max_length=7,
+        unique=True,
+        validators=[RegexValidator(r"^\d{4}-\d{2}$", "Write the school year as YYYY-YY, e.g. 2026-27.")],
+        help_text="YYYY-YY, e.g. 2026-27.",
+    )
+    planning_deadline = models.DateField(help_text="The date the BTS planning form is due.")
+    global_pause_start = models.DateField(help_text="API partners' nightly syncs stop on this local date.")
+    global_resume_date = models.DateField(
+        help_text="API partners' nightly syncs run again from this local date."
+    )
+    is_current = models.BooleanField(default=False, db_index=True, help_text="The year the portal shows.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = SchoolYearQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_current"], condition=Q(is_current=True), name="one_current_school_year"
+            ),
+            models.CheckConstraint(
+                condition=Q(global_pause_start__lt=F("global_resume_date")),
+                name="school_year_pause_before_resume",
+            ),
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def first_calendar_year(self) -> int:
+        """The calendar year the school year starts in (2026 for ``2026-27``)."""
+        return int(self.label[:4])
+
+    def clean(self):
+        errors = {}
+        if (
+            self.label
+            and len(self.label) == 7
+            and self.label[4] == "-"
+            and self.label.replace("-", "").isdigit()
+        ):
+            if int(self.label[5:]) != (self.first_calendar_year + 1) % 100:
+                errors["label"] = (
+                    f"{self.label} is not two consecutive years; did you mean "
+                    f"{self.first_calendar_year}-{(self.first_calendar_year + 1) % 100:02d}?"
+                )
+        if (
+            self.global_pause_start
+            and self.global_resume_date
+            and self.global_pause_start >= self.global_resume_date
+        ):
+            errors["global_resume_date"] = (
+                f"The resume date ({self.global_resume_date:%Y-%m-%d}) must come after the pause start "
+                f"({self.global_pause_start:%Y-%m-%d})."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class PartnerQuerySet(models.QuerySet):
+    def api_partners(self) -> "PartnerQuerySet":
+        """Partners whose SIS the platform pulls from (the global pause applies to them)."""
+        return self.filter(integration_type=Partner.IntegrationType.API)
+
+    def file_sharing_partners(self) -> "PartnerQuerySet":
+        """Partners that push OneRoster CSV files (never paused by the global window)."""
+        return self.filter(integration_type=Partner.IntegrationType.FILE_SHARING)
+
+    def visible_to(self, user) -> "PartnerQuerySet":
+        """Partners ``user`` may see: all for staff, their memberships for partner users, none otherwise."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self.all()
+        return self.filter(memberships__user=user)
+
+
+class Partner(models.Model):
+    """A school district (or network) whose SIS roster feeds the platform every night.
+
+    ``time_zone`` is an IANA name; every season date of this partner is a local date in it.
+    """
+
+    class IntegrationType(models.TextChoices):
+        API = "api", "API (the platform pulls from the SIS)"
+        FILE_SHARING = "file_sharing", "File sharing (the partner sends OneRoster CSV files)"
+
+    class Sis(models.TextChoices):
+        POWERSCHOOL = "powerschool", "PowerSchool"
+        INFINITE_CAMPUS = "infinite_campus", "Infinite Campus"
+        SKYWARD = "skyward", "Skyward"
+        AERIES = "aeries", "Aeries"
+        SYNERGY = "synergy", "Synergy"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True, help_text="Used in the partner's portal address.")
+    integration_type = models.CharField(max_length=20, choices=IntegrationType.choices, db_index=True)
+    sis = models.CharField("SIS", max_length=30, choices=Sis.choices, db_index=True)
+    time_zone = models.CharField(
+        max_length=64,
+        validators=[validate_time_zone],
+        db_index=True,
+        help_text="IANA time zone, e.g. America/Chicago. Every season date of the partner is local to it.",
+    )
+    success_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="managed_partners",
+        limit_choices_to={"is_staff": True},
+        verbose_name="partner success manager",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PartnerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("partners:home", kwargs={"slug": self.slug})
+
+    @property
+    def tzinfo(self) -> zoneinfo.ZoneInfo:
+        """The partner's time zone as a ``ZoneInfo``."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class PartnerClosureDate(models.Model):
+    """A local date the district is closed; it is not a business day for that partner."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="closure_dates")
+    date = models.DateField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "date"], name="one_closure_per_partner_date")
+        ]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.reason}".strip()
+
+
+class PartnerMembership(models.Model):
+    """A partner user's access to one partner. Staff need none: they see every partner."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Partner admin"
+        VIEWER = "viewer", "Viewer"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.ADMIN)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["partner__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "partner"], name="one_membership_per_user_partner")
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.partner} ({self.get_role_display()})"
+
+
+class InvitationQuerySet(models.QuerySet):
+    def pending(self) -> "InvitationQuerySet":
+        """Invitations neither accepted nor revoked (they may have expired)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Invitation(models.Model):
+    """An invitation for a person (by email) to join a partner in the portal.
+
+    The emailed link carries a signed token (``partners.services.invitation_token``) that names
+    this row and its ``nonce``; re-sending replaces the nonce, so older links stop working.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=10, choices=PartnerMembership.Role.choices, default=PartnerMembership.Role.ADMIN
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    nonce = models.CharField(max_length=32, editable=False)
+    sent_at = models.DateTimeField(help_text="When the current link was sent (UTC).")
+    expires_at = models.DateTimeField(help_text="When the current link stops working (UTC).")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # partner_invite re-sends a pending invitation rather than creating a second one.
+            models.UniqueConstraint(
+                fields=["partner", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_pending_invitation_per_partner_email",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.partner}"
+
+    def status_at(self, now) -> "Invitation.Status":
+        """The invitation's status at the aware instant ``now``."""
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if now >= self.expires_at:
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+
+class AuditEvent(models.Model):
+    """One append-only audit row: who or what did which action, to which partner, when, and why.
+
+    ``actor`` is the signed-in person; ``actor_label`` names a job (``job:reconcile``) or a
+    command when no person acted. Rows are never updated or deleted by the application.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_label = models.CharField(max_length=100, blank=True)
+    partner = models.ForeignKey(
+        Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
+    )
+    action = models.CharField(max_length=60, db_index=True)
+    message = models.TextField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"

@@ -1,0 +1,52 @@
+"""Periodic tasks are declared in code and brought in line on migrate, updated in place."""
+
+from django_celery_beat.models import PeriodicTask
+
+from bts_portal.beat import sync_periodic_tasks
+
+DECLARED = {
+    "reconcile": {"task": "syncs.tasks.reconcile", "every_seconds": 900, "description": "Reconcile."},
+    "nightly": {"task": "syncs.tasks.nightly", "every_seconds": 900, "description": "Nightly runs."},
+}
+
+
+def test_migrate_brought_the_declared_tasks_in(db):
+    task = PeriodicTask.objects.get(name="heartbeat")
+    assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
+        "syncs.tasks.heartbeat",
+        30,
+        "seconds",
+        True,
+    )
+
+
+def test_it_creates_then_changes_nothing_when_run_again(db):
+    first = sync_periodic_tasks(declared=DECLARED)
+    second = sync_periodic_tasks(declared=DECLARED)
+    assert sorted(first.created) == ["nightly", "reconcile"]
+    assert first.disabled == ("heartbeat",)
+    assert (second.created, second.updated, second.disabled) == ((), (), ())
+    assert sorted(second.unchanged) == ["nightly", "reconcile"]
+
+
+def test_it_updates_in_place_and_keeps_the_history(db):
+    sync_periodic_tasks(declared=DECLARED)
+    before = PeriodicTask.objects.get(name="reconcile")
+    PeriodicTask.objects.filter(pk=before.pk).update(total_run_count=42)
+    changed = {**DECLARED, "reconcile": {**DECLARED["reconcile"], "every_seconds": 600}}
+    result = sync_periodic_tasks(declared=changed)
+    after = PeriodicTask.objects.get(name="reconcile")
+    assert result.updated == ("reconcile",)
+    assert (after.pk, after.total_run_count, after.interval.every) == (before.pk, 42, 600)
+
+
+def test_it_disables_a_dropped_task_and_leaves_hand_made_ones(db):
+    from django_celery_beat.models import IntervalSchedule
+
+    every_hour, _ = IntervalSchedule.objects.get_or_create(every=3600, period="seconds")
+    PeriodicTask.objects.create(name="staff-made", task="syncs.tasks.heartbeat", interval=every_hour)
+    sync_periodic_tasks(declared=DECLARED)
+    result = sync_periodic_tasks(declared={"reconcile": DECLARED["reconcile"]})
+    assert result.disabled == ("nightly",)
+    assert PeriodicTask.objects.filter(name="nightly", enabled=False).count() == 1
+    assert PeriodicTask.objects.get(name="staff-made").enabled is True

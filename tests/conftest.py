@@ -1,0 +1,32 @@
+"""Suite-wide fixtures. Browser fixtures live in tests/browser/conftest.py."""
+
+import pytest
+
+from tests.factories import MembershipFactory, PartnerFactory, SchoolYearFactory, StaffFactory
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def school_year(db):
+    return SchoolYearFactory()
+
+
+@pytest.fixture
+def staff_user(db):
+    return StaffFactory()
+
+
+@pytest.fixture
+def partner_a(db):
+    return PartnerFactory(name="Lakeview Unified", slug="lakeview", time_zone="America/Los_Angeles")
+
+
+@pytest.fixture
+def partner_b(db):
+    return PartnerFactory(name="Harbor City", slug="harbor-city", time_zone="America/New_York")
+
+
+@pytest.fixture
+def member_a(partner_a):
+    return MembershipFactory(partner=partner_a, user__username="pat@lakeview.example.org").user

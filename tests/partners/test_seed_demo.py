@@ -1,0 +1,54 @@
+"""``seed_demo``: the 2026–27 season, partners across US time zones, idempotent."""
+
+from datetime import date
+from io import StringIO
+
+from django.apps import apps
+from django.core.management import call_command
+
+from partners.models import Partner, SchoolYear
+
+
+def _row_counts():
+    return {m._meta.label: m._default_manager.count() for m in apps.get_models()}
+
+
+def test_it_seeds_the_2026_27_season(db):
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    year = SchoolYear.objects.get()
+    assert (
+        year.label,
+        year.is_current,
+        year.planning_deadline,
+        year.global_pause_start,
+        year.global_resume_date,
+    ) == ("2026-27", True, date(2026, 4, 25), date(2026, 6, 12), date(2026, 7, 30))
+    kinds = set(Partner.objects.values_list("sis", "integration_type"))
+    assert ("powerschool", "api") in kinds
+    assert ("infinite_campus", "api") in kinds
+    assert Partner.objects.file_sharing_partners().count() == 2
+    zones = set(Partner.objects.values_list("time_zone", flat=True))
+    assert {"Pacific/Honolulu", "America/Phoenix", "America/Los_Angeles", "America/New_York"} <= zones
+    assert Partner.objects.count() == 8
+    printed = out.getvalue()
+    assert "staff  " in printed
+    assert "admin@lakeview-unified.example.org  bts-demo-2026" in printed
+
+
+def test_it_leaves_the_same_row_counts_when_run_twice(db):
+    call_command("seed_demo", stdout=StringIO())
+    first = _row_counts()
+    call_command("seed_demo", stdout=StringIO())
+    assert _row_counts() == first
+    assert first["partners.Partner"] == 8
+    assert first["auth.User"] == 9
+    assert first["partners.PartnerMembership"] == 8
+
+
+def test_every_printed_login_works(client, db):
+    from partners.demo import seed_demo
+
+    for username, password, _ in seed_demo().logins:
+        assert client.login(username=username, password=password), username
+        client.logout()
