@@ -105,10 +105,7 @@ def main() -> int:
             ):
                 if expected not in home:
                     raise SystemExit(f"smoke: the partner home page does not show {expected!r}")
-            print(
-                f"smoke: signed in as {USERNAME} and saw the 2026-27 dates; "
-                f"total {time.monotonic() - started:.1f} s"
-            )
+            print(f"smoke: signed in as {USERNAME} and saw the 2026-27 dates; total {time.monotonic() - started:.1f} s")
             return 0
         except BaseException:
             print("smoke: --- bin/run output ---", file=sys.stderr)

@@ -45,9 +45,7 @@ def sync_periodic_tasks(*, using: str = "default", declared: dict | None = None)
         existing.update(
             {
                 task.name: task
-                for task in PeriodicTask.objects.using(using)
-                .select_for_update()
-                .filter(name__in=list(declared))
+                for task in PeriodicTask.objects.using(using).select_for_update().filter(name__in=list(declared))
             }
         )
         for name, spec in declared.items():

@@ -14,7 +14,10 @@ admin.site.index_title = "Partners, school years and the season"
 urlpatterns = [
     path("", partner_views.home, name="home"),
     path("p/", include("partners.urls")),
+    path("p/", include("syncs.urls")),
     path("invitations/<str:token>/", partner_views.invitation_accept_view, name="invitation_accept"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("healthz", views.healthz, name="healthz"),

@@ -2,11 +2,16 @@
 
 import logging
 
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
 
+from partners.auth import PortalAuthenticationForm
 from syncs.selectors import heartbeats
 
 from .celery import app as celery_app
@@ -38,8 +43,9 @@ def _broker_status() -> dict:
     return {"ok": True, "transport": transport}
 
 
+@csrf_exempt  # no state change; lets non-GET methods get a plain 405 instead of a CSRF page
 @never_cache
-@require_GET
+@require_http_methods(["GET", "HEAD"])
 def healthz(request):
     """200 with ``{"status": "ok", "database": {...}, "broker": {...}, "jobs": {...}}`` when the
     database and the broker answer; 503 with the same shape and ``"status": "unavailable"`` when
@@ -54,3 +60,27 @@ def healthz(request):
         "jobs": heartbeats() if database["ok"] else {},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's sign-in view with the portal's form (email or username, any case)."""
+
+    authentication_form = PortalAuthenticationForm
+    redirect_authenticated_user = False
+
+
+class LogoutView(auth_views.LogoutView):
+    """Django's sign-out view. Signing out is a POST; a GET (an old bookmark) shows a page with the
+    button instead of a blank 405, and changes nothing."""
+
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request, *args, **kwargs):
+        return render(request, "registration/logout_confirm.html")
+
+    def post(self, request, *args, **kwargs):
+        was_signed_in = request.user.is_authenticated
+        response = super().post(request, *args, **kwargs)
+        if was_signed_in:
+            messages.info(request, "You are signed out.")
+        return response

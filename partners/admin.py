@@ -9,9 +9,31 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .models import AuditEvent, Invitation, Partner, PartnerClosureDate, PartnerMembership, SchoolYear
+from .models import (
+    AuditEvent,
+    Invitation,
+    Partner,
+    PartnerClosureDate,
+    PartnerMembership,
+    SchoolYear,
+    canonical_time_zone,
+    partner_time_zones,
+)
 from .selectors import email_is_member
-from .services import invitation_revoke, partner_invite
+from .services import invitation_revoke, partner_invite, school_year_make_current
+
+
+class ReadOnlyAdminMixin:
+    """For append-only history: staff can list and open rows, never add, change or delete them."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(SchoolYear)
@@ -19,6 +41,35 @@ class SchoolYearAdmin(admin.ModelAdmin):
     list_display = ["label", "is_current", "planning_deadline", "global_pause_start", "global_resume_date"]
     list_filter = ["is_current"]
     ordering = ["-label"]
+    readonly_fields = ["is_current"]
+    actions = ["make_current"]
+
+    @admin.action(description="Make the selected school year the current one")
+    def make_current(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one school year to make current.", messages.ERROR)
+            return
+        year = queryset.get()
+        if school_year_make_current(school_year=year, by=request.user):
+            self.message_user(request, f"{year.label} is now the current school year.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"{year.label} was already the current school year.", messages.INFO)
+
+
+class PartnerAdminForm(forms.ModelForm):
+    """Accepts a time zone in any case (``america/chicago``) and stores IANA's spelling."""
+
+    class Meta:
+        model = Partner
+        fields = ["name", "slug", "success_manager", "integration_type", "sis", "time_zone"]
+        widgets = {"time_zone": forms.TextInput(attrs={"list": "iana-time-zones", "autocomplete": "off"})}
+
+    def clean_time_zone(self):
+        value = self.cleaned_data["time_zone"]
+        return canonical_time_zone(value) or value
+
+    def clean_slug(self):
+        return self.cleaned_data["slug"].strip().lower()
 
 
 class PartnerClosureDateInline(admin.TabularInline):
@@ -40,7 +91,14 @@ class PartnerAdmin(admin.ModelAdmin):
     list_select_related = ["success_manager"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
+    form = PartnerAdminForm
     inlines = [PartnerClosureDateInline, PartnerMembershipInline]
+    change_form_template = "admin/partners/partner/change_form.html"
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "time_zones": partner_time_zones()}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     fieldsets = [
         (None, {"fields": ["name", "slug", "success_manager"]}),
         ("Integration", {"fields": ["integration_type", "sis", "time_zone"]}),
@@ -121,6 +179,7 @@ class InvitationAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return  # an invitation is changed only through the actions
+        pending_before = Invitation.objects.pending().filter(partner=obj.partner, email=obj.email).exists()
         invitation = partner_invite(
             partner=obj.partner,
             email=obj.email,
@@ -128,17 +187,33 @@ class InvitationAdmin(admin.ModelAdmin):
             invited_by=request.user,
             base_url=request.build_absolute_uri("/"),
         )
+        if pending_before:
+            self.message_user(
+                request,
+                f"{obj.email} already had a pending invitation to {obj.partner}: a new link was sent and the "
+                "old one no longer works.",
+                messages.WARNING,
+            )
         obj.pk = invitation.pk
         obj.__dict__.update({k: v for k, v in invitation.__dict__.items() if not k.startswith("_")})
 
-    @admin.action(description="Re-send the invitation email (new 14-day link)")
+    def has_change_permission(self, request, obj=None):
+        return False  # read-only once sent: re-send or revoke with the actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # revoke instead, so the link says "withdrawn" and the audit trail has it
+
+    @admin.action(description="Re-send the invitation email (new link; the old one stops working)")
     def resend(self, request, queryset):
         sent = 0
         for invitation in queryset.select_related("partner"):
-            if invitation.status_at(timezone.now()) not in (
-                Invitation.Status.PENDING,
-                Invitation.Status.EXPIRED,
-            ):
+            status = invitation.status_at(timezone.now())
+            if status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
+                self.message_user(
+                    request,
+                    f"Not re-sent to {invitation.email}: the invitation is {status.label.lower()}.",
+                    messages.WARNING,
+                )
                 continue
             try:
                 partner_invite(
@@ -152,7 +227,8 @@ class InvitationAdmin(admin.ModelAdmin):
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
                 continue
             sent += 1
-        self.message_user(request, f"Re-sent {sent} invitation(s).", messages.SUCCESS)
+        if sent:
+            self.message_user(request, f"Re-sent {sent} invitation(s).", messages.SUCCESS)
 
     @admin.action(description="Revoke (the link stops working)")
     def revoke(self, request, queryset):
@@ -161,18 +237,9 @@ class InvitationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["at", "action", "partner", "actor", "actor_label", "message"]
     list_filter = ["action", "partner"]
     list_select_related = ["partner", "actor"]
     search_fields = ["message", "action"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

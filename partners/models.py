@@ -4,6 +4,7 @@ This is the ground floor: it imports neither ``syncs`` nor ``circuit_breaks``. E
 here is a *partner-local* date; every ``*_at`` field is an aware UTC instant.
 """
 
+import re
 import zoneinfo
 from functools import cache
 
@@ -12,25 +13,60 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
+
+# Geographic IANA areas. Names outside them (``localtime``, ``Factory``, ``EST``, ``Etc/GMT+5``,
+# ``US/Eastern`` and other backward-compatibility links) are not accepted for a district.
+_IANA_AREAS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
 
 
 @cache
-def _iana_time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+def partner_time_zones() -> tuple[str, ...]:
+    """Sorted geographic IANA time-zone names a partner may use (``America/Chicago``, …)."""
+    return tuple(sorted(name for name in zoneinfo.available_timezones() if name.startswith(_IANA_AREAS)))
+
+
+@cache
+def _zones_by_lowercase() -> dict[str, str]:
+    return {name.lower(): name for name in partner_time_zones()}
+
+
+def canonical_time_zone(value: str) -> str | None:
+    """The IANA spelling of ``value`` ignoring case and surrounding space, or ``None`` if unknown."""
+    return _zones_by_lowercase().get(value.strip().lower())
 
 
 def validate_time_zone(value: str) -> None:
-    """Accept only IANA time-zone names known to this Python (``zoneinfo``), e.g. ``America/Chicago``.
+    """Accept only geographic IANA time-zone names, spelled as IANA does, e.g. ``America/Chicago``.
 
-    Raises ``ValidationError`` (code ``invalid_time_zone``) for anything else, e.g. ``Mars/Olympus``.
+    Raises ``ValidationError`` (code ``invalid_time_zone``) for anything else, e.g. ``Mars/Olympus``
+    or ``localtime``; for a name that is only mis-cased, the message names the right spelling.
     """
-    if value not in _iana_time_zones():
+    if value in _zones_by_lowercase().values():
+        return
+    suggestion = canonical_time_zone(value)
+    if suggestion:
         raise ValidationError(
-            "“%(value)s” is not an IANA time zone. Use a name such as America/Chicago or Pacific/Honolulu.",
+            "Write the time zone as “%(suggestion)s”.",
             code="invalid_time_zone",
-            params={"value": value},
+            params={"suggestion": suggestion},
         )
+    raise ValidationError(
+        "“%(value)s” is not an IANA time zone. Use a name such as America/Chicago or Pacific/Honolulu.",
+        code="invalid_time_zone",
+        params={"value": value},
+    )
 
 
 class SchoolYearQuerySet(models.QuerySet):
@@ -51,14 +87,12 @@ class SchoolYear(models.Model):
     label = models.CharField(
         max_length=7,
         unique=True,
-        validators=[RegexValidator(r"^\d{4}-\d{2}$", "Write the school year as YYYY-YY, e.g. 2026-27.")],
+        validators=[RegexValidator(r"^[0-9]{4}-[0-9]{2}$", "Write the school year as YYYY-YY, e.g. 2026-27.")],
         help_text="YYYY-YY, e.g. 2026-27.",
     )
     planning_deadline = models.DateField(help_text="The date the BTS planning form is due.")
     global_pause_start = models.DateField(help_text="API partners' nightly syncs stop on this local date.")
-    global_resume_date = models.DateField(
-        help_text="API partners' nightly syncs run again from this local date."
-    )
+    global_resume_date = models.DateField(help_text="API partners' nightly syncs run again from this local date.")
     is_current = models.BooleanField(default=False, db_index=True, help_text="The year the portal shows.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -87,25 +121,32 @@ class SchoolYear(models.Model):
 
     def clean(self):
         errors = {}
-        if (
-            self.label
-            and len(self.label) == 7
-            and self.label[4] == "-"
-            and self.label.replace("-", "").isdigit()
-        ):
-            if int(self.label[5:]) != (self.first_calendar_year + 1) % 100:
-                errors["label"] = (
-                    f"{self.label} is not two consecutive years; did you mean "
-                    f"{self.first_calendar_year}-{(self.first_calendar_year + 1) % 100:02d}?"
-                )
-        if (
-            self.global_pause_start
-            and self.global_resume_date
-            and self.global_pause_start >= self.global_resume_date
-        ):
-            errors["global_resume_date"] = (
-                f"The resume date ({self.global_resume_date:%Y-%m-%d}) must come after the pause start "
-                f"({self.global_pause_start:%Y-%m-%d})."
+        label_ok = bool(self.label) and re.fullmatch(r"[0-9]{4}-[0-9]{2}", self.label) is not None
+        if label_ok and int(self.label[5:]) != (self.first_calendar_year + 1) % 100:
+            errors["label"] = (
+                f"{self.label} is not two consecutive years; did you mean "
+                f"{self.first_calendar_year}-{(self.first_calendar_year + 1) % 100:02d}?"
+            )
+        if label_ok:
+            year = self.first_calendar_year
+            for field in ("planning_deadline", "global_pause_start", "global_resume_date"):
+                value = getattr(self, field)
+                if value and value.year != year:
+                    label = self._meta.get_field(field).verbose_name
+                    errors.setdefault(
+                        field,
+                        f"The {label} ({value:%Y-%m-%d}) must fall in {year}, the year {self.label} starts.",
+                    )
+        start, resume, deadline = self.global_pause_start, self.global_resume_date, self.planning_deadline
+        if start and resume and start >= resume:
+            errors.setdefault(
+                "global_resume_date",
+                f"The resume date ({resume:%Y-%m-%d}) must come after the pause start ({start:%Y-%m-%d}).",
+            )
+        if deadline and start and deadline >= start:
+            errors.setdefault(
+                "planning_deadline",
+                f"The planning form must be due ({deadline:%Y-%m-%d}) before the pause starts ({start:%Y-%m-%d}).",
             )
         if errors:
             raise ValidationError(errors)
@@ -148,7 +189,11 @@ class Partner(models.Model):
         OTHER = "other", "Other"
 
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True, help_text="Used in the partner's portal address.")
+    slug = models.SlugField(
+        max_length=80,
+        unique=True,
+        help_text="Lowercase letters, digits and hyphens; used in the portal address.",
+    )
     integration_type = models.CharField(max_length=20, choices=IntegrationType.choices, db_index=True)
     sis = models.CharField("SIS", max_length=30, choices=Sis.choices, db_index=True)
     time_zone = models.CharField(
@@ -173,12 +218,19 @@ class Partner(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(slug=Lower("slug")), name="partner_slug_lowercase"),
+        ]
 
     def __str__(self):
         return self.name
 
     def get_absolute_url(self):
         return reverse("partners:home", kwargs={"slug": self.slug})
+
+    def clean(self):
+        if self.slug:
+            self.slug = self.slug.strip().lower()
 
     @property
     def tzinfo(self) -> zoneinfo.ZoneInfo:
@@ -195,9 +247,7 @@ class PartnerClosureDate(models.Model):
 
     class Meta:
         ordering = ["date"]
-        constraints = [
-            models.UniqueConstraint(fields=["partner", "date"], name="one_closure_per_partner_date")
-        ]
+        constraints = [models.UniqueConstraint(fields=["partner", "date"], name="one_closure_per_partner_date")]
 
     def __str__(self):
         return f"{self.date:%Y-%m-%d} {self.reason}".strip()
@@ -217,9 +267,7 @@ class PartnerMembership(models.Model):
 
     class Meta:
         ordering = ["partner__name", "user__username"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "partner"], name="one_membership_per_user_partner")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "partner"], name="one_membership_per_user_partner")]
 
     def __str__(self):
         return f"{self.user} at {self.partner} ({self.get_role_display()})"
@@ -246,12 +294,8 @@ class Invitation(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
-    role = models.CharField(
-        max_length=10, choices=PartnerMembership.Role.choices, default=PartnerMembership.Role.ADMIN
-    )
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
+    role = models.CharField(max_length=10, choices=PartnerMembership.Role.choices, default=PartnerMembership.Role.ADMIN)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
     nonce = models.CharField(max_length=32, editable=False)
     sent_at = models.DateTimeField(help_text="When the current link was sent (UTC).")
     expires_at = models.DateTimeField(help_text="When the current link stops working (UTC).")
@@ -301,9 +345,7 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor_label = models.CharField(max_length=100, blank=True)
-    partner = models.ForeignKey(
-        Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events"
-    )
+    partner = models.ForeignKey(Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_events")
     action = models.CharField(max_length=60, db_index=True)
     message = models.TextField()
     detail = models.JSONField(default=dict, blank=True)

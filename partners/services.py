@@ -18,8 +18,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from .models import AuditEvent, Invitation, Partner, PartnerMembership
-from .selectors import email_is_member
+from .models import AuditEvent, Invitation, Partner, PartnerMembership, SchoolYear
+from .selectors import email_is_member, existing_account_for
 
 User = get_user_model()
 
@@ -52,9 +52,7 @@ def _max_age() -> timedelta:
 
 def invitation_token(invitation: Invitation) -> str:
     """The signed, timestamped token for ``invitation``'s current link (names its id and nonce)."""
-    return signing.TimestampSigner(salt=_INVITATION_SALT).sign_object(
-        {"i": invitation.pk, "n": invitation.nonce}
-    )
+    return signing.TimestampSigner(salt=_INVITATION_SALT).sign_object({"i": invitation.pk, "n": invitation.nonce})
 
 
 def invitation_url(invitation: Invitation, *, base_url: str | None = None) -> str:
@@ -224,10 +222,7 @@ def invitation_accept(
     if existing_user is not None:
         user, created_user = existing_user, False
     else:
-        if (
-            User.objects.filter(username__iexact=locked.email).exists()
-            or User.objects.filter(email__iexact=locked.email).exists()
-        ):
+        if existing_account_for(locked.email) is not None:
             raise ValidationError("An account with this email address already exists; sign in to accept.")
         user = User.objects.create_user(
             username=locked.email,
@@ -257,3 +252,26 @@ def _raise_for(invitation: Invitation):
     if invitation.revoked_at:
         raise InvitationLinkError(InvitationLinkError.REVOKED, invitation)
     raise InvitationLinkError(InvitationLinkError.REPLACED, invitation)
+
+
+@transaction.atomic
+def school_year_make_current(*, school_year: SchoolYear, by) -> bool:
+    """Make ``school_year`` the one current year (the previous one stops being current).
+
+    Idempotent: returns ``False`` when it already was current. Rows are locked so two staff doing
+    this at once leave exactly one current year.
+    """
+    years = list(SchoolYear.objects.select_for_update().order_by("pk"))
+    previous = next((y for y in years if y.is_current), None)
+    if previous is not None and previous.pk == school_year.pk:
+        return False
+    SchoolYear.objects.filter(is_current=True).update(is_current=False)
+    SchoolYear.objects.filter(pk=school_year.pk).update(is_current=True)
+    audit_record(
+        action="school_year.made_current",
+        message=f"{school_year.label} is now the current school year"
+        + (f" (was {previous.label})." if previous else "."),
+        actor=by,
+        detail={"school_year": school_year.label, "previous": previous.label if previous else None},
+    )
+    return True

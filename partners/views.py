@@ -1,5 +1,6 @@
 """Portal pages of the partners app: home routing, partner home, invitation acceptance."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
@@ -9,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from .forms import InvitationSignInForm, InvitationSignUpForm
 from .models import Partner, SchoolYear
-from .selectors import partner_for_user_or_404
+from .selectors import existing_account_for, partner_for_user_or_404
 from .services import InvitationLinkError, invitation_accept, invitation_from_token
 
 User = get_user_model()
@@ -52,7 +53,7 @@ _LINK_PROBLEMS = {
     ),
     InvitationLinkError.EXPIRED: (
         "This invitation has expired",
-        "Invitation links work for 14 days. Ask your partner success manager to send a new one.",
+        "Invitation links work for {days} days. Ask your partner success manager to send a new one.",
     ),
     InvitationLinkError.USED: (
         "This invitation has already been accepted",
@@ -71,6 +72,7 @@ _LINK_PROBLEMS = {
 
 def _link_problem(request, error: InvitationLinkError):
     title, explanation = _LINK_PROBLEMS[error.reason]
+    explanation = explanation.format(days=settings.BTS_INVITATION_MAX_AGE_DAYS)
     status = 400 if error.reason == InvitationLinkError.TAMPERED else 410
     return render(
         request,
@@ -88,7 +90,7 @@ def invitation_accept_view(request, token):
         invitation = invitation_from_token(token)
     except InvitationLinkError as error:
         return _link_problem(request, error)
-    existing_user = User.objects.filter(email__iexact=invitation.email).order_by("pk").first()
+    existing_user = existing_account_for(invitation.email)
     if existing_user is not None:
         form_class, form_kwargs = InvitationSignInForm, {"user": existing_user, "request": request}
     else:

@@ -1,15 +1,212 @@
-from django.contrib import admin
+"""Staff admin for sync schedules (custom windows, SIS steps), sync states and their history.
 
-from .models import JobHeartbeat
+Every change goes through ``syncs.services``; states and history are read-only here.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from partners.admin import ReadOnlyAdminMixin
+from partners.models import Partner
+
+from .models import JobHeartbeat, PartnerSchedule, SyncState, SyncTransition
+from .selectors import window_for
+from .services import (
+    sync_confirm_rollover,
+    sync_mark_powerschool_sections_enabled,
+    sync_suspend,
+    sync_unsuspend,
+    validate_schedule,
+)
 
 
-@admin.register(JobHeartbeat)
-class JobHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_seen_at"]
-    readonly_fields = ["name", "last_seen_at"]
+def history_table(partner) -> str:
+    """The partner's last 50 sync-state transitions as a read-only HTML table."""
+    rows = SyncTransition.objects.filter(partner=partner).select_related("actor")[:50]
+    if not rows:
+        return "No transitions yet."
+    body = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{} → {}</td><td>{}</td><td>{}</td></tr>",
+        ((f"{r.at:%Y-%m-%d %H:%M}Z", r.from_state, r.to_state, r.actor or r.actor_label, r.reason) for r in rows),
+    )
+    return format_html("<table><tr><th>at</th><th>change</th><th>by</th><th>why</th></tr>{}</table>", body)
+
+
+class PartnerScheduleForm(forms.ModelForm):
+    """Custom-window editing with the same rules as everywhere (``validate_schedule``)."""
+
+    class Meta:
+        model = PartnerSchedule
+        fields = [
+            "partner",
+            "school_year",
+            "custom_pause_start",
+            "custom_resume_date",
+            "do_not_pause",
+            "first_day_of_school",
+            "nightly_sync_time",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("school_year"):
+            for field, message in validate_schedule(
+                school_year=cleaned["school_year"],
+                custom_pause_start=cleaned.get("custom_pause_start"),
+                custom_resume_date=cleaned.get("custom_resume_date"),
+                first_day_of_school=cleaned.get("first_day_of_school"),
+            ).items():
+                self.add_error(field, message)
+        return cleaned
+
+
+class WindowSourceFilter(admin.SimpleListFilter):
+    title = "window source"
+    parameter_name = "source"
+
+    def lookups(self, request, model_admin):
+        return [("custom", "Custom"), ("global", "Global"), ("none", "None")]
+
+    def queryset(self, request, queryset):
+        custom = {"custom_pause_start__isnull": False, "do_not_pause": False}
+        match self.value():
+            case "custom":
+                return queryset.filter(**custom)
+            case "global":
+                return queryset.filter(
+                    custom_pause_start__isnull=True,
+                    do_not_pause=False,
+                    partner__integration_type=Partner.IntegrationType.API,
+                )
+            case "none":
+                return queryset.exclude(**custom).exclude(
+                    custom_pause_start__isnull=True,
+                    do_not_pause=False,
+                    partner__integration_type=Partner.IntegrationType.API,
+                )
+        return queryset
+
+
+@admin.register(PartnerSchedule)
+class PartnerScheduleAdmin(admin.ModelAdmin):
+    form = PartnerScheduleForm
+    list_display = [
+        "partner",
+        "school_year",
+        "state",
+        "window",
+        "first_day_of_school",
+        "powerschool_sections_enabled_at",
+        "rollover_confirmed_at",
+    ]
+    list_filter = [
+        "school_year",
+        "partner__sync_state__state",
+        WindowSourceFilter,
+        "partner__sis",
+        "partner__time_zone",
+    ]
+    list_select_related = ["partner", "school_year", "partner__sync_state"]
+    search_fields = ["partner__name", "partner__slug"]
+    actions = ["mark_powerschool_sections_enabled", "mark_rollover_confirmed"]
+    readonly_fields = [
+        "powerschool_sections_enabled_at",
+        "powerschool_sections_enabled_by",
+        "rollover_confirmed_at",
+        "rollover_confirmed_by",
+        "history",
+    ]
+
+    @admin.display(description="sync state", ordering="partner__sync_state__state")
+    def state(self, obj):
+        state = getattr(obj.partner, "sync_state", None)
+        return state.get_state_display() if state else "—"
+
+    @admin.display(description="effective window")
+    def window(self, obj):
+        window = window_for(obj.partner, obj.school_year, obj)
+        return f"{window.start:%Y-%m-%d} → {window.resume:%Y-%m-%d} ({window.source})" if window else "none"
+
+    @admin.display(description="sync-state history (read-only)")
+    def history(self, obj):
+        return history_table(obj.partner) if obj.pk else "—"
+
+    def _each(self, request, queryset, service, done: str):
+        changed = 0
+        for schedule in queryset.select_related("partner", "school_year"):
+            try:
+                changed += service(partner=schedule.partner, by=request.user, school_year=schedule.school_year)
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.WARNING)
+        self.message_user(request, f"{done}: {changed} schedule(s) changed.", messages.SUCCESS)
+
+    @admin.action(description='PowerSchool "Fetch Sections for the Next School Year" enabled')
+    def mark_powerschool_sections_enabled(self, request, queryset):
+        self._each(request, queryset, sync_mark_powerschool_sections_enabled, "PowerSchool next-year sections")
+
+    @admin.action(description="Infinite Campus rollover confirmed")
+    def mark_rollover_confirmed(self, request, queryset):
+        self._each(request, queryset, sync_confirm_rollover, "Rollover confirmed")
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(admin.ModelAdmin):
+    list_display = ["partner", "state", "changed_at", "sis", "time_zone"]
+    list_filter = ["state", "partner__sis", "partner__integration_type", "partner__time_zone"]
+    list_select_related = ["partner"]
+    search_fields = ["partner__name", "partner__slug"]
+    readonly_fields = ["partner", "state", "changed_at", "history"]
+    actions = ["suspend", "unsuspend"]
+
+    @admin.display(description="sync-state history (read-only)")
+    def history(self, obj):
+        return history_table(obj.partner)
+
+    @admin.display(description="SIS", ordering="partner__sis")
+    def sis(self, obj):
+        return obj.partner.get_sis_display()
+
+    @admin.display(description="time zone", ordering="partner__time_zone")
+    def time_zone(self, obj):
+        return obj.partner.time_zone
 
     def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):
+    def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.action(description="Suspend the nightly sync (staff hold)")
+    def suspend(self, request, queryset):
+        done = sum(
+            bool(sync_suspend(partner=s.partner, by=request.user, reason="suspended from admin"))
+            for s in queryset.select_related("partner")
+        )
+        self.message_user(request, f"Suspended {done} partner(s).", messages.SUCCESS)
+
+    @admin.action(description="Lift the suspension")
+    def unsuspend(self, request, queryset):
+        done = sum(
+            bool(sync_unsuspend(partner=s.partner, by=request.user, reason="lifted from admin", at=timezone.now()))
+            for s in queryset.select_related("partner")
+        )
+        self.message_user(request, f"Lifted {done} suspension(s).", messages.SUCCESS)
+
+
+@admin.register(SyncTransition)
+class SyncTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["at", "partner", "from_state", "to_state", "actor", "actor_label", "notified_at"]
+    list_filter = ["to_state", "from_state", "actor_label"]
+    list_select_related = ["partner", "actor"]
+    search_fields = ["partner__name", "reason"]
+    date_hierarchy = "at"
+
+
+@admin.register(JobHeartbeat)
+class JobHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "last_seen_at"]
+    readonly_fields = ["name", "last_seen_at"]

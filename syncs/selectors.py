@@ -1,8 +1,95 @@
-"""Reads of the syncs app."""
+"""Reads of the syncs app: a partner's season (effective window and key dates), heartbeats."""
 
-from .models import JobHeartbeat
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from partners.models import Partner, SchoolYear
+
+from . import calendar
+from .models import JobHeartbeat, PartnerSchedule, SyncState
 
 
 def heartbeats() -> dict[str, str]:
     """``{job name: ISO-8601 UTC instant it last ran}`` for every job that has run."""
     return {beat.name: beat.last_seen_at.isoformat() for beat in JobHeartbeat.objects.order_by("name")}
+
+
+@dataclass(frozen=True)
+class Season:
+    """One partner's season in one school year, computed by the calendar rules.
+
+    Dates are partner-local; ``resume_at`` and ``powerschool_visible_at`` are aware UTC instants.
+    ``window`` is ``None`` when the partner is not paused (source ``none``).
+    """
+
+    partner: Partner
+    school_year: SchoolYear | None
+    schedule: PartnerSchedule | None
+    window: calendar.PauseWindow | None
+    closures: frozenset[date]
+    first_day_of_school: date | None
+    data_review_day: date | None
+    resume_at: datetime | None
+    powerschool_visible_at: datetime | None
+    state: str
+
+    @property
+    def source(self) -> calendar.WindowSource:
+        """``custom``, ``global`` or ``none``."""
+        return self.window.source if self.window else calendar.WindowSource.NONE
+
+    @property
+    def is_infinite_campus(self) -> bool:
+        return self.partner.sis == Partner.Sis.INFINITE_CAMPUS
+
+    @property
+    def is_powerschool(self) -> bool:
+        return self.partner.sis == Partner.Sis.POWERSCHOOL
+
+    @property
+    def rollover_confirmed(self) -> bool:
+        return bool(self.schedule and self.schedule.rollover_confirmed_at)
+
+    @property
+    def powerschool_sections_enabled(self) -> bool:
+        return bool(self.schedule and self.schedule.powerschool_sections_enabled_at)
+
+
+def window_for(partner: Partner, school_year: SchoolYear | None, schedule: PartnerSchedule | None):
+    """The effective pause window of ``partner`` in ``school_year`` (``None`` for source ``none``)."""
+    return calendar.effective_window(
+        is_api_partner=partner.integration_type == Partner.IntegrationType.API,
+        do_not_pause=bool(schedule and schedule.do_not_pause),
+        custom_start=schedule.custom_pause_start if schedule else None,
+        custom_resume=schedule.custom_resume_date if schedule else None,
+        global_start=school_year.global_pause_start if school_year else None,
+        global_resume=school_year.global_resume_date if school_year else None,
+    )
+
+
+def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> Season:
+    """The season of ``partner`` in ``school_year`` (default: the current school year)."""
+    school_year = school_year or SchoolYear.objects.current()
+    schedule = PartnerSchedule.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
+    closures = frozenset(partner.closure_dates.values_list("date", flat=True))
+    window = window_for(partner, school_year, schedule)
+    first_day = schedule.first_day_of_school if schedule else None
+    resume_at = calendar.local_midnight(window.resume, partner.tzinfo) if window else None
+    ps_visible = (
+        calendar.powerschool_visible_at(window.resume, partner.tzinfo)
+        if window and partner.sis == Partner.Sis.POWERSCHOOL
+        else None
+    )
+    state = SyncState.objects.filter(partner=partner).values_list("state", flat=True).first()
+    return Season(
+        partner=partner,
+        school_year=school_year,
+        schedule=schedule,
+        window=window,
+        closures=closures,
+        first_day_of_school=first_day,
+        data_review_day=calendar.data_review_day(first_day, closures) if first_day else None,
+        resume_at=resume_at,
+        powerschool_visible_at=ps_visible,
+        state=state or SyncState.State.ACTIVE,
+    )

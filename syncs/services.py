@@ -1,13 +1,527 @@
-"""Writes of the syncs app."""
+"""Every write of the syncs app: sync-state transitions, reconciliation, SIS-step confirmations,
+schedules, notices and heartbeats. Views, admin, tasks and commands call these.
 
+Dates are partner-local dates; instants are aware UTC datetimes. Rules: DESIGN.md ("Date rules",
+"Sync state of a partner") and ``syncs.calendar``.
+"""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import JobHeartbeat
+from partners.models import Partner, PartnerMembership, SchoolYear
+from partners.services import audit_record
+
+from . import calendar
+from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
+from .selectors import partner_season, window_for
+
+logger = logging.getLogger(__name__)
+
+State = SyncState.State
+RECONCILE_ACTOR = "job:reconcile"
+# Reconciliation never moves a partner out of these: circuit breaks own "held", staff "suspended".
+_OWNED_ELSEWHERE = frozenset({State.HELD, State.SUSPENDED})
 
 
 def heartbeat_record(*, name: str, at=None) -> JobHeartbeat:
     """Record that job ``name`` ran at the aware instant ``at`` (default now). Idempotent."""
-    beat, _ = JobHeartbeat.objects.update_or_create(
-        name=name, defaults={"last_seen_at": at or timezone.now()}
-    )
+    beat, _ = JobHeartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": at or timezone.now()})
     return beat
+
+
+# --- What the state should be -------------------------------------------------------------------
+
+
+def desired_state(
+    *,
+    current: str,
+    window: calendar.PauseWindow | None,
+    today: date,
+    is_infinite_campus: bool,
+    rollover_confirmed: bool,
+) -> tuple[str, str]:
+    """The state a partner should be in on local date ``today``, and why, in plain words.
+
+    ``held`` and ``suspended`` are kept as they are. Inside the window: ``paused``. From the
+    resume date on, an Infinite Campus partner whose rollover is not confirmed: ``awaiting_rollover``.
+    Otherwise ``active``.
+    """
+    if current in _OWNED_ELSEWHERE:
+        return current, "kept: owned by circuit-break review or staff"
+    if window is None:
+        return State.ACTIVE, "no pause window applies"
+    if window.covers(today):
+        return State.PAUSED, (
+            f"{window.source} pause window {window.start:%Y-%m-%d} → {window.resume:%Y-%m-%d} covers {today:%Y-%m-%d}"
+        )
+    if today >= window.resume and is_infinite_campus and not rollover_confirmed:
+        return State.AWAITING_ROLLOVER, (
+            f"resume date {window.resume:%Y-%m-%d} reached; waiting for the Infinite Campus rollover to be confirmed"
+        )
+    if today >= window.resume:
+        confirmed = " and the Infinite Campus rollover is confirmed" if is_infinite_campus else ""
+        return State.ACTIVE, f"resume date {window.resume:%Y-%m-%d} reached{confirmed}"
+    return State.ACTIVE, f"before the pause start {window.start:%Y-%m-%d}"
+
+
+@dataclass(frozen=True)
+class TransitionRecord:
+    """One state change written by a service: partner slug, from, to, why (plain words)."""
+
+    partner_id: int
+    partner_slug: str
+    from_state: str
+    to_state: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {
+            "partner": self.partner_slug,
+            "from": self.from_state,
+            "to": self.to_state,
+            "reason": self.reason,
+        }
+
+
+def _notify_for(from_state: str, to_state: str) -> bool:
+    # "Your sync resumed" goes out when a paused (or rollover-waiting) partner becomes active.
+    return to_state == State.ACTIVE and from_state in (State.PAUSED, State.AWAITING_ROLLOVER)
+
+
+def _write_transitions(
+    wanted: dict[int, tuple[str, str, str]],
+    *,
+    at: datetime,
+    actor=None,
+    actor_label: str = "",
+    recompute=None,
+) -> list[TransitionRecord]:
+    """Apply ``{partner_id: (expected_from, to, reason)}`` under row locks and write history.
+
+    Rows are locked (``SELECT … FOR UPDATE``) and re-read: a row whose state is no longer
+    ``expected_from`` was changed by someone else first; ``recompute(partner_id, locked_state)``
+    (optional) decides what it should be now, or ``None`` to leave it. The number of queries does
+    not depend on the number of partners: one lock, one update per (from, to) pair, one insert.
+    """
+    if not wanted:
+        return []
+    with transaction.atomic():
+        return _lock_and_write(wanted, at=at, actor=actor, actor_label=actor_label, recompute=recompute)
+
+
+def _lock_and_write(wanted, *, at, actor, actor_label, recompute) -> list[TransitionRecord]:
+    locked = dict(
+        SyncState.objects.select_for_update()
+        .filter(partner_id__in=list(wanted))
+        .order_by("partner_id")
+        .values_list("partner_id", "state")
+    )
+    slugs = dict(Partner.objects.filter(pk__in=list(locked)).values_list("pk", "slug"))
+    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    records = []
+    for partner_id, current in locked.items():
+        expected, to_state, reason = wanted[partner_id]
+        if current != expected:
+            if recompute is None:
+                continue
+            again = recompute(partner_id, current)
+            if again is None:
+                continue
+            to_state, reason = again
+        if current == to_state:
+            continue
+        groups[(current, to_state)].append(partner_id)
+        records.append(TransitionRecord(partner_id, slugs[partner_id], current, to_state, reason))
+    for (from_state, to_state), ids in groups.items():
+        SyncState.objects.filter(partner_id__in=ids, state=from_state).update(state=to_state, changed_at=at)
+    SyncTransition.objects.bulk_create(
+        SyncTransition(
+            partner_id=r.partner_id,
+            from_state=r.from_state,
+            to_state=r.to_state,
+            reason=r.reason,
+            actor=actor if actor is not None and actor.is_authenticated else None,
+            actor_label=actor_label,
+            at=at,
+            notify=_notify_for(r.from_state, r.to_state),
+        )
+        for r in records
+    )
+    return records
+
+
+def _ensure_state_rows(partner_ids, *, at: datetime) -> None:
+    SyncState.objects.bulk_create(
+        [SyncState(partner_id=pk, state=State.ACTIVE, changed_at=at) for pk in partner_ids],
+        ignore_conflicts=True,
+    )
+
+
+_NO_SCHEDULE = {
+    "do_not_pause": False,
+    "custom_pause_start": None,
+    "custom_resume_date": None,
+    "rollover_confirmed_at": None,
+}
+
+
+def sync_reconcile(*, at: datetime | None = None) -> list[TransitionRecord]:
+    """Bring every partner's sync state in line with the calendar at the aware instant ``at``.
+
+    Computes, for each partner, the state it should be in on its local date at ``at`` and writes
+    only the differences, each as a guarded update plus a ``SyncTransition`` row (actor
+    ``job:reconcile``). Idempotent (a second run writes nothing), catches up after missed runs
+    (the state depends only on ``at``), safe when two run at once (row locks; exactly one
+    transition), and its number of SQL queries does not grow with the number of partners.
+    Returns the transitions written, ordered by partner slug.
+    """
+    at = at or timezone.now()
+    year = SchoolYear.objects.current()
+    partners = {p["id"]: p for p in Partner.objects.values("id", "slug", "time_zone", "integration_type", "sis")}
+    schedules = (
+        {
+            s["partner_id"]: s
+            for s in PartnerSchedule.objects.filter(school_year=year).values(
+                "partner_id", "do_not_pause", "custom_pause_start", "custom_resume_date", "rollover_confirmed_at"
+            )
+        }
+        if year
+        else {}
+    )
+    states = dict(SyncState.objects.values_list("partner_id", "state"))
+    missing = [pk for pk in partners if pk not in states]
+    if missing:
+        _ensure_state_rows(missing, at=at)
+        states.update(dict(SyncState.objects.filter(partner_id__in=missing).values_list("partner_id", "state")))
+
+    tz_cache: dict[str, date] = {}
+
+    def compute(partner_id: int, current: str) -> tuple[str, str]:
+        p = partners[partner_id]
+        today = tz_cache.get(p["time_zone"])
+        if today is None:
+            today = tz_cache[p["time_zone"]] = calendar.local_date(at, p["time_zone"])
+        schedule = schedules.get(partner_id, _NO_SCHEDULE)
+        window = calendar.effective_window(
+            is_api_partner=p["integration_type"] == Partner.IntegrationType.API,
+            do_not_pause=schedule["do_not_pause"],
+            custom_start=schedule["custom_pause_start"],
+            custom_resume=schedule["custom_resume_date"],
+            global_start=year.global_pause_start if year else None,
+            global_resume=year.global_resume_date if year else None,
+        )
+        return desired_state(
+            current=current,
+            window=window,
+            today=today,
+            is_infinite_campus=p["sis"] == Partner.Sis.INFINITE_CAMPUS,
+            rollover_confirmed=schedule["rollover_confirmed_at"] is not None,
+        )
+
+    wanted = {}
+    for partner_id, current in states.items():
+        if partner_id not in partners:
+            continue
+        to_state, reason = compute(partner_id, current)
+        if to_state != current:
+            wanted[partner_id] = (current, to_state, reason)
+
+    def recompute(partner_id, locked_state):
+        to_state, reason = compute(partner_id, locked_state)
+        return None if to_state == locked_state else (to_state, reason)
+
+    records = _write_transitions(wanted, at=at, actor_label=RECONCILE_ACTOR, recompute=recompute)
+    if records:
+        logger.info("reconcile at %s: %d transition(s)", at.isoformat(), len(records))
+    return sorted(records, key=lambda r: r.partner_slug)
+
+
+def _transition_one(
+    *,
+    partner: Partner,
+    to_state: str,
+    reason: str,
+    by=None,
+    actor_label: str = "",
+    allowed_from: frozenset[str],
+) -> TransitionRecord | None:
+    """Move one partner to ``to_state`` if its locked state is in ``allowed_from``; else ``None``."""
+    at = timezone.now()
+    _ensure_state_rows([partner.pk], at=at)
+    current = SyncState.objects.filter(partner=partner).values_list("state", flat=True).get()
+    if current not in allowed_from:
+        return None
+
+    def recompute(_partner_id, locked_state):
+        return (to_state, reason) if locked_state in allowed_from else None
+
+    records = _write_transitions(
+        {partner.pk: (current, to_state, reason)},
+        at=at,
+        actor=by,
+        actor_label=actor_label,
+        recompute=recompute,
+    )
+    return records[0] if records else None
+
+
+# --- People's actions ---------------------------------------------------------------------------
+
+
+def _schedule_for_update(partner: Partner, school_year: SchoolYear) -> PartnerSchedule:
+    PartnerSchedule.objects.get_or_create(partner=partner, school_year=school_year)
+    return PartnerSchedule.objects.select_for_update().get(partner=partner, school_year=school_year)
+
+
+def _record_sis_step(
+    *, partner: Partner, by, school_year: SchoolYear | None, sis: str, field: str, action: str, message: str
+) -> tuple[bool, SchoolYear]:
+    """Stamp ``<field>_at``/``<field>_by`` on the partner's schedule once, with an audit row.
+
+    Returns ``(changed, school_year)``; ``changed`` is ``False`` when it was already stamped.
+    Raises ``ValidationError`` when the partner's SIS is not ``sis`` or no school year is current.
+    """
+    if partner.sis != sis:
+        raise ValidationError(f"{partner.name} does not use {Partner.Sis(sis).label}.")
+    school_year = school_year or SchoolYear.objects.current()
+    if school_year is None:
+        raise ValidationError("No school year is marked current.")
+    schedule = _schedule_for_update(partner, school_year)
+    if getattr(schedule, f"{field}_at"):
+        return False, school_year
+    setattr(schedule, f"{field}_at", timezone.now())
+    setattr(schedule, f"{field}_by", by)
+    schedule.save(update_fields=[f"{field}_at", f"{field}_by", "updated_at"])
+    audit_record(
+        action=action,
+        actor=by,
+        partner=partner,
+        message=message.format(school_year=school_year),
+        detail={"school_year": school_year.label},
+    )
+    return True, school_year
+
+
+@transaction.atomic
+def sync_confirm_rollover(*, partner: Partner, by, school_year: SchoolYear | None = None) -> bool:
+    """Record that the partner's Infinite Campus year rollover is complete (partner or staff).
+
+    Idempotent: returns ``False`` (and changes nothing) when it was already confirmed. A partner
+    waiting in ``awaiting_rollover`` becomes ``active`` right away (the next reconcile would too).
+    Raises ``ValidationError`` for a partner whose SIS is not Infinite Campus or with no current year.
+    """
+    changed, school_year = _record_sis_step(
+        partner=partner,
+        by=by,
+        school_year=school_year,
+        sis=Partner.Sis.INFINITE_CAMPUS,
+        field="rollover_confirmed",
+        action="sync.rollover_confirmed",
+        message="Infinite Campus rollover for {school_year} confirmed complete.",
+    )
+    if changed:
+        _transition_one(
+            partner=partner,
+            to_state=State.ACTIVE,
+            by=by,
+            reason=f"Infinite Campus rollover for {school_year} confirmed by {by}",
+            allowed_from=frozenset({State.AWAITING_ROLLOVER}),
+        )
+    return changed
+
+
+@transaction.atomic
+def sync_mark_powerschool_sections_enabled(*, partner: Partner, by, school_year: SchoolYear | None = None) -> bool:
+    """Record that support enabled PowerSchool's "Fetch Sections for the Next School Year".
+
+    Idempotent: returns ``False`` when it was already recorded. Raises ``ValidationError`` for a
+    partner whose SIS is not PowerSchool or with no current school year.
+    """
+    changed, _ = _record_sis_step(
+        partner=partner,
+        by=by,
+        school_year=school_year,
+        sis=Partner.Sis.POWERSCHOOL,
+        field="powerschool_sections_enabled",
+        action="sync.powerschool_sections_enabled",
+        message='PowerSchool "Fetch Sections for the Next School Year" enabled for {school_year}.',
+    )
+    return changed
+
+
+@transaction.atomic
+def sync_suspend(*, partner: Partner, by, reason: str) -> TransitionRecord | None:
+    """Staff stop a partner's nightly sync by hand. ``None`` when it was already suspended."""
+    return _transition_one(
+        partner=partner,
+        to_state=State.SUSPENDED,
+        by=by,
+        reason=f"suspended by {by}: {reason}",
+        allowed_from=frozenset(set(State) - {State.SUSPENDED}),
+    )
+
+
+@transaction.atomic
+def sync_unsuspend(*, partner: Partner, by, reason: str, at: datetime | None = None) -> TransitionRecord | None:
+    """Staff lift a suspension; the partner goes to the state the calendar gives now."""
+    season = partner_season(partner)
+    today = calendar.local_date(at or timezone.now(), partner.tzinfo)
+    to_state, why = desired_state(
+        current=State.ACTIVE,
+        window=season.window,
+        today=today,
+        is_infinite_campus=season.is_infinite_campus,
+        rollover_confirmed=season.rollover_confirmed,
+    )
+    return _transition_one(
+        partner=partner,
+        to_state=to_state,
+        by=by,
+        reason=f"suspension lifted by {by}: {reason} ({why})",
+        allowed_from=frozenset({State.SUSPENDED}),
+    )
+
+
+def validate_schedule(
+    *,
+    school_year: SchoolYear,
+    custom_pause_start: date | None,
+    custom_resume_date: date | None,
+    first_day_of_school: date | None,
+) -> dict[str, str]:
+    """Field errors of a schedule, ``{field: plain message with the dates}``; empty when valid.
+
+    Custom pause start and resume come together; start < resume < first day of school.
+    """
+    errors = {}
+    if bool(custom_pause_start) != bool(custom_resume_date):
+        missing = "custom_resume_date" if custom_pause_start else "custom_pause_start"
+        errors[missing] = "Give both a custom pause start and a custom resume date, or neither."
+    if custom_pause_start and custom_resume_date and custom_pause_start >= custom_resume_date:
+        errors["custom_resume_date"] = (
+            f"The resume date ({custom_resume_date:%Y-%m-%d}) must come after the pause start "
+            f"({custom_pause_start:%Y-%m-%d})."
+        )
+    if custom_resume_date and first_day_of_school and custom_resume_date >= first_day_of_school:
+        errors["custom_resume_date"] = (
+            f"The resume date ({custom_resume_date:%Y-%m-%d}) must come before the first day of school "
+            f"({first_day_of_school:%Y-%m-%d})."
+        )
+    return errors
+
+
+# --- Notices ------------------------------------------------------------------------------------
+
+
+def partner_contacts(partner: Partner) -> list[str]:
+    """Email addresses of the partner's active member accounts, sorted."""
+    return sorted(
+        set(
+            PartnerMembership.objects.filter(partner=partner, user__is_active=True)
+            .exclude(user__email="")
+            .values_list("user__email", flat=True)
+        )
+    )
+
+
+def _send(template: str, subject: str, to: list[str], context: dict) -> None:
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"syncs/email/{template}.txt", context), to=to
+    )
+    message.attach_alternative(render_to_string(f"syncs/email/{template}.html", context), "text/html")
+    message.send()
+
+
+def sync_send_pause_notices(*, at: datetime | None = None) -> int:
+    """Email each paused-to-be partner's contacts once, from 00:00 local on the day before its
+    pause starts (a late job still sends, until the resume date). Returns how many were sent.
+
+    A ``PauseNotice`` row per partner, year and pause start is the sent marker: claimed under a
+    unique constraint, so a repeated or concurrent job sends each notice exactly once.
+    """
+    at = at or timezone.now()
+    year = SchoolYear.objects.current()
+    if year is None:
+        return 0
+    schedules = {s.partner_id: s for s in PartnerSchedule.objects.filter(school_year=year)}
+    already = set(PauseNotice.objects.filter(school_year=year).values_list("partner_id", "pause_start"))
+    sent = 0
+    for partner in Partner.objects.all():
+        window = window_for(partner, year, schedules.get(partner.pk))
+        if window is None or (partner.pk, window.start) in already:
+            continue
+        today = calendar.local_date(at, partner.tzinfo)
+        if not (window.start - timedelta(days=1) <= today < window.resume):
+            continue
+        recipients = partner_contacts(partner)
+        with transaction.atomic():
+            _, created = PauseNotice.objects.get_or_create(
+                partner=partner,
+                school_year=year,
+                pause_start=window.start,
+                defaults={"sent_at": at, "recipients": recipients},
+            )
+            if not created:
+                continue
+            if recipients:
+                _send(
+                    "pause_notice",
+                    f"{partner.name}: nightly roster sync pauses on {window.start:%A, %B} {window.start.day}",
+                    recipients,
+                    {"partner": partner, "window": window, "school_year": year},
+                )
+            audit_record(
+                action="sync.pause_notice_sent",
+                actor_label=RECONCILE_ACTOR,
+                partner=partner,
+                message=f"Pause notice for {window.start:%Y-%m-%d} sent to {len(recipients)} contact(s).",
+                detail={"recipients": recipients},
+            )
+        sent += 1
+    return sent
+
+
+def sync_send_transition_notices(*, at: datetime | None = None) -> int:
+    """Send the notices the transition history calls for ("your sync resumed"), each once.
+
+    The history is the outbox: rows with ``notify`` and no ``notified_at`` are locked (skipping
+    rows another worker holds), emailed and marked in one transaction. Returns how many were sent.
+    """
+    at = at or timezone.now()
+    sent = 0
+    while True:
+        with transaction.atomic():
+            row = (
+                SyncTransition.objects.select_for_update(skip_locked=True)
+                .select_related("partner")
+                .filter(notify=True, notified_at__isnull=True)
+                .order_by("at", "id")
+                .first()
+            )
+            if row is None:
+                return sent
+            recipients = partner_contacts(row.partner)
+            if recipients:
+                season = partner_season(row.partner)
+                _send(
+                    "resumed_notice",
+                    f"{row.partner.name}: nightly roster sync has resumed",
+                    recipients,
+                    {
+                        "partner": row.partner,
+                        "transition": row,
+                        "season": season,
+                        "base_url": settings.BTS_BASE_URL.rstrip("/"),
+                    },
+                )
+            SyncTransition.objects.filter(pk=row.pk).update(notified_at=at)
+            sent += 1

@@ -53,3 +53,11 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     partner = factory.SubFactory(PartnerFactory)
     role = PartnerMembership.Role.ADMIN
+
+
+class ScheduleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "syncs.PartnerSchedule"
+
+    partner = factory.SubFactory(PartnerFactory)
+    school_year = factory.SubFactory(SchoolYearFactory)

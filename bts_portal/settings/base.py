@@ -103,6 +103,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = ["partners.auth.EmailOrUsernameBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -186,6 +187,11 @@ BTS_PERIODIC_TASKS = {
         "task": "syncs.tasks.heartbeat",
         "every_seconds": 30,
         "description": "Records that beat and a worker are alive (shown on /healthz).",
+    },
+    "reconcile-sync-states": {
+        "task": "syncs.tasks.reconcile",
+        "every_seconds": 15 * 60,
+        "description": "Pauses and resumes every partner's nightly sync on its local dates; sends notices.",
     },
 }
 

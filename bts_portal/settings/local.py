@@ -7,7 +7,9 @@ to the console. Never use these settings on a server reachable by anyone else.
 from .base import *  # noqa: F403
 from .base import env
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Off by default so that people see the portal's own 404/403/500 pages, as in production;
+# DJANGO_DEBUG=true turns on Django's debug pages. Static files are served by whitenoise either way.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = env.str(
     "DJANGO_SECRET_KEY",
     default="local-development-only-not-a-secret-3c1f0b5e9d7a4e2b8f6a1c9d0e4b7a2f",

@@ -21,9 +21,7 @@ STORAGES = {
 }
 # The suite is about the real PostgreSQL of the machine; pytest-django creates test_<name>.
 DATABASES = {
-    "default": database_config(
-        env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bts_portal")
-    ),
+    "default": database_config(env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/bts_portal")),
 }
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")

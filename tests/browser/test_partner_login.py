@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from partners.demo import DEMO_PASSWORD, partner_username, seed_demo
+from bts_portal.demo import DEMO_PASSWORD, partner_username, seed_demo
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def demo(transactional_db):
 def test_a_demo_partner_signs_in_and_sees_its_season(live_server, page: Page, demo):
     page.goto(f"{live_server.url}/p/lakeview-unified/")
     expect(page).to_have_title("Sign in · BTS Portal")
-    page.get_by_label("Username").fill(partner_username("lakeview-unified"))
+    page.get_by_label("Email or username").fill(partner_username("lakeview-unified"))
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_label("Password").press("Enter")
 
@@ -35,8 +35,10 @@ def test_a_demo_partner_signs_in_and_sees_its_season(live_server, page: Page, de
 
 def test_a_wrong_password_is_explained_and_the_username_kept(live_server, page: Page, demo):
     page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill(partner_username("kona-coast"))
+    page.get_by_label("Email or username").fill(partner_username("kona-coast"))
     page.get_by_label("Password").fill("wrong")
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_contain_text("Please enter a correct username and password")
-    expect(page.get_by_label("Username")).to_have_value(partner_username("kona-coast"))
+    expect(page.get_by_role("alert")).to_have_text(
+        "That email or username and password do not match an account. The password is case-sensitive."
+    )
+    expect(page.get_by_label("Email or username")).to_have_value(partner_username("kona-coast"))

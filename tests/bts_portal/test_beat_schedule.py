@@ -11,20 +11,21 @@ DECLARED = {
 
 
 def test_migrate_brought_the_declared_tasks_in(db):
-    task = PeriodicTask.objects.get(name="heartbeat")
-    assert (task.task, task.interval.every, task.interval.period, task.enabled) == (
-        "syncs.tasks.heartbeat",
-        30,
-        "seconds",
-        True,
-    )
+    declared = {
+        t.name: (t.task, t.interval.every, t.interval.period, t.enabled)
+        for t in PeriodicTask.objects.select_related("interval")
+    }
+    assert declared == {
+        "heartbeat": ("syncs.tasks.heartbeat", 30, "seconds", True),
+        "reconcile-sync-states": ("syncs.tasks.reconcile", 900, "seconds", True),
+    }
 
 
 def test_it_creates_then_changes_nothing_when_run_again(db):
     first = sync_periodic_tasks(declared=DECLARED)
     second = sync_periodic_tasks(declared=DECLARED)
     assert sorted(first.created) == ["nightly", "reconcile"]
-    assert first.disabled == ("heartbeat",)
+    assert sorted(first.disabled) == ["heartbeat", "reconcile-sync-states"]
     assert (second.created, second.updated, second.disabled) == ((), (), ())
     assert sorted(second.unchanged) == ["nightly", "reconcile"]
 

@@ -77,9 +77,7 @@ def test_the_compose_file_is_valid_and_has_one_beat():
 @pytest.mark.parametrize(
     "break_it",
     [
-        pytest.param(
-            lambda text: text.replace("    image: redis:7\n", "    image: [redis:7\n"), id="bad-yaml"
-        ),
+        pytest.param(lambda text: text.replace("    image: redis:7\n", "    image: [redis:7\n"), id="bad-yaml"),
         pytest.param(
             lambda text: text.replace("    redis:\n      condition", "    cache:\n      condition"),
             id="unknown-dependency",

@@ -67,3 +67,16 @@ def test_it_answers_503_when_the_database_is_down(client, db, monkeypatch):
         "error": "connection to server at 127.0.0.1 port 1 refused",
     }
     assert response.json()["jobs"] == {}
+
+
+def test_head_is_answered_for_uptime_checkers(client, db):
+    assert client.head("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_other_methods_get_405_with_allow(method, db):
+    from django.test import Client
+
+    response = getattr(Client(enforce_csrf_checks=True), method)("/healthz")
+    assert response.status_code == 405
+    assert response["Allow"] == "GET, HEAD"

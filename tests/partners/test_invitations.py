@@ -20,9 +20,7 @@ SENT_AT = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
 def invite(partner_a, staff_user, django_capture_on_commit_callbacks):
     """Invite a new address at SENT_AT; returns (invitation, link path from the email)."""
     with time_machine.travel(SENT_AT, tick=False), django_capture_on_commit_callbacks(execute=True):
-        invitation = partner_invite(
-            partner=partner_a, email="New.Person@Lakeview.example.org", invited_by=staff_user
-        )
+        invitation = partner_invite(partner=partner_a, email="New.Person@Lakeview.example.org", invited_by=staff_user)
     link = re.search(r"http://testserver(/invitations/[^/\s]+/)", mail.outbox[-1].body).group(1)
     return invitation, link
 
@@ -133,9 +131,7 @@ def test_it_replaces_the_old_link_when_re_sent(
         time_machine.travel(SENT_AT + timedelta(days=2), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        again = partner_invite(
-            partner=partner_a, email="new.person@lakeview.example.org", invited_by=staff_user
-        )
+        again = partner_invite(partner=partner_a, email="new.person@lakeview.example.org", invited_by=staff_user)
     assert again.pk == invitation.pk
     assert Invitation.objects.count() == 1
     with time_machine.travel(SENT_AT + timedelta(days=3), tick=False):
@@ -159,3 +155,20 @@ def test_an_existing_account_accepts_with_its_password(
     assert wrong.context["form"].errors["password"] == ["That password is not right for this account."]
     assert right.status_code == 302
     assert sorted(existing.memberships.values_list("partner__slug", flat=True)) == ["harbor-city", "lakeview"]
+
+
+def test_an_account_known_only_by_username_accepts_with_its_password(
+    client, partner_a, staff_user, django_capture_on_commit_callbacks
+):
+    from tests.factories import UserFactory
+
+    dana = UserFactory(username="Dana@Lakeview.example.org", email="")
+    with time_machine.travel(SENT_AT, tick=False), django_capture_on_commit_callbacks(execute=True):
+        partner_invite(partner=partner_a, email="dana@lakeview.example.org", invited_by=staff_user)
+    link = re.search(r"http://testserver(/invitations/[^/\s]+/)", mail.outbox[-1].body).group(1)
+    with time_machine.travel(SENT_AT + timedelta(hours=1), tick=False):
+        page = client.get(link)
+        accepted = client.post(link, {"password": "correct horse battery staple"})
+    assert "Enter its password" in page.content.decode()
+    assert accepted.status_code == 302
+    assert list(dana.memberships.values_list("partner__slug", flat=True)) == ["lakeview"]

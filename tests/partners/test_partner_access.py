@@ -19,10 +19,15 @@ def _partner_url_names(resolver=None, namespace=""):
 PARTNER_URL_NAMES = _partner_url_names()
 
 
+# What a member gets on a GET of their own partner's page (POST-only actions answer 405 to GET).
+OWN_PARTNER_GET_STATUS = {"syncs:rollover_complete": 405}
+
+
 @pytest.mark.parametrize("url_name", PARTNER_URL_NAMES)
-def test_it_answers_404_to_a_user_of_another_partner(client, member_a, partner_b, school_year, url_name):
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_it_answers_404_to_a_user_of_another_partner(client, member_a, partner_b, school_year, url_name, method):
     client.force_login(member_a)
-    response = client.get(reverse(url_name, kwargs={"slug": partner_b.slug}))
+    response = getattr(client, method)(reverse(url_name, kwargs={"slug": partner_b.slug}))
     assert response.status_code == 404
     assert b"Harbor City" not in response.content
 
@@ -31,11 +36,11 @@ def test_it_answers_404_to_a_user_of_another_partner(client, member_a, partner_b
 def test_it_serves_the_member_their_own_partner(client, member_a, partner_a, school_year, url_name):
     client.force_login(member_a)
     response = client.get(reverse(url_name, kwargs={"slug": partner_a.slug}))
-    assert response.status_code == 200
+    assert response.status_code == OWN_PARTNER_GET_STATUS.get(url_name, 200)
 
 
 def test_the_checks_above_find_the_partner_pages():
-    assert "partners:home" in PARTNER_URL_NAMES
+    assert {"partners:home", "syncs:timeline", "syncs:rollover_complete"} <= set(PARTNER_URL_NAMES)
 
 
 def test_it_redirects_a_single_partner_user_home_to_their_partner(client, member_a, partner_a, partner_b):

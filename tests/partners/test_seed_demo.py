@@ -1,12 +1,14 @@
 """``seed_demo``: the 2026–27 season, partners across US time zones, idempotent."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from io import StringIO
 
+import time_machine
 from django.apps import apps
 from django.core.management import call_command
 
 from partners.models import Partner, SchoolYear
+from syncs.models import SyncState
 
 
 def _row_counts():
@@ -36,6 +38,23 @@ def test_it_seeds_the_2026_27_season(db):
     assert "admin@lakeview-unified.example.org  bts-demo-2026" in printed
 
 
+@time_machine.travel(datetime(2026, 7, 1, 18, 0, tzinfo=UTC), tick=False)
+def test_it_seeds_sync_states_for_the_day(db):
+    call_command("seed_demo", stdout=StringIO())
+    states = dict(SyncState.objects.values_list("partner__slug", "state"))
+    assert states == {
+        "lakeview-unified": "paused",
+        "prairie-creek": "paused",
+        "grand-bend": "active",
+        "harbor-city": "paused",
+        "mesa-verde": "active",
+        "kona-coast": "paused",
+        "front-range": "active",
+        "denali-borough": "paused",
+    }
+
+
+@time_machine.travel(datetime(2026, 11, 30, 18, 0, tzinfo=UTC), tick=False)
 def test_it_leaves_the_same_row_counts_when_run_twice(db):
     call_command("seed_demo", stdout=StringIO())
     first = _row_counts()
@@ -44,10 +63,12 @@ def test_it_leaves_the_same_row_counts_when_run_twice(db):
     assert first["partners.Partner"] == 8
     assert first["auth.User"] == 9
     assert first["partners.PartnerMembership"] == 8
+    assert first["syncs.PartnerSchedule"] == 8
+    assert first["syncs.SyncTransition"] == 1  # prairie-creek: active → awaiting_rollover
 
 
 def test_every_printed_login_works(client, db):
-    from partners.demo import seed_demo
+    from bts_portal.demo import seed_demo
 
     for username, password, _ in seed_demo().logins:
         assert client.login(username=username, password=password), username

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from partners.demo import seed_demo
+from bts_portal.demo import seed_demo
 
 
 class Command(BaseCommand):

@@ -6,12 +6,14 @@ included). Every date here is demo *data*; the application reads dates from the 
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
+from partners.models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
+from syncs.models import PartnerSchedule
+from syncs.services import sync_reconcile
 
 DEMO_PASSWORD = "bts-demo-2026"  # noqa: S105  (printed demo login, local data only)
 STAFF_USERNAME = "staff"
@@ -92,6 +94,28 @@ PARTNERS = [
 ]
 
 
+# Each partner's 2026-27 sync configuration: first day of school, and custom windows or
+# "do not pause" where a district asked for them. Prairie Creek's Infinite Campus rollover is not
+# confirmed yet (so it waits in awaiting_rollover); Kona Coast's is.
+SCHEDULES = {
+    "lakeview-unified": {"first_day_of_school": date(2026, 8, 17)},
+    "prairie-creek": {"first_day_of_school": date(2026, 8, 19)},
+    "grand-bend": {"first_day_of_school": date(2026, 8, 24)},
+    "harbor-city": {
+        "first_day_of_school": date(2026, 9, 8),
+        "custom_pause_start": date(2026, 6, 26),
+        "custom_resume_date": date(2026, 8, 20),
+    },
+    "mesa-verde": {"first_day_of_school": date(2026, 7, 20), "do_not_pause": True},
+    "kona-coast": {
+        "first_day_of_school": date(2026, 8, 3),
+        "rollover_confirmed_at": datetime(2026, 7, 24, 20, 0, tzinfo=UTC),
+    },
+    "front-range": {"first_day_of_school": date(2026, 8, 18)},
+    "denali-borough": {"first_day_of_school": date(2026, 8, 19)},
+}
+
+
 def partner_username(slug: str) -> str:
     """The demo partner admin's username (also their email address)."""
     return f"admin@{slug}.example.org"
@@ -144,9 +168,7 @@ def seed_demo() -> DemoLogins:
             },
         )
         for day, reason in closures:
-            PartnerClosureDate.objects.update_or_create(
-                partner=partner, date=day, defaults={"reason": reason}
-            )
+            PartnerClosureDate.objects.update_or_create(partner=partner, date=day, defaults={"reason": reason})
         username = partner_username(slug)
         user, _ = User.objects.update_or_create(
             username=username,
@@ -165,4 +187,7 @@ def seed_demo() -> DemoLogins:
             user=user, partner=partner, defaults={"role": PartnerMembership.Role.ADMIN}
         )
         logins.append((username, DEMO_PASSWORD, f"partner admin of {name} ({tz})"))
+        PartnerSchedule.objects.update_or_create(partner=partner, school_year=year, defaults=SCHEDULES[slug])
+    # Bring every partner's sync state in line with today (idempotent: a second run writes nothing).
+    sync_reconcile()
     return DemoLogins(logins=logins)

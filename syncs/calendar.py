@@ -1,0 +1,175 @@
+"""Calendar rules of the season: business days, pause windows, data review day, PowerSchool visibility.
+
+A pure module: dates in, dates out, no ORM. Every ``date`` here is a *partner-local* date; every
+instant is an aware UTC ``datetime``. A partner's local day starts at 00:00 in its IANA time zone.
+Rules come from DESIGN.md ("Date rules"):
+
+- business day: Monday–Friday, not a US federal holiday *as observed* (the ``holidays`` package,
+  ``US(observed=True)``, built for every year a computation touches) and not a partner closure date;
+- "N business days before D" does not count D;
+- pause covers local dates ``pause_start <= d < resume_date``; the partner is active again from
+  00:00 local on the resume date;
+- effective window: custom dates if set, else the school year's global window for API partners,
+  none for file-sharing partners or a partner that chose not to pause;
+- data review day: 3 business days before the first day of school;
+- PowerSchool data visible at the resume instant (00:00 local on the resume date) + 72 hours.
+"""
+
+import zoneinfo
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from functools import cache
+
+import holidays
+
+DATA_REVIEW_BUSINESS_DAYS = 3
+POWERSCHOOL_VISIBILITY_DELAY = timedelta(hours=72)
+
+
+@cache
+def _federal_holidays(year: int) -> frozenset[date]:
+    # expand=False: only the year asked for; callers ask for every year they touch.
+    return frozenset(holidays.US(observed=True, years=year, expand=False))
+
+
+def federal_holiday(day: date) -> bool:
+    """Whether ``day`` is a US federal holiday as observed (e.g. Fri 2026-07-03 for July 4).
+
+    The holiday tables of ``day.year`` and both neighbours are consulted, because an observed
+    day can fall in the year before its holiday (New Year's Day 2028 is observed Fri 2027-12-31).
+    """
+    return any(day in _federal_holidays(year) for year in (day.year - 1, day.year, day.year + 1))
+
+
+def is_business_day(day: date, closures: Collection[date] = ()) -> bool:
+    """Monday–Friday, not a US federal holiday as observed, and not one of ``closures``."""
+    return day.weekday() < 5 and day not in closures and not federal_holiday(day)
+
+
+def business_days_before(day: date, count: int, closures: Collection[date] = ()) -> date:
+    """The business day ``count`` business days before ``day`` (``day`` itself is not counted).
+
+    ``count`` must be >= 1; raises ``ValueError`` otherwise. Examples (DESIGN.md): 3 before Mon
+    2026-08-17 is Wed 2026-08-12; 3 before Tue 2026-09-08 is Wed 2026-09-02 (Labor Day).
+    """
+    return _step_business_days(day, count, -1, closures)
+
+
+def business_days_after(day: date, count: int, closures: Collection[date] = ()) -> date:
+    """The business day ``count`` business days after ``day`` (``day`` itself is not counted)."""
+    return _step_business_days(day, count, 1, closures)
+
+
+def _step_business_days(day: date, count: int, step: int, closures: Collection[date]) -> date:
+    if count < 1:
+        raise ValueError(f"count must be at least 1, not {count}")
+    closures = frozenset(closures)
+    current, found = day, 0
+    while found < count:
+        current += timedelta(days=step)
+        if is_business_day(current, closures):
+            found += 1
+    return current
+
+
+def business_days_between(start: date, end: date, closures: Collection[date] = ()) -> int:
+    """How many business days lie in ``start < d <= end`` (0 when ``end <= start``).
+
+    "Older than 2 business days" compares this with 2.
+    """
+    closures = frozenset(closures)
+    return sum(
+        1 for offset in range(1, (end - start).days + 1) if is_business_day(start + timedelta(days=offset), closures)
+    )
+
+
+def data_review_day(first_day_of_school: date, closures: Collection[date] = ()) -> date:
+    """The partner's data review day: 3 business days before the first day of school."""
+    return business_days_before(first_day_of_school, DATA_REVIEW_BUSINESS_DAYS, closures)
+
+
+# --- Local dates and UTC instants ---------------------------------------------------------------
+
+
+def local_midnight(day: date, tz: str | zoneinfo.ZoneInfo) -> datetime:
+    """The aware UTC instant at which local date ``day`` starts (00:00) in time zone ``tz``.
+
+    New York's 2026-06-12 starts at 2026-06-12T04:00Z; Honolulu's at 2026-06-12T10:00Z.
+    """
+    return local_instant(day, time(0, 0), tz)
+
+
+def local_instant(day: date, at: time, tz: str | zoneinfo.ZoneInfo) -> datetime:
+    """The aware UTC instant of local wall-clock time ``at`` on local date ``day`` in ``tz``.
+
+    A wall time skipped by a DST change is taken in the offset before the change (``fold=0``).
+    """
+    zone = tz if isinstance(tz, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(tz)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
+
+
+def local_date(instant: datetime, tz: str | zoneinfo.ZoneInfo) -> date:
+    """The local date in ``tz`` at the aware ``instant``. Raises ``ValueError`` for a naive one."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("instant must be an aware datetime")
+    zone = tz if isinstance(tz, zoneinfo.ZoneInfo) else zoneinfo.ZoneInfo(tz)
+    return instant.astimezone(zone).date()
+
+
+def powerschool_visible_at(resume_date: date, tz: str | zoneinfo.ZoneInfo) -> datetime:
+    """When a PowerSchool partner's new-year data is expected in the platform: the resume instant
+    (00:00 local on ``resume_date``) plus 72 hours, as an aware UTC instant."""
+    return local_midnight(resume_date, tz) + POWERSCHOOL_VISIBILITY_DELAY
+
+
+# --- Pause windows ------------------------------------------------------------------------------
+
+
+class WindowSource(StrEnum):
+    """Where a partner's effective pause window comes from."""
+
+    CUSTOM = "custom"
+    GLOBAL = "global"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class PauseWindow:
+    """Local dates ``start <= d < resume`` during which the nightly sync does not run."""
+
+    start: date
+    resume: date
+    source: WindowSource
+
+    def __post_init__(self):
+        if not self.start < self.resume:
+            raise ValueError(f"pause start {self.start} must come before resume {self.resume}")
+
+    def covers(self, day: date) -> bool:
+        """Whether local date ``day`` is paused."""
+        return self.start <= day < self.resume
+
+
+def effective_window(
+    *,
+    is_api_partner: bool,
+    do_not_pause: bool,
+    custom_start: date | None,
+    custom_resume: date | None,
+    global_start: date | None,
+    global_resume: date | None,
+) -> PauseWindow | None:
+    """The partner's effective pause window, or ``None`` (source ``none``).
+
+    Custom dates win when both are set; otherwise API partners get the school year's global
+    window; file-sharing partners and partners that chose "do not pause" get none.
+    """
+    if do_not_pause:
+        return None
+    if custom_start and custom_resume:
+        return PauseWindow(custom_start, custom_resume, WindowSource.CUSTOM)
+    if is_api_partner and global_start and global_resume:
+        return PauseWindow(global_start, global_resume, WindowSource.GLOBAL)
+    return None

@@ -1,0 +1,117 @@
+"""Calendar rules (DESIGN.md "Date rules"), pinned with exact values."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from syncs import calendar
+from syncs.calendar import PauseWindow, WindowSource
+
+
+@pytest.mark.parametrize(
+    ("zone", "hour"),
+    [
+        ("America/New_York", 4),
+        ("America/Chicago", 5),
+        ("America/Denver", 6),
+        ("America/Phoenix", 7),
+        ("America/Los_Angeles", 7),
+        ("America/Anchorage", 8),
+        ("Pacific/Honolulu", 10),
+    ],
+)
+def test_the_2026_27_window_starts_and_ends_at_local_midnight(zone, hour):
+    assert calendar.local_midnight(date(2026, 6, 12), zone) == datetime(2026, 6, 12, hour, 0, tzinfo=UTC)
+    assert calendar.local_midnight(date(2026, 7, 30), zone) == datetime(2026, 7, 30, hour, 0, tzinfo=UTC)
+
+
+def test_local_date_is_taken_in_the_partner_zone_not_utc():
+    instant = datetime(2026, 6, 12, 6, 30, tzinfo=UTC)
+    assert calendar.local_date(instant, "America/Los_Angeles") == date(2026, 6, 11)
+    assert calendar.local_date(instant, "America/New_York") == date(2026, 6, 12)
+
+
+def test_local_date_refuses_a_naive_instant():
+    with pytest.raises(ValueError, match="aware"):
+        calendar.local_date(datetime(2026, 6, 12, 6, 30), "America/Chicago")  # noqa: DTZ001
+
+
+@pytest.mark.parametrize(
+    ("day", "closures", "expected"),
+    [
+        (date(2026, 8, 17), (), date(2026, 8, 12)),
+        (date(2026, 9, 8), (), date(2026, 9, 2)),  # Labor Day Mon 09-07
+        (date(2026, 7, 8), (), date(2026, 7, 2)),  # July 4 observed Fri 07-03
+        (date(2028, 1, 4), (), date(2027, 12, 29)),  # New Year 2028 observed Fri 2027-12-31
+        (date(2026, 11, 30), (date(2026, 11, 27),), date(2026, 11, 23)),  # Thanksgiving + closure
+    ],
+)
+def test_three_business_days_before(day, closures, expected):
+    assert calendar.business_days_before(day, 3, closures) == expected
+
+
+def test_business_days_after_skips_weekends_and_holidays():
+    assert calendar.business_days_after(date(2026, 7, 2), 1) == date(2026, 7, 6)
+
+
+def test_business_days_need_a_positive_count():
+    with pytest.raises(ValueError, match="at least 1"):
+        calendar.business_days_before(date(2026, 8, 17), 0)
+
+
+def test_business_days_between_counts_after_start_up_to_end():
+    assert calendar.business_days_between(date(2026, 7, 2), date(2026, 7, 7)) == 2  # Mon 6, Tue 7
+    assert calendar.business_days_between(date(2026, 7, 7), date(2026, 7, 2)) == 0
+
+
+def test_data_review_day_is_three_business_days_before_the_first_day():
+    assert calendar.data_review_day(date(2026, 8, 17)) == date(2026, 8, 12)
+
+
+def test_powerschool_data_is_visible_72_hours_after_the_resume_instant():
+    assert calendar.powerschool_visible_at(date(2026, 7, 30), "America/Los_Angeles") == datetime(
+        2026, 8, 2, 7, 0, tzinfo=UTC
+    )
+
+
+def _window(**overrides):
+    args = {
+        "is_api_partner": True,
+        "do_not_pause": False,
+        "custom_start": None,
+        "custom_resume": None,
+        "global_start": date(2026, 6, 12),
+        "global_resume": date(2026, 7, 30),
+    }
+    return calendar.effective_window(**{**args, **overrides})
+
+
+def test_api_partners_get_the_global_window():
+    assert _window() == PauseWindow(date(2026, 6, 12), date(2026, 7, 30), WindowSource.GLOBAL)
+
+
+def test_custom_dates_win_over_global_ones():
+    assert _window(custom_start=date(2026, 6, 19), custom_resume=date(2026, 8, 3)) == PauseWindow(
+        date(2026, 6, 19), date(2026, 8, 3), WindowSource.CUSTOM
+    )
+
+
+def test_file_sharing_partners_and_do_not_pause_get_no_window():
+    assert _window(is_api_partner=False) is None
+    assert _window(do_not_pause=True, custom_start=date(2026, 6, 19), custom_resume=date(2026, 8, 3)) is None
+
+
+def test_a_file_sharing_partner_with_custom_dates_is_paused_on_them():
+    assert _window(is_api_partner=False, custom_start=date(2026, 6, 19), custom_resume=date(2026, 8, 3)).source == (
+        WindowSource.CUSTOM
+    )
+
+
+def test_the_window_covers_start_but_not_resume():
+    window = PauseWindow(date(2026, 6, 12), date(2026, 7, 30), WindowSource.GLOBAL)
+    assert [window.covers(d) for d in (date(2026, 6, 11), date(2026, 6, 12), date(2026, 7, 29), date(2026, 7, 30))] == [
+        False,
+        True,
+        True,
+        False,
+    ]
