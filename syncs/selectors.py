@@ -39,6 +39,11 @@ class Season:
         return self.window.source if self.window else calendar.WindowSource.NONE
 
     @property
+    def state_label(self) -> str:
+        """The state in words, e.g. "Awaiting rollover confirmation"."""
+        return SyncState.State(self.state).label
+
+    @property
     def is_infinite_campus(self) -> bool:
         return self.partner.sis == Partner.Sis.INFINITE_CAMPUS
 

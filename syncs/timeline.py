@@ -11,17 +11,20 @@ from .models import SyncState
 from .selectors import Season
 
 State = SyncState.State
+LABEL_WIDTH = 12  # percent of the axis one event label needs
 
 
 @dataclass(frozen=True)
 class TimelineEvent:
-    """One dated event; ``position`` is its place on the axis in percent (0–100)."""
+    """One dated event; ``position`` is its place on the axis in percent (0–100) and ``level``
+    the label row above the axis (0 nearest), so that labels of close dates do not overlap."""
 
     key: str
     label: str
     day: date
     position: float
     done: bool
+    level: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Timeline:
     today: date
     today_position: float
     pause: tuple[float, float] | None
+    levels: int
     axis_start: date
     axis_end: date
     months: list[tuple[str, float]]
@@ -112,9 +116,13 @@ def build_timeline(season: Season, today: date) -> Timeline:
     def pos(day: date) -> float:
         return round(100 * (day - start).days / span, 2)
 
-    events = [
-        TimelineEvent(key, label, day, pos(day), day <= today) for key, label, day in sorted(raw, key=lambda e: e[2])
-    ]
+    events, last_on_level = [], {}
+    for key, label, day in sorted(raw, key=lambda e: e[2]):
+        position = pos(day)
+        # A label needs about 12 % of the axis; take the nearest row whose last label is that far.
+        level = next(lvl for lvl in range(len(raw) + 1) if position - last_on_level.get(lvl, -100) >= LABEL_WIDTH)
+        last_on_level[level] = position
+        events.append(TimelineEvent(key, label, day, position, day <= today, level))
     months, cursor = [], date(start.year, start.month, 1)
     while cursor <= end:
         if cursor >= start:
@@ -131,6 +139,7 @@ def build_timeline(season: Season, today: date) -> Timeline:
         axis_start=start,
         axis_end=end,
         months=months,
+        levels=max((e.level for e in events), default=0) + 1,
         state_sentence=_state_sentence(season, today),
         next_step=_next_step(season, today),
         show_rollover_button=season.is_infinite_campus and not season.rollover_confirmed and season.window is not None,

@@ -1,0 +1,106 @@
+"""Staff work with schedules in admin: custom windows through the same rules, SIS-step actions."""
+
+from datetime import date
+
+import pytest
+
+from partners.models import AuditEvent, Partner
+from syncs.models import PartnerSchedule, SyncState
+from syncs.services import sync_reconcile
+from tests.factories import PartnerFactory, ScheduleFactory
+
+
+@pytest.fixture
+def admin_client_(client, staff_user):
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+    return client
+
+
+def _schedule_form(partner, school_year, **overrides):
+    return {
+        "partner": partner.pk,
+        "school_year": school_year.pk,
+        "custom_pause_start": "",
+        "custom_resume_date": "",
+        "first_day_of_school": "2026-08-17",
+        "nightly_sync_time": "02:00",
+        **overrides,
+    }
+
+
+def test_a_custom_resume_on_or_after_the_first_day_is_refused(admin_client_, school_year):
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/",
+        _schedule_form(partner, school_year, custom_pause_start="2026-06-19", custom_resume_date="2026-08-17"),
+    )
+    assert response.context["adminform"].form.errors["custom_resume_date"] == [
+        "The resume date (2026-08-17) must come before the first day of school (2026-08-17)."
+    ]
+    assert not PartnerSchedule.objects.exists()
+
+
+def test_half_a_custom_window_is_refused(admin_client_, school_year):
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/", _schedule_form(partner, school_year, custom_pause_start="2026-06-19")
+    )
+    assert response.context["adminform"].form.errors["custom_resume_date"] == [
+        "Give both a custom pause start and a custom resume date, or neither."
+    ]
+
+
+def test_a_valid_custom_window_is_saved_and_listed_with_its_source(admin_client_, school_year):
+    partner = PartnerFactory(name="Harbor", slug="harbor")
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/",
+        _schedule_form(partner, school_year, custom_pause_start="2026-06-26", custom_resume_date="2026-08-05"),
+    )
+    assert response.status_code == 302
+    listing = admin_client_.get("/admin/syncs/partnerschedule/?source=custom").content.decode()
+    assert "2026-06-26 → 2026-08-05 (custom)" in listing
+
+
+def test_the_rollover_action_resumes_an_awaiting_partner(admin_client_, school_year, staff_user):
+    partner = PartnerFactory(slug="ic", sis=Partner.Sis.INFINITE_CAMPUS)
+    schedule = ScheduleFactory(partner=partner, school_year=school_year, first_day_of_school=date(2026, 8, 19))
+    from datetime import UTC, datetime
+
+    sync_reconcile(at=datetime(2026, 7, 1, tzinfo=UTC))
+    sync_reconcile(at=datetime(2026, 7, 31, tzinfo=UTC))
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/",
+        {"action": "mark_rollover_confirmed", "_selected_action": [schedule.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == ["Rollover confirmed: 1 schedule(s) changed."]
+    assert SyncState.objects.get(partner=partner).state == "active"
+    assert AuditEvent.objects.filter(action="sync.rollover_confirmed", actor=staff_user).count() == 1
+
+
+def test_the_powerschool_action_explains_a_partner_on_another_sis(admin_client_, school_year):
+    schedule = ScheduleFactory(partner=PartnerFactory(name="Skyline", sis=Partner.Sis.SKYWARD), school_year=school_year)
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/",
+        {"action": "mark_powerschool_sections_enabled", "_selected_action": [schedule.pk]},
+        follow=True,
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "Skyline does not use PowerSchool.",
+        "PowerSchool next-year sections: 0 schedule(s) changed.",
+    ]
+    schedule.refresh_from_db()
+    assert schedule.powerschool_sections_enabled_at is None
+
+
+def test_the_history_is_read_only(admin_client_, school_year):
+    partner = PartnerFactory()
+    from datetime import UTC, datetime
+
+    sync_reconcile(at=datetime(2026, 6, 20, tzinfo=UTC))
+    transition = partner.sync_transitions.get()
+    assert admin_client_.get(f"/admin/syncs/synctransition/{transition.pk}/change/").status_code == 200
+    assert admin_client_.post(f"/admin/syncs/synctransition/{transition.pk}/delete/").status_code == 403
+    assert admin_client_.get("/admin/syncs/synctransition/add/").status_code == 403
