@@ -30,3 +30,12 @@ def partner_b(db):
 @pytest.fixture
 def member_a(partner_a):
     return MembershipFactory(partner=partner_a, user__username="pat@lakeview.example.org").user
+
+
+@pytest.fixture
+def admin_client_(client, staff_user):
+    """A client signed in as a staff superuser (Django admin)."""
+    staff_user.is_superuser = True
+    staff_user.save()
+    client.force_login(staff_user)
+    return client

@@ -5,14 +5,6 @@ import pytest
 from partners.models import Partner
 
 
-@pytest.fixture
-def admin_client_(client, staff_user):
-    staff_user.is_superuser = True
-    staff_user.save()
-    client.force_login(staff_user)
-    return client
-
-
 def _partner_form(**overrides):
     data = {
         "name": "Olympus Mons Schools",

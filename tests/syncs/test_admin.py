@@ -2,20 +2,10 @@
 
 from datetime import date
 
-import pytest
-
 from partners.models import AuditEvent, Partner
 from syncs.models import PartnerSchedule, SyncState
 from syncs.services import sync_reconcile
 from tests.factories import PartnerFactory, ScheduleFactory
-
-
-@pytest.fixture
-def admin_client_(client, staff_user):
-    staff_user.is_superuser = True
-    staff_user.save()
-    client.force_login(staff_user)
-    return client
 
 
 def _schedule_form(partner, school_year, **overrides):

@@ -1,14 +1,13 @@
 """Pause and resume notices: the right local day, exactly once."""
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
 from django.core import mail
-from django.db import connections
 
 from syncs.models import PauseNotice
 from syncs.services import sync_reconcile, sync_send_pause_notices, sync_send_transition_notices
+from tests.concurrency import run_at_once
 from tests.factories import MembershipFactory, PartnerFactory
 
 
@@ -77,26 +76,13 @@ def test_two_workers_sending_at_once_send_each_notice_once(school_year):
     MembershipFactory(partner=partner, user__username="it@ny.example.org")
     sync_reconcile(at=datetime(2026, 6, 20, tzinfo=UTC))
     sync_reconcile(at=datetime(2026, 7, 30, 12, 0, tzinfo=UTC))
-    barrier = threading.Barrier(2)
-    counts, errors = [], []
-
-    def work():
-        try:
-            barrier.wait()
-            counts.append(sync_send_transition_notices(at=datetime(2026, 7, 30, 12, 0, tzinfo=UTC)))
-            counts.append(sync_send_pause_notices(at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC)))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
-    assert sorted(counts) == [0, 0, 1, 1]
+    counts = run_at_once(
+        lambda: (
+            sync_send_transition_notices(at=datetime(2026, 7, 30, 12, 0, tzinfo=UTC)),
+            sync_send_pause_notices(at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC)),
+        )
+    )
+    assert sorted(n for pair in counts for n in pair) == [0, 0, 1, 1]
     assert sorted(m.subject for m in mail.outbox) == [
         "Harbor: nightly roster sync has resumed",
         "Harbor: nightly roster sync pauses on Friday, June 12",

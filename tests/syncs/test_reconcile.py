@@ -1,16 +1,16 @@
 """Reconciliation: every partner paused and resumed on its local dates, exactly once."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from partners.models import Partner
 from syncs.models import SyncState, SyncTransition
 from syncs.services import sync_confirm_rollover, sync_reconcile, sync_send_transition_notices, sync_suspend
+from tests.concurrency import run_at_once
 from tests.factories import MembershipFactory, PartnerFactory, ScheduleFactory
 
 State = SyncState.State
@@ -196,24 +196,7 @@ def test_two_reconciles_racing_write_exactly_one_transition(school_year):
     for i in range(20):
         PartnerFactory(slug=f"race-{i}", time_zone="America/Chicago")
     sync_reconcile(at=_at(2026, 6, 1))
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait()
-            results.append(sync_reconcile(at=_at(2026, 6, 15)))
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = run_at_once(lambda: sync_reconcile(at=_at(2026, 6, 15)))
     assert sorted(len(r) for r in results) == [0, 20]
     assert SyncTransition.objects.filter(to_state=State.PAUSED).count() == 20
     assert set(_states().values()) == {State.PAUSED}
