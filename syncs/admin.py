@@ -59,6 +59,7 @@ class PartnerScheduleForm(forms.ModelForm):
                 custom_pause_start=cleaned.get("custom_pause_start"),
                 custom_resume_date=cleaned.get("custom_resume_date"),
                 first_day_of_school=cleaned.get("first_day_of_school"),
+                do_not_pause=cleaned.get("do_not_pause", False),
             ).items():
                 self.add_error(field, message)
         return cleaned

@@ -397,12 +397,16 @@ def validate_schedule(
     custom_pause_start: date | None,
     custom_resume_date: date | None,
     first_day_of_school: date | None,
+    do_not_pause: bool = False,
 ) -> dict[str, str]:
     """Field errors of a schedule, ``{field: plain message with the dates}``; empty when valid.
 
-    Custom pause start and resume come together; start < resume < first day of school.
+    Custom pause start and resume come together; start < resume < first day of school; "do not
+    pause" and custom dates exclude each other.
     """
     errors = {}
+    if do_not_pause and (custom_pause_start or custom_resume_date):
+        errors["do_not_pause"] = "Choose either “do not pause” or custom pause dates, not both."
     if bool(custom_pause_start) != bool(custom_resume_date):
         missing = "custom_resume_date" if custom_pause_start else "custom_pause_start"
         errors[missing] = "Give both a custom pause start and a custom resume date, or neither."

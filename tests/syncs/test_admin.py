@@ -94,3 +94,16 @@ def test_the_history_is_read_only(admin_client_, school_year):
     assert admin_client_.get(f"/admin/syncs/synctransition/{transition.pk}/change/").status_code == 200
     assert admin_client_.post(f"/admin/syncs/synctransition/{transition.pk}/delete/").status_code == 403
     assert admin_client_.get("/admin/syncs/synctransition/add/").status_code == 403
+
+
+def test_do_not_pause_and_custom_dates_exclude_each_other(admin_client_, school_year):
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/",
+        _schedule_form(
+            partner, school_year, custom_pause_start="2026-06-19", custom_resume_date="2026-08-03", do_not_pause="on"
+        ),
+    )
+    assert response.context["adminform"].form.errors["do_not_pause"] == [
+        "Choose either “do not pause” or custom pause dates, not both."
+    ]
