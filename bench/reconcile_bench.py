@@ -28,8 +28,8 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
+from lib import calendar  # noqa: E402
 from partners.models import Partner, SchoolYear  # noqa: E402
-from syncs import calendar  # noqa: E402
 from syncs.models import PartnerSchedule, SyncState, SyncTransition  # noqa: E402
 from syncs.selectors import window_for  # noqa: E402
 from syncs.services import desired_state, sync_reconcile  # noqa: E402

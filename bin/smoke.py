@@ -100,7 +100,7 @@ def main() -> int:
             home = sign_in_and_read_home(base)
             for expected in (
                 "Lakeview Unified School District",
-                "School year 2026-27: key dates",
+                "School year 2026-27: your season",
                 "June 12, 2026",
             ):
                 if expected not in home:

@@ -108,7 +108,7 @@ SCHEDULES = {
     },
     "mesa-verde": {"first_day_of_school": date(2026, 7, 20), "do_not_pause": True},
     "kona-coast": {
-        "first_day_of_school": date(2026, 8, 3),
+        "first_day_of_school": date(2026, 8, 10),
         "rollover_confirmed_at": datetime(2026, 7, 24, 20, 0, tzinfo=UTC),
     },
     "front-range": {"first_day_of_school": date(2026, 8, 18)},

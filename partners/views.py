@@ -6,6 +6,8 @@ from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils.module_loading import import_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from .forms import InvitationSignInForm, InvitationSignUpForm
@@ -33,13 +35,15 @@ def partner_home(request, slug):
     """The partner's home: who they are, their SIS and integration, and the current year's dates."""
     partner = partner_for_user_or_404(request.user, slug)
     school_year = SchoolYear.objects.current()
+    # Upper apps contribute cards (e.g. the season from syncs) through settings, not imports.
+    panels = [mark_safe(import_string(path)(request, partner)) for path in settings.BTS_PARTNER_HOME_PANELS]  # noqa: S308
     return render(
         request,
         "partners/partner_home.html",
         {
             "partner": partner,
+            "panels": panels,
             "school_year": school_year,
-            "is_api": partner.integration_type == Partner.IntegrationType.API,
             "closure_dates": partner.closure_dates.all(),
         },
     )
@@ -112,7 +116,7 @@ def invitation_accept_view(request, token):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            login(request, accepted.user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, accepted.user, backend="partners.auth.EmailOrUsernameBackend")
             messages.success(request, f"Welcome! You now have access to {invitation.partner.name}.")
             return redirect(invitation.partner)
     return render(

@@ -9,17 +9,18 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from lib.calendar import Severity
 from partners.admin import ReadOnlyAdminMixin
 from partners.models import Partner
 
 from .models import JobHeartbeat, PartnerSchedule, SyncState, SyncTransition
 from .selectors import window_for
 from .services import (
+    check_schedule,
     sync_confirm_rollover,
     sync_mark_powerschool_sections_enabled,
     sync_suspend,
     sync_unsuspend,
-    validate_schedule,
 )
 
 
@@ -37,7 +38,11 @@ def history_table(partner) -> str:
 
 
 class PartnerScheduleForm(forms.ModelForm):
-    """Custom-window editing with the same rules as everywhere (``validate_schedule``)."""
+    """Custom-window editing with the same calendar rules as everywhere (``check_schedule``).
+
+    Errors stop the save, next to the field to change; warnings are kept in ``self.warnings`` and
+    shown after saving.
+    """
 
     class Meta:
         model = PartnerSchedule
@@ -53,15 +58,22 @@ class PartnerScheduleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("school_year"):
-            for field, message in validate_schedule(
-                school_year=cleaned["school_year"],
-                custom_pause_start=cleaned.get("custom_pause_start"),
-                custom_resume_date=cleaned.get("custom_resume_date"),
-                first_day_of_school=cleaned.get("first_day_of_school"),
-                do_not_pause=cleaned.get("do_not_pause", False),
-            ).items():
-                self.add_error(field, message)
+        self.warnings = []
+        date_fields = ("custom_pause_start", "custom_resume_date", "first_day_of_school")
+        if not cleaned.get("partner") or not cleaned.get("school_year") or any(f in self.errors for f in date_fields):
+            return cleaned  # a date that did not parse already has its own message
+        for problem in check_schedule(
+            partner=cleaned["partner"],
+            school_year=cleaned["school_year"],
+            custom_pause_start=cleaned.get("custom_pause_start"),
+            custom_resume_date=cleaned.get("custom_resume_date"),
+            first_day_of_school=cleaned.get("first_day_of_school"),
+            do_not_pause=cleaned.get("do_not_pause", False),
+        ):
+            if problem.severity == Severity.ERROR:
+                self.add_error(problem.field, problem.message)
+            else:
+                self.warnings.append(problem.message)
         return cleaned
 
 
@@ -122,6 +134,11 @@ class PartnerScheduleAdmin(admin.ModelAdmin):
         "history",
     ]
 
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        for warning in getattr(form, "warnings", []):
+            self.message_user(request, f"Saved with a warning: {warning}", messages.WARNING)
+
     @admin.display(description="sync state", ordering="partner__sync_state__state")
     def state(self, obj):
         state = getattr(obj.partner, "sync_state", None)
@@ -143,7 +160,9 @@ class PartnerScheduleAdmin(admin.ModelAdmin):
                 changed += service(partner=schedule.partner, by=request.user, school_year=schedule.school_year)
             except ValidationError as error:
                 self.message_user(request, " ".join(error.messages), messages.WARNING)
-        self.message_user(request, f"{done}: {changed} schedule(s) changed.", messages.SUCCESS)
+        self.message_user(
+            request, f"{done}: {changed} schedule(s) changed.", messages.SUCCESS if changed else messages.WARNING
+        )
 
     @admin.action(description='PowerSchool "Fetch Sections for the Next School Year" enabled')
     def mark_powerschool_sections_enabled(self, request, queryset):
@@ -181,21 +200,27 @@ class SyncStateAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False  # states change only through the actions and services
+
     @admin.action(description="Suspend the nightly sync (staff hold)")
     def suspend(self, request, queryset):
-        done = sum(
-            bool(sync_suspend(partner=s.partner, by=request.user, reason="suspended from admin"))
-            for s in queryset.select_related("partner")
-        )
-        self.message_user(request, f"Suspended {done} partner(s).", messages.SUCCESS)
+        for state in queryset.select_related("partner"):
+            if sync_suspend(partner=state.partner, by=request.user, reason="suspended from admin"):
+                self.message_user(request, f"Suspended {state.partner}.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{state.partner} was already suspended.", messages.WARNING)
 
     @admin.action(description="Lift the suspension")
     def unsuspend(self, request, queryset):
-        done = sum(
-            bool(sync_unsuspend(partner=s.partner, by=request.user, reason="lifted from admin", at=timezone.now()))
-            for s in queryset.select_related("partner")
-        )
-        self.message_user(request, f"Lifted {done} suspension(s).", messages.SUCCESS)
+        for state in queryset.select_related("partner"):
+            moved = sync_unsuspend(
+                partner=state.partner, by=request.user, reason="lifted from admin", at=timezone.now()
+            )
+            if moved:
+                self.message_user(request, f"{state.partner} is now {moved.to_state}.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{state.partner} was not suspended.", messages.WARNING)
 
 
 @admin.register(SyncTransition)

@@ -64,6 +64,7 @@ class PartnerSchedule(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "sync schedule"
         constraints = [
             models.UniqueConstraint(fields=["partner", "school_year"], name="one_schedule_per_partner_year"),
             models.CheckConstraint(
@@ -125,7 +126,13 @@ class SyncTransition(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     actor_label = models.CharField(max_length=60, blank=True)
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField(db_index=True, help_text="When the change was written (UTC).")
+    as_of = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The instant the new state was computed for (UTC); differs from “at” only when staff "
+        "reconcile as of another time.",
+    )
     notify = models.BooleanField(default=False)
     notified_at = models.DateTimeField(null=True, blank=True)
 

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from lib import calendar
 from partners.models import Partner, SchoolYear
 
-from . import calendar
 from .models import JobHeartbeat, PartnerSchedule, SyncState
 
 

@@ -17,10 +17,10 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from lib import calendar
 from partners.models import Partner, PartnerMembership, SchoolYear
 from partners.services import audit_record
 
-from . import calendar
 from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
 from .selectors import partner_season, window_for
 
@@ -100,12 +100,16 @@ def _notify_for(from_state: str, to_state: str) -> bool:
 def _write_transitions(
     wanted: dict[int, tuple[str, str, str]],
     *,
-    at: datetime,
+    as_of: datetime,
     actor=None,
     actor_label: str = "",
     recompute=None,
+    notify: bool = True,
 ) -> list[TransitionRecord]:
     """Apply ``{partner_id: (expected_from, to, reason)}`` under row locks and write history.
+
+    History rows are stamped with the real time of the write (``at``) and the instant the state
+    was computed for (``as_of``); ``notify=False`` writes them with no notice to send.
 
     Rows are locked (``SELECT … FOR UPDATE``) and re-read: a row whose state is no longer
     ``expected_from`` was changed by someone else first; ``recompute(partner_id, locked_state)``
@@ -115,10 +119,13 @@ def _write_transitions(
     if not wanted:
         return []
     with transaction.atomic():
-        return _lock_and_write(wanted, at=at, actor=actor, actor_label=actor_label, recompute=recompute)
+        return _lock_and_write(
+            wanted, as_of=as_of, actor=actor, actor_label=actor_label, recompute=recompute, notify=notify
+        )
 
 
-def _lock_and_write(wanted, *, at, actor, actor_label, recompute) -> list[TransitionRecord]:
+def _lock_and_write(wanted, *, as_of, actor, actor_label, recompute, notify) -> list[TransitionRecord]:
+    at = timezone.now()
     locked = dict(
         SyncState.objects.select_for_update()
         .filter(partner_id__in=list(wanted))
@@ -152,7 +159,8 @@ def _lock_and_write(wanted, *, at, actor, actor_label, recompute) -> list[Transi
             actor=actor if actor is not None and actor.is_authenticated else None,
             actor_label=actor_label,
             at=at,
-            notify=_notify_for(r.from_state, r.to_state),
+            as_of=as_of,
+            notify=notify and _notify_for(r.from_state, r.to_state),
         )
         for r in records
     )
@@ -161,7 +169,7 @@ def _lock_and_write(wanted, *, at, actor, actor_label, recompute) -> list[Transi
 
 def _ensure_state_rows(partner_ids, *, at: datetime) -> None:
     SyncState.objects.bulk_create(
-        [SyncState(partner_id=pk, state=State.ACTIVE, changed_at=at) for pk in partner_ids],
+        [SyncState(partner_id=pk, state=State.ACTIVE, changed_at=timezone.now()) for pk in partner_ids],
         ignore_conflicts=True,
     )
 
@@ -174,7 +182,7 @@ _NO_SCHEDULE = {
 }
 
 
-def sync_reconcile(*, at: datetime | None = None) -> list[TransitionRecord]:
+def sync_reconcile(*, at: datetime | None = None, notify: bool = True, dry_run: bool = False) -> list[TransitionRecord]:
     """Bring every partner's sync state in line with the calendar at the aware instant ``at``.
 
     Computes, for each partner, the state it should be in on its local date at ``at`` and writes
@@ -182,7 +190,9 @@ def sync_reconcile(*, at: datetime | None = None) -> list[TransitionRecord]:
     ``job:reconcile``). Idempotent (a second run writes nothing), catches up after missed runs
     (the state depends only on ``at``), safe when two run at once (row locks; exactly one
     transition), and its number of SQL queries does not grow with the number of partners.
-    Returns the transitions written, ordered by partner slug.
+    Returns the transitions written, ordered by partner slug. ``dry_run`` computes and returns
+    them without writing anything; ``notify=False`` writes them with no "resumed" notice to send.
+    History rows carry the real write time (``at``) and the instant evaluated (``as_of``).
     """
     at = at or timezone.now()
     year = SchoolYear.objects.current()
@@ -199,7 +209,9 @@ def sync_reconcile(*, at: datetime | None = None) -> list[TransitionRecord]:
     )
     states = dict(SyncState.objects.values_list("partner_id", "state"))
     missing = [pk for pk in partners if pk not in states]
-    if missing:
+    if missing and dry_run:
+        states.update({pk: State.ACTIVE for pk in missing})
+    elif missing:
         _ensure_state_rows(missing, at=at)
         states.update(dict(SyncState.objects.filter(partner_id__in=missing).values_list("partner_id", "state")))
 
@@ -239,7 +251,12 @@ def sync_reconcile(*, at: datetime | None = None) -> list[TransitionRecord]:
         to_state, reason = compute(partner_id, locked_state)
         return None if to_state == locked_state else (to_state, reason)
 
-    records = _write_transitions(wanted, at=at, actor_label=RECONCILE_ACTOR, recompute=recompute)
+    if dry_run:
+        return sorted(
+            (TransitionRecord(pk, partners[pk]["slug"], old, new, why) for pk, (old, new, why) in wanted.items()),
+            key=lambda r: r.partner_slug,
+        )
+    records = _write_transitions(wanted, as_of=at, actor_label=RECONCILE_ACTOR, recompute=recompute, notify=notify)
     if records:
         logger.info("reconcile at %s: %d transition(s)", at.isoformat(), len(records))
     return sorted(records, key=lambda r: r.partner_slug)
@@ -266,7 +283,7 @@ def _transition_one(
 
     records = _write_transitions(
         {partner.pk: (current, to_state, reason)},
-        at=at,
+        as_of=at,
         actor=by,
         actor_label=actor_label,
         recompute=recompute,
@@ -391,36 +408,40 @@ def sync_unsuspend(*, partner: Partner, by, reason: str, at: datetime | None = N
     )
 
 
-def validate_schedule(
+SCHEDULE_FIELDS = {
+    "pause_start": "custom_pause_start",
+    "resume_date": "custom_resume_date",
+    "first_day": "first_day_of_school",
+    "do_not_pause": "do_not_pause",
+}
+
+
+def check_schedule(
     *,
+    partner: Partner,
     school_year: SchoolYear,
     custom_pause_start: date | None,
     custom_resume_date: date | None,
     first_day_of_school: date | None,
     do_not_pause: bool = False,
-) -> dict[str, str]:
-    """Field errors of a schedule, ``{field: plain message with the dates}``; empty when valid.
-
-    Custom pause start and resume come together; start < resume < first day of school; "do not
-    pause" and custom dates exclude each other.
-    """
-    errors = {}
-    if do_not_pause and (custom_pause_start or custom_resume_date):
-        errors["do_not_pause"] = "Choose either “do not pause” or custom pause dates, not both."
-    if bool(custom_pause_start) != bool(custom_resume_date):
-        missing = "custom_resume_date" if custom_pause_start else "custom_pause_start"
-        errors[missing] = "Give both a custom pause start and a custom resume date, or neither."
-    if custom_pause_start and custom_resume_date and custom_pause_start >= custom_resume_date:
-        errors["custom_resume_date"] = (
-            f"The resume date ({custom_resume_date:%Y-%m-%d}) must come after the pause start "
-            f"({custom_pause_start:%Y-%m-%d})."
-        )
-    if custom_resume_date and first_day_of_school and custom_resume_date >= first_day_of_school:
-        errors["custom_resume_date"] = (
-            f"The resume date ({custom_resume_date:%Y-%m-%d}) must come before the first day of school "
-            f"({first_day_of_school:%Y-%m-%d})."
-        )
-    return errors
+) -> list[calendar.DateProblem]:
+    """The calendar problems of a partner's schedule (``lib.calendar.check_season_dates``), with
+    ``field`` renamed to the ``PartnerSchedule`` field a person must change."""
+    problems = calendar.check_season_dates(
+        first_calendar_year=school_year.first_calendar_year,
+        tz=partner.time_zone,
+        is_api_partner=partner.integration_type == Partner.IntegrationType.API,
+        is_powerschool=partner.sis == Partner.Sis.POWERSCHOOL,
+        is_infinite_campus=partner.sis == Partner.Sis.INFINITE_CAMPUS,
+        do_not_pause=do_not_pause,
+        custom_start=custom_pause_start,
+        custom_resume=custom_resume_date,
+        global_start=school_year.global_pause_start,
+        global_resume=school_year.global_resume_date,
+        first_day=first_day_of_school,
+        closures=frozenset(partner.closure_dates.values_list("date", flat=True)),
+    )
+    return [calendar.DateProblem(SCHEDULE_FIELDS.get(p.field, p.field), p.message, p.severity) for p in problems]
 
 
 # --- Notices ------------------------------------------------------------------------------------
@@ -472,7 +493,7 @@ def sync_send_pause_notices(*, at: datetime | None = None) -> int:
                 partner=partner,
                 school_year=year,
                 pause_start=window.start,
-                defaults={"sent_at": at, "recipients": recipients},
+                defaults={"sent_at": timezone.now(), "recipients": recipients},
             )
             if not created:
                 continue
@@ -527,5 +548,5 @@ def sync_send_transition_notices(*, at: datetime | None = None) -> int:
                         "base_url": settings.BTS_BASE_URL.rstrip("/"),
                     },
                 )
-            SyncTransition.objects.filter(pk=row.pk).update(notified_at=at)
+            SyncTransition.objects.filter(pk=row.pk).update(notified_at=timezone.now())
             sent += 1

@@ -6,7 +6,8 @@ Pure given a ``Season`` and the partner-local ``today``: no queries.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from .calendar import local_date
+from lib.calendar import local_date
+
 from .models import SyncState
 from .selectors import Season
 
@@ -61,13 +62,17 @@ def _state_sentence(season: Season, today: date) -> str:
     if season.window and today < season.window.start:
         start = season.window.start
         return f"Your nightly roster sync is running. It pauses on {start:%A, %B} {start.day}."
+    if season.window is None and season.schedule and season.schedule.do_not_pause:
+        return "Your nightly roster sync is running and does not pause this summer: your district chose not to pause."
     return "Your nightly roster sync is running."
 
 
 def _next_step(season: Season, today: date) -> str:
     year, window = season.school_year, season.window
     if season.state == State.AWAITING_ROLLOVER:
-        return "Confirm below that your Infinite Campus year rollover is complete, so your sync can resume."
+        return (
+            "A partner admin must confirm that your Infinite Campus year rollover is complete, so your sync can resume."
+        )
     if year and today <= year.planning_deadline:
         return f"Fill in the BTS planning form by {year.planning_deadline:%A, %B} {year.planning_deadline.day}."
     if season.first_day_of_school is None:
@@ -75,7 +80,7 @@ def _next_step(season: Season, today: date) -> str:
     if season.is_infinite_campus and not season.rollover_confirmed and window and today < window.resume:
         return (
             "Make no configuration change while Infinite Campus's year rollover runs. When it is complete, "
-            "confirm it below."
+            "a partner admin confirms it here."
         )
     if window and today < window.resume:
         return "Before your sync resumes, check enrollment, section and teacher data for the new year in your SIS."
@@ -142,5 +147,9 @@ def build_timeline(season: Season, today: date) -> Timeline:
         levels=max((e.level for e in events), default=0) + 1,
         state_sentence=_state_sentence(season, today),
         next_step=_next_step(season, today),
-        show_rollover_button=season.is_infinite_campus and not season.rollover_confirmed and season.window is not None,
+        # From the pause start on: a rollover belongs to the summer of this school year.
+        show_rollover_button=season.is_infinite_campus
+        and not season.rollover_confirmed
+        and season.window is not None
+        and today >= season.window.start,
     )

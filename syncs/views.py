@@ -3,14 +3,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from lib.calendar import local_date
 from partners.models import PartnerMembership
 from partners.selectors import partner_for_user_or_404
 
-from .calendar import local_date
 from .selectors import partner_season
 from .services import sync_confirm_rollover
 from .timeline import build_timeline
@@ -45,7 +44,9 @@ def rollover_complete(request, slug):
     """POST: the partner (admin role) or staff confirm the Infinite Campus rollover is complete."""
     partner = partner_for_user_or_404(request.user, slug)
     if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
+        response = render(request, "syncs/rollover_get.html", {"partner": partner}, status=405)
+        response["Allow"] = "POST"
+        return response
     if not _can_act(request.user, partner):
         raise PermissionDenied("Only a partner admin or staff can confirm the rollover.")
     try:

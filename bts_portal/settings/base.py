@@ -195,6 +195,10 @@ BTS_PERIODIC_TASKS = {
     },
 }
 
+# Cards that upper apps add to the partner home page (partners imports none of them; the
+# project wires them here). Each is a callable (request, partner) -> HTML.
+BTS_PARTNER_HOME_PANELS = ["syncs.panels.season_panel"]
+
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
@@ -202,5 +206,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # 4xx answers are in the access log; keep tracebacks for real errors only.
+        "django.request": {"level": "ERROR"},
+    },
 }

@@ -21,16 +21,19 @@ def test_a_demo_partner_signs_in_and_sees_its_season(live_server, page: Page, de
     expect(page).to_have_url(f"{live_server.url}/p/lakeview-unified/")
     expect(page).to_have_title("Lakeview Unified School District · BTS Portal")
     expect(page.get_by_role("heading", level=1)).to_have_text("Lakeview Unified School District")
-    expect(page.get_by_role("heading", name="School year 2026-27: key dates")).to_be_visible()
+    expect(page.get_by_role("heading", name="School year 2026-27: your season")).to_be_visible()
     dates = page.locator("dl.key-dates time")
     expect(dates).to_have_text(
         [
             "Saturday, April 25, 2026",
             "Friday, June 12, 2026",
             "Thursday, July 30, 2026",
+            "Wednesday, August 12, 2026",
+            "Monday, August 17, 2026",
         ]
     )
-    expect(page.get_by_text("PowerSchool")).to_be_visible()
+    expect(page.get_by_text("Sunday, August 2, 2026, 00:00")).to_be_visible()  # PowerSchool data, 72 h later
+    expect(page.get_by_text("PowerSchool", exact=True)).to_be_visible()
 
 
 def test_a_wrong_password_is_explained_and_the_username_kept(live_server, page: Page, demo):

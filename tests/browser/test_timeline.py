@@ -23,7 +23,7 @@ def test_the_rollover_is_confirmed_by_keyboard(live_server, page: Page, demo):
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.keyboard.press("Enter")
     expect(page).to_have_url(f"{live_server.url}/p/prairie-creek/")
-    page.get_by_role("link", name="See your season timeline and sync status").click()
+    page.get_by_role("link", name="See your season timeline").click()
     expect(page).to_have_title("Prairie Creek Public Schools — season timeline · BTS Portal")
     expect(page.locator("[data-state]")).to_have_text("Awaiting rollover confirmation")
 

@@ -62,6 +62,7 @@ def test_it_accepts_once_on_post_and_signs_in(client, invite, partner_a):
     assert user.check_password(NEW_PASSWORD)
     assert (user.first_name, user.last_name) == ("Nora", "Diaz")
     assert int(client.session["_auth_user_id"]) == user.pk
+    assert client.get("/p/lakeview/").status_code == 200  # still signed in on the next request
     assert list(PartnerMembership.objects.filter(user=user).values_list("partner__slug", "role")) == [
         ("lakeview", "admin")
     ]

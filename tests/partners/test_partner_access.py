@@ -70,7 +70,8 @@ def test_the_partner_home_shows_the_partner_and_current_year_dates(client, membe
     assert "<title>Lakeview Unified · BTS Portal</title>" in text
     assert "PowerSchool" in text
     assert "America/Los_Angeles" in text
-    assert "School year 2026-27: key dates" in text
+    assert "School year 2026-27: your season" in text
+    assert "Nightly syncs stop (global pause)" in text
     assert '<time datetime="2026-04-25">Saturday, April 25, 2026</time>' in text
     assert '<time datetime="2026-06-12">Friday, June 12, 2026</time>' in text
     assert '<time datetime="2026-07-30">Thursday, July 30, 2026</time>' in text

@@ -27,7 +27,7 @@ def test_a_custom_resume_on_or_after_the_first_day_is_refused(admin_client_, sch
         _schedule_form(partner, school_year, custom_pause_start="2026-06-19", custom_resume_date="2026-08-17"),
     )
     assert response.context["adminform"].form.errors["custom_resume_date"] == [
-        "The resume date (2026-08-17) must come before the first day of school (2026-08-17)."
+        "The sync must resume (Monday, August 17, 2026) before the first day of school (Monday, August 17, 2026)."
     ]
     assert not PartnerSchedule.objects.exists()
 
@@ -107,3 +107,59 @@ def test_do_not_pause_and_custom_dates_exclude_each_other(admin_client_, school_
     assert response.context["adminform"].form.errors["do_not_pause"] == [
         "Choose either “do not pause” or custom pause dates, not both."
     ]
+
+
+def test_a_first_day_inside_the_global_window_is_refused_on_the_first_day(admin_client_, school_year):
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/", _schedule_form(partner, school_year, first_day_of_school="2026-07-15")
+    )
+    assert response.context["adminform"].form.errors["first_day_of_school"] == [
+        "The sync must resume (Thursday, July 30, 2026) before the first day of school (Wednesday, July 15, 2026)."
+    ]
+
+
+def test_custom_dates_from_another_year_are_refused(admin_client_, school_year):
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/",
+        _schedule_form(
+            partner,
+            school_year,
+            custom_pause_start="2019-06-01",
+            custom_resume_date="2019-07-01",
+            first_day_of_school="2031-08-17",
+        ),
+    )
+    errors = response.context["adminform"].form.errors
+    assert errors["custom_pause_start"] == [
+        "The pause can start on Wednesday, April 1, 2026 at the earliest, not Saturday, June 1, 2019."
+    ]
+    assert errors["first_day_of_school"] == [
+        "The first day of school must be between Wednesday, July 1, 2026 and Saturday, October 31, 2026, "
+        "not Sunday, August 17, 2031."
+    ]
+
+
+def test_an_unparseable_date_gets_one_message(admin_client_, school_year):
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/",
+        _schedule_form(partner, school_year, custom_pause_start="2026-02-30", custom_resume_date="2026-08-01"),
+    )
+    assert dict(response.context["adminform"].form.errors) == {"custom_pause_start": ["Enter a valid date."]}
+
+
+def test_a_powerschool_warning_is_shown_after_saving(admin_client_, school_year):
+    partner = PartnerFactory(sis=Partner.Sis.POWERSCHOOL, time_zone="America/Chicago")
+    response = admin_client_.post(
+        "/admin/syncs/partnerschedule/add/",
+        _schedule_form(partner, school_year, custom_pause_start="2026-06-12", custom_resume_date="2026-08-14"),
+        follow=True,
+    )
+    assert PartnerSchedule.objects.filter(partner=partner).count() == 1
+    assert (
+        "Saved with a warning: PowerSchool data would appear on Monday, August 17, 2026, after your data review "
+        "day (Wednesday, August 12, 2026): you would review incomplete rosters."
+        in [str(m) for m in response.context["messages"]]
+    )

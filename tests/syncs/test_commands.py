@@ -23,6 +23,7 @@ def test_reconcile_syncs_prints_the_transitions_as_json(school_year):
     data = json.loads(_run("reconcile_syncs", "--at", "2026-06-12T04:00Z", "--json"))
     assert data == {
         "at": "2026-06-12T04:00:00Z",
+        "dry_run": False,
         "transitions": [
             {
                 "partner": "ny",
@@ -47,9 +48,45 @@ def test_reconcile_syncs_prints_plain_text(school_year):
     ]
 
 
-def test_reconcile_syncs_rejects_a_bad_instant(school_year):
-    with pytest.raises(CommandError, match="'June 12' is not an ISO-8601 instant"):
-        _run("reconcile_syncs", "--at", "June 12")
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("June 12 04:00", "'June 12 04:00' needs a date and a time with a zone, e.g. 2026-06-12T04:00Z"),
+        ("2026-06-12", "'2026-06-12' needs a date and a time with a zone"),
+        ("", "'' needs a date and a time with a zone"),
+        ("2026-06-12T04:00", "'2026-06-12T04:00' has no time zone; add Z for UTC or an offset"),
+        ("2026-13-12T04:00Z", "'2026-13-12T04:00Z' is not an ISO-8601 instant"),
+        ("0001-01-01T00:00+01:00", "'0001-01-01T00:00\\+01:00' is out of range"),
+    ],
+)
+def test_reconcile_syncs_rejects_a_bad_instant(school_year, value, message):
+    with pytest.raises(CommandError, match=message):
+        _run("reconcile_syncs", "--at", value)
+
+
+def test_a_dry_run_writes_and_sends_nothing(school_year):
+    from django.core import mail
+
+    from syncs.models import SyncState, SyncTransition
+
+    PartnerFactory(slug="ny", time_zone="America/New_York")
+    data = json.loads(_run("reconcile_syncs", "--at", "2026-06-12T04:00Z", "--dry-run", "--json"))
+    assert (data["dry_run"], [t["to"] for t in data["transitions"]]) == (True, ["paused"])
+    assert data["notices_sent"] == {"pause": 0, "transition": 0}
+    assert (SyncTransition.objects.count(), SyncState.objects.count(), mail.outbox) == (0, 0, [])
+
+
+def test_no_notices_means_no_resumed_email_later_either(school_year):
+    from django.core import mail
+
+    from syncs.services import sync_send_transition_notices
+    from tests.factories import MembershipFactory
+
+    MembershipFactory(partner=PartnerFactory(slug="ny", time_zone="America/New_York"))
+    _run("reconcile_syncs", "--at", "2026-06-20T12:00Z", "--no-notices")
+    _run("reconcile_syncs", "--at", "2026-07-30T12:00Z", "--no-notices")
+    assert sync_send_transition_notices() == 0
+    assert mail.outbox == []
 
 
 def test_sync_schedule_of_a_powerschool_partner(school_year):

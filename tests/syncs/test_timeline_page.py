@@ -50,7 +50,9 @@ def test_the_partner_admin_confirms_the_rollover_from_the_page(client, school_ye
         sync_reconcile()
         assert SyncState.objects.get(partner=partner).state == "awaiting_rollover"
         page = client.get("/p/prairie/timeline/")
-        assert "Confirm below that your Infinite Campus year rollover is complete" in page.content.decode()
+        assert (
+            "A partner admin must confirm that your Infinite Campus year rollover is complete" in page.content.decode()
+        )
         response = client.post("/p/prairie/rollover-complete/", follow=True)
     assert response.redirect_chain == [("/p/prairie/timeline/", 302)]
     assert "The Infinite Campus rollover is recorded as complete." in response.content.decode()
@@ -73,7 +75,9 @@ def test_a_viewer_cannot_confirm_the_rollover(client, school_year):
 def test_get_on_the_rollover_url_changes_nothing(client, school_year):
     partner = _ic_partner(school_year)
     client.force_login(MembershipFactory(partner=partner).user)
-    assert client.get("/p/prairie/rollover-complete/").status_code == 405
+    response = client.get("/p/prairie/rollover-complete/")
+    assert (response.status_code, response["Allow"]) == (405, "POST")
+    assert "<title>Confirm the rollover from the timeline · BTS Portal</title>" in response.content.decode()
     assert not SyncTransition.objects.exists()
 
 

@@ -10,29 +10,47 @@ from syncs.services import sync_reconcile, sync_send_pause_notices, sync_send_tr
 
 
 def parse_instant(value: str) -> datetime:
-    """An aware UTC instant from ISO-8601 (``2026-06-12T04:00Z``, ``…+00:00``); naive means UTC."""
+    """An aware UTC instant from an ISO-8601 date *and time* with a zone (``2026-06-12T04:00Z``,
+    ``2026-06-11T21:00-07:00``). Raises ``CommandError`` with an example for anything else: a bare
+    date is refused because season dates are local to each partner, not to UTC."""
+    example = "e.g. 2026-06-12T04:00Z"
+    text = value.strip()
+    if "T" not in text.upper():
+        raise CommandError(f"--at {value!r} needs a date and a time with a zone, {example}")
     try:
-        instant = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+        instant = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError as exc:
-        raise CommandError(f"--at {value!r} is not an ISO-8601 instant, e.g. 2026-06-12T04:00Z") from exc
+        raise CommandError(f"--at {value!r} is not an ISO-8601 instant, {example}") from exc
     if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC)
+        raise CommandError(f"--at {value!r} has no time zone; add Z for UTC or an offset, {example}")
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError as exc:
+        raise CommandError(f"--at {value!r} is out of range, {example}") from exc
 
 
 class Command(BaseCommand):
-    help = "Reconcile every partner's sync state at an instant (default now) and print the transitions."
+    help = (
+        "Reconcile every partner's sync state at an instant (default now) and print the transitions. "
+        "This writes to the live database; use --dry-run to only see what would change."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--at", help="ISO-8601 instant, e.g. 2026-06-12T04:00Z (default: now)")
+        parser.add_argument("--at", help="ISO-8601 instant with a zone, e.g. 2026-06-12T04:00Z (default: now)")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
-        parser.add_argument("--no-notices", action="store_true", help="do not send pause/resume emails")
+        parser.add_argument("--dry-run", action="store_true", help="print what would change; write and send nothing")
+        parser.add_argument(
+            "--no-notices",
+            action="store_true",
+            help="send no pause email now and mark these transitions as needing no 'resumed' email",
+        )
 
     def handle(self, *args, **options):
-        at = parse_instant(options["at"]) if options["at"] else timezone.now()
-        transitions = sync_reconcile(at=at)
+        at = parse_instant(options["at"]) if options["at"] is not None else timezone.now()
+        dry_run = options["dry_run"]
+        transitions = sync_reconcile(at=at, notify=not options["no_notices"], dry_run=dry_run)
         notices = {"pause": 0, "transition": 0}
-        if not options["no_notices"]:
+        if not options["no_notices"] and not dry_run:
             notices = {
                 "pause": sync_send_pause_notices(at=at),
                 "transition": sync_send_transition_notices(at=at),
@@ -42,13 +60,15 @@ class Command(BaseCommand):
                 json.dumps(
                     {
                         "at": at.isoformat().replace("+00:00", "Z"),
+                        "dry_run": dry_run,
                         "transitions": [t.as_dict() for t in transitions],
                         "notices_sent": notices,
                     }
                 )
             )
             return
-        self.stdout.write(f"Reconciled at {at:%Y-%m-%d %H:%M:%S}Z: {len(transitions)} transition(s).")
+        verb = "Would reconcile" if dry_run else "Reconciled"
+        self.stdout.write(f"{verb} at {at:%Y-%m-%d %H:%M:%S}Z: {len(transitions)} transition(s).")
         for t in transitions:
             self.stdout.write(f"  {t.partner_slug}: {t.from_state} → {t.to_state} ({t.reason})")
         if notices["pause"] or notices["transition"]:

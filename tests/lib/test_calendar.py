@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from syncs import calendar
-from syncs.calendar import PauseWindow, WindowSource
+from lib import calendar
+from lib.calendar import PauseWindow, WindowSource
 
 
 @pytest.mark.parametrize(
@@ -115,3 +115,65 @@ def test_the_window_covers_start_but_not_resume():
         True,
         False,
     ]
+
+
+def _check(**overrides):
+    args = {
+        "first_calendar_year": 2026,
+        "tz": "America/Chicago",
+        "is_api_partner": True,
+        "is_powerschool": True,
+        "custom_start": date(2026, 6, 12),
+        "first_day": date(2026, 8, 17),
+    }
+    return [(p.field, p.severity.value) for p in calendar.check_season_dates(**{**args, **overrides})]
+
+
+@pytest.mark.parametrize(
+    ("resume", "expected"),
+    [
+        (date(2026, 8, 15), [("resume_date", "error")]),
+        (date(2026, 8, 14), [("resume_date", "warning")]),
+        (date(2026, 8, 10), [("resume_date", "warning")]),
+        (date(2026, 8, 9), []),
+    ],
+)
+def test_powerschool_visibility_against_the_first_day_and_review_day(resume, expected):
+    assert _check(custom_resume=resume) == expected
+
+
+def test_a_rollover_finishing_after_the_resume_is_a_warning():
+    assert _check(
+        is_powerschool=False,
+        is_infinite_campus=True,
+        custom_resume=date(2026, 8, 3),
+        rollover_finish=date(2026, 8, 5),
+    ) == [("rollover_finish", "warning")]
+
+
+def test_a_review_day_before_the_global_resume_is_a_warning():
+    problems = calendar.check_season_dates(
+        first_calendar_year=2026,
+        tz="Pacific/Honolulu",
+        is_api_partner=True,
+        global_start=date(2026, 6, 12),
+        global_resume=date(2026, 7, 30),
+        first_day=date(2026, 8, 3),
+    )
+    assert [(p.field, p.severity.value, p.message) for p in problems] == [
+        (
+            "first_day",
+            "warning",
+            "Your data review day (Wednesday, July 29, 2026) would come before the sync resumes "
+            "(Thursday, July 30, 2026): there would be no new-year data to review.",
+        )
+    ]
+
+
+def test_the_first_day_window_and_earliest_pause_come_from_the_year():
+    assert _check(
+        first_calendar_year=2027,
+        custom_start=date(2027, 3, 31),
+        custom_resume=date(2027, 6, 1),
+        first_day=date(2027, 11, 1),
+    ) == [("pause_start", "error"), ("first_day", "error")]

@@ -173,3 +173,126 @@ def effective_window(
     if is_api_partner and global_start and global_resume:
         return PauseWindow(global_start, global_resume, WindowSource.GLOBAL)
     return None
+
+
+# --- Checking a season's dates ------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    """An ``error`` blocks saving; a ``warning`` may be accepted by the person."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class DateProblem:
+    """One problem with a season's dates: the field a person must change (``pause_start``,
+    ``resume_date``, ``first_day``, ``do_not_pause`` or ``rollover_finish``), a plain message
+    that names the dates involved, and its severity."""
+
+    field: str
+    message: str
+    severity: Severity
+
+
+def _long(day: date) -> str:
+    return f"{day:%A, %B} {day.day}, {day.year}"
+
+
+def check_season_dates(
+    *,
+    first_calendar_year: int,
+    tz: str | zoneinfo.ZoneInfo,
+    is_api_partner: bool,
+    is_powerschool: bool = False,
+    is_infinite_campus: bool = False,
+    do_not_pause: bool = False,
+    custom_start: date | None = None,
+    custom_resume: date | None = None,
+    global_start: date | None = None,
+    global_resume: date | None = None,
+    first_day: date | None = None,
+    rollover_finish: date | None = None,
+    closures: Collection[date] = (),
+) -> list[DateProblem]:
+    """Every problem with a partner's season dates, errors first. Dates are partner-local.
+
+    Rules (issue #4, DESIGN.md "Date rules"): custom pause start and resume come together and
+    exclude "do not pause"; start < resume < first day of school; pause start not before April 1
+    and first day between July 1 and October 31 of the school year's first calendar year; for
+    PowerSchool, data visible at 00:00 local on the resume date + 72 h: after 00:00 on the first
+    day is an error, after 00:00 on the data review day a warning; for Infinite Campus, a rollover
+    finishing after the resume date is a warning; so is a data review day before the resume date.
+    """
+    problems: list[DateProblem] = []
+
+    def error(field, message):
+        problems.append(DateProblem(field, message, Severity.ERROR))
+
+    def warning(field, message):
+        problems.append(DateProblem(field, message, Severity.WARNING))
+
+    if do_not_pause and (custom_start or custom_resume):
+        error("do_not_pause", "Choose either “do not pause” or custom pause dates, not both.")
+    if bool(custom_start) != bool(custom_resume):
+        missing = "resume_date" if custom_start else "pause_start"
+        error(missing, "Give both a custom pause start and a custom resume date, or neither.")
+    earliest_start = date(first_calendar_year, 4, 1)
+    if custom_start and custom_start < earliest_start:
+        error(
+            "pause_start", f"The pause can start on {_long(earliest_start)} at the earliest, not {_long(custom_start)}."
+        )
+    if custom_start and custom_resume and custom_start >= custom_resume:
+        error(
+            "resume_date",
+            f"The resume date ({_long(custom_resume)}) must come after the pause start ({_long(custom_start)}).",
+        )
+    first_allowed, last_allowed = date(first_calendar_year, 7, 1), date(first_calendar_year, 10, 31)
+    if first_day and not first_allowed <= first_day <= last_allowed:
+        error(
+            "first_day",
+            f"The first day of school must be between {_long(first_allowed)} and {_long(last_allowed)}, "
+            f"not {_long(first_day)}.",
+        )
+    window = None
+    if not do_not_pause and custom_start and custom_resume and custom_start < custom_resume:
+        window = PauseWindow(custom_start, custom_resume, WindowSource.CUSTOM)
+    elif not do_not_pause and not (custom_start or custom_resume) and is_api_partner and global_start and global_resume:
+        window = PauseWindow(global_start, global_resume, WindowSource.GLOBAL)
+    if window and first_day and window.resume >= first_day:
+        field = "resume_date" if window.source == WindowSource.CUSTOM else "first_day"
+        error(
+            field,
+            f"The sync must resume ({_long(window.resume)}) before the first day of school ({_long(first_day)}).",
+        )
+    elif window and first_day and is_powerschool:
+        visible = powerschool_visible_at(window.resume, tz)
+        review = data_review_day(first_day, closures)
+        field = "resume_date" if window.source == WindowSource.CUSTOM else "first_day"
+        if visible > local_midnight(first_day, tz):
+            error(
+                field,
+                f"PowerSchool data would appear 72 hours after the resume, on {_long(local_date(visible, tz))}: "
+                f"after the first day of school ({_long(first_day)}). Resume earlier.",
+            )
+        elif visible > local_midnight(review, tz):
+            warning(
+                field,
+                f"PowerSchool data would appear on {_long(local_date(visible, tz))}, after your data review day "
+                f"({_long(review)}): you would review incomplete rosters.",
+            )
+    elif window and first_day and data_review_day(first_day, closures) < window.resume:
+        review = data_review_day(first_day, closures)
+        warning(
+            "resume_date" if window.source == WindowSource.CUSTOM else "first_day",
+            f"Your data review day ({_long(review)}) would come before the sync resumes ({_long(window.resume)}): "
+            "there would be no new-year data to review.",
+        )
+    if window and rollover_finish and is_infinite_campus and rollover_finish > window.resume:
+        warning(
+            "rollover_finish",
+            f"The Infinite Campus rollover finishes ({_long(rollover_finish)}) after the resume date "
+            f"({_long(window.resume)}): the sync waits until you confirm the rollover is complete.",
+        )
+    return sorted(problems, key=lambda p: p.severity != Severity.ERROR)

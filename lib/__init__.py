@@ -1,0 +1,1 @@
+"""Pure libraries under every app (no ORM, no Django models): the season's calendar rules."""
