@@ -215,6 +215,7 @@ def check_season_dates(
     first_day: date | None = None,
     rollover_finish: date | None = None,
     closures: Collection[date] = (),
+    complete: bool = True,
 ) -> list[DateProblem]:
     """Every problem with a partner's season dates, errors first. Dates are partner-local.
 
@@ -222,7 +223,8 @@ def check_season_dates(
     exclude "do not pause"; start < resume < first day of school; pause start not before April 1
     and first day between July 1 and October 31 of the school year's first calendar year; for
     PowerSchool, data visible at 00:00 local on the resume date + 72 h: after 00:00 on the first
-    day is an error, after 00:00 on the data review day a warning; for Infinite Campus, a rollover
+    day is an error, after 00:00 on the data review day a warning (``complete=False``, for a draft,
+    lets half a custom window pass); for Infinite Campus, a rollover
     finishing after the resume date is a warning; so is a data review day before the resume date.
     """
     problems: list[DateProblem] = []
@@ -235,7 +237,7 @@ def check_season_dates(
 
     if do_not_pause and (custom_start or custom_resume):
         error("do_not_pause", "Choose either “do not pause” or custom pause dates, not both.")
-    if bool(custom_start) != bool(custom_resume):
+    if complete and bool(custom_start) != bool(custom_resume):
         missing = "resume_date" if custom_start else "pause_start"
         error(missing, "Give both a custom pause start and a custom resume date, or neither.")
     earliest_start = date(first_calendar_year, 4, 1)

@@ -4,9 +4,12 @@ Invitations are created, re-sent and revoked through ``partners.services``; audi
 read-only.
 """
 
+import csv
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.utils import timezone
 
 from .models import (
@@ -15,12 +18,14 @@ from .models import (
     Partner,
     PartnerClosureDate,
     PartnerMembership,
+    Plan,
+    PlanRevision,
     SchoolYear,
     canonical_time_zone,
     partner_time_zones,
 )
 from .selectors import email_is_member
-from .services import invitation_revoke, partner_invite, school_year_make_current
+from .services import PLAN_ANSWER_FIELDS, invitation_revoke, partner_invite, plan_approve, school_year_make_current
 
 
 class ReadOnlyAdminMixin:
@@ -243,3 +248,119 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["partner", "actor"]
     search_fields = ["message", "action"]
     date_hierarchy = "at"
+
+
+class PlanRevisionInline(admin.TabularInline):
+    model = PlanRevision
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "by", "changes"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    """The staff side of the BTS planning form: status, answers, warnings, revisions, approve, CSV."""
+
+    list_display = [
+        "partner",
+        "school_year",
+        "status_label",
+        "submitted_at",
+        "warning_count",
+        "success_manager",
+        "sis",
+        "integration_type",
+    ]
+    list_filter = [
+        "school_year",
+        "status",
+        "is_late",
+        "partner__success_manager",
+        "partner__sis",
+        "partner__integration_type",
+    ]
+    list_select_related = ["partner", "partner__success_manager", "school_year"]
+    search_fields = ["partner__name", "partner__slug"]
+    inlines = [PlanRevisionInline]
+    actions = ["approve", "export_csv"]
+
+    def has_add_permission(self, request):
+        return False  # partners fill their plans in the portal
+
+    def has_change_permission(self, request, obj=None):
+        return False  # answers are the partner's; staff approve with the action
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in Plan._meta.fields]
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj):
+        return f"{obj.get_status_display()} (late)" if obj.is_late else obj.get_status_display()
+
+    @admin.display(description="warnings")
+    def warning_count(self, obj):
+        return len(obj.warnings)
+
+    @admin.display(description="partner success manager", ordering="partner__success_manager")
+    def success_manager(self, obj):
+        return obj.partner.success_manager or "—"
+
+    @admin.display(description="SIS", ordering="partner__sis")
+    def sis(self, obj):
+        return obj.partner.get_sis_display()
+
+    @admin.display(description="integration", ordering="partner__integration_type")
+    def integration_type(self, obj):
+        return obj.partner.get_integration_type_display()
+
+    @admin.action(description="Approve and apply to the sync schedule")
+    def approve(self, request, queryset):
+        for plan in queryset.select_related("partner", "school_year"):
+            if plan_approve(plan=plan, by=request.user):
+                self.message_user(
+                    request, f"Approved the plan of {plan.partner}; its sync schedule is set.", messages.SUCCESS
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"Not approved: the plan of {plan.partner} is {plan.get_status_display().lower()}"
+                    " (only submitted plans can be approved).",
+                    messages.WARNING,
+                )
+
+    @admin.action(description="Export the selected plans as CSV")
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="bts-plans.csv"'
+        writer = csv.writer(response)
+        header = ["partner", "slug", "school_year", "status", "late", "submitted_at", *PLAN_ANSWER_FIELDS, "warnings"]
+        writer.writerow(header)
+        for plan in queryset.select_related("partner", "school_year").order_by("partner__name"):
+            answers = []
+            for name in PLAN_ANSWER_FIELDS:
+                value = getattr(plan, name)
+                if isinstance(value, list):
+                    value = " ".join(str(v) for v in value)
+                answers.append("" if value is None else _csv_safe(str(value)))
+            writer.writerow(
+                [
+                    _csv_safe(plan.partner.name),
+                    plan.partner.slug,
+                    plan.school_year.label,
+                    plan.status,
+                    "yes" if plan.is_late else "no",
+                    plan.submitted_at.isoformat() if plan.submitted_at else "",
+                    *answers,
+                    _csv_safe(" | ".join(plan.warnings)),
+                ]
+            )
+        return response
+
+
+def _csv_safe(text: str) -> str:
+    """Neutralise spreadsheet formulas in partner-typed text (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

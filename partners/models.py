@@ -355,3 +355,153 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+
+# The planning form's sections: (key, title, answer fields), in the order partners see them.
+PLAN_SECTIONS = [
+    (
+        "contacts",
+        "Contacts",
+        [
+            "primary_contact_name",
+            "primary_contact_email",
+            "primary_contact_phone",
+            "roster_contact_name",
+            "roster_contact_email",
+            "roster_contact_phone",
+        ],
+    ),
+    ("calendar", "School calendar", ["first_day_of_school", "last_day_current_year", "closure_dates"]),
+    (
+        "pause",
+        "Summer pause",
+        [
+            "pause_choice",
+            "custom_pause_start",
+            "custom_resume_date",
+            "summer_school_files",
+            "summer_school_start",
+            "summer_school_end",
+        ],
+    ),
+    (
+        "sis",
+        "SIS preparation",
+        [
+            "powerschool_sections_ack",
+            "powerschool_72h_ack",
+            "ic_rollover_start",
+            "ic_rollover_finish",
+            "ic_no_config_change_ack",
+            "sis_data_checked_ack",
+        ],
+    ),
+    ("schools", "Schools and grades", ["schools_and_grades"]),
+    ("notes", "Notes", ["notes", "warnings_accepted"]),
+]
+
+
+class PlanQuerySet(models.QuerySet):
+    def for_year(self, school_year) -> "PlanQuerySet":
+        return self.filter(school_year=school_year)
+
+
+class Plan(models.Model):
+    """A partner's BTS planning form for one school year (one per partner and year).
+
+    Dates are partner-local. ``closure_dates`` is a list of ISO dates. ``status`` moves
+    draft → submitted → approved; a submission after the year's planning deadline is marked
+    ``is_late``. Every change after submission is kept as a ``PlanRevision``.
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        APPROVED = "approved", "Approved"
+
+    class PauseChoice(models.TextChoices):
+        GLOBAL = "global", "The global pause window"
+        CUSTOM = "custom", "Custom pause dates"
+        NONE = "none", "No pause (year-round schools, or summer school in the platform)"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="plans")
+    school_year = models.ForeignKey(SchoolYear, on_delete=models.CASCADE, related_name="plans")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    # 1. contacts
+    primary_contact_name = models.CharField("primary contact: name", max_length=200, blank=True)
+    primary_contact_email = models.EmailField("primary contact: email", blank=True)
+    primary_contact_phone = models.CharField("primary contact: phone", max_length=40, blank=True)
+    roster_contact_name = models.CharField("large roster changes contact: name", max_length=200, blank=True)
+    roster_contact_email = models.EmailField("large roster changes contact: email", blank=True)
+    roster_contact_phone = models.CharField("large roster changes contact: phone", max_length=40, blank=True)
+    # 2. school calendar
+    first_day_of_school = models.DateField(null=True, blank=True)
+    last_day_current_year = models.DateField("last day of the current school year", null=True, blank=True)
+    closure_dates = models.JSONField(default=list, blank=True)
+    # 3. pause plan (API) / summer school (file sharing)
+    pause_choice = models.CharField(max_length=10, choices=PauseChoice.choices, blank=True)
+    custom_pause_start = models.DateField(null=True, blank=True)
+    custom_resume_date = models.DateField(null=True, blank=True)
+    summer_school_files = models.BooleanField(null=True, blank=True)
+    summer_school_start = models.DateField(null=True, blank=True)
+    summer_school_end = models.DateField(null=True, blank=True)
+    # 4. SIS preparation
+    powerschool_sections_ack = models.BooleanField(default=False)
+    powerschool_72h_ack = models.BooleanField(default=False)
+    ic_rollover_start = models.DateField("Infinite Campus rollover start", null=True, blank=True)
+    ic_rollover_finish = models.DateField("Infinite Campus rollover finish", null=True, blank=True)
+    ic_no_config_change_ack = models.BooleanField(default=False)
+    sis_data_checked_ack = models.BooleanField(default=False)
+    # 5, 6
+    schools_and_grades = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    warnings_accepted = models.BooleanField(default=False)
+    warnings = models.JSONField(default=list, blank=True)
+
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    is_late = models.BooleanField(default=False)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "BTS plan"
+        ordering = ["partner__name"]
+        constraints = [models.UniqueConstraint(fields=["partner", "school_year"], name="one_plan_per_partner_year")]
+
+    def __str__(self):
+        return f"{self.partner} {self.school_year} plan"
+
+    def get_absolute_url(self):
+        return reverse("partners:plan", kwargs={"slug": self.partner.slug})
+
+
+class PlanRevision(models.Model):
+    """Append-only history of a plan after its first submission: who, when, what changed.
+
+    ``changes`` maps a field name to ``[old, new]`` (JSON-friendly values)."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        EDITED = "edited", "Edited after submission"
+        APPROVED = "approved", "Approved"
+
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="revisions")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    at = models.DateTimeField(auto_now_add=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.plan}: {self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,14 @@
 """Reads of the partners app used by views."""
 
+from datetime import date
+
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import Http404
 
-from .models import Partner, PartnerMembership
+from lib import calendar
+
+from .models import Partner, PartnerMembership, Plan
 
 
 def partner_for_user_or_404(user, slug: str) -> Partner:
@@ -36,3 +40,36 @@ def existing_account_for(email: str):
         .order_by("pk")
         .first()
     )
+
+
+def can_act_for(user, partner: Partner) -> bool:
+    """Whether ``user`` may change things for ``partner``: staff, or a member with the admin role."""
+    if user.is_staff:
+        return True
+    return PartnerMembership.objects.filter(user=user, partner=partner, role=PartnerMembership.Role.ADMIN).exists()
+
+
+def plan_timeline(plan) -> list[tuple[str, object]]:
+    """The season a plan gives, as ``[(label, local date or aware UTC instant)]`` in date order:
+    pause, resume, PowerSchool visibility, data review day, first day (those that apply)."""
+    partner, year = plan.partner, plan.school_year
+    window = calendar.effective_window(
+        is_api_partner=partner.integration_type == Partner.IntegrationType.API,
+        do_not_pause=plan.pause_choice == Plan.PauseChoice.NONE,
+        custom_start=plan.custom_pause_start if plan.pause_choice == Plan.PauseChoice.CUSTOM else None,
+        custom_resume=plan.custom_resume_date if plan.pause_choice == Plan.PauseChoice.CUSTOM else None,
+        global_start=year.global_pause_start,
+        global_resume=year.global_resume_date,
+    )
+    closures = [date.fromisoformat(d) for d in plan.closure_dates]
+    items = []
+    if window:
+        items += [("Nightly syncs stop", window.start), ("Nightly syncs resume", window.resume)]
+        if partner.sis == Partner.Sis.POWERSCHOOL:
+            items.append(
+                ("PowerSchool data expected by", calendar.powerschool_visible_at(window.resume, partner.tzinfo))
+            )
+    if plan.first_day_of_school:
+        items.append(("Data review day", calendar.data_review_day(plan.first_day_of_school, closures)))
+        items.append(("First day of school", plan.first_day_of_school))
+    return items

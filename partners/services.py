@@ -6,7 +6,7 @@ Instants are aware UTC datetimes. Invitation links are signed with Django's sign
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -17,8 +17,19 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from .models import AuditEvent, Invitation, Partner, PartnerMembership, SchoolYear
+from .models import (
+    PLAN_SECTIONS,
+    AuditEvent,
+    Invitation,
+    Partner,
+    PartnerClosureDate,
+    PartnerMembership,
+    Plan,
+    PlanRevision,
+    SchoolYear,
+)
 from .selectors import email_is_member, existing_account_for
 
 User = get_user_model()
@@ -273,5 +284,165 @@ def school_year_make_current(*, school_year: SchoolYear, by) -> bool:
         + (f" (was {previous.label})." if previous else "."),
         actor=by,
         detail={"school_year": school_year.label, "previous": previous.label if previous else None},
+    )
+    return True
+
+
+# --- BTS planning form ------------------------------------------------------------------------
+
+
+PLAN_ANSWER_FIELDS = [name for _, _, names in PLAN_SECTIONS for name in names]
+
+
+def _plain(value):
+    """A JSON-friendly copy of an answer (dates as ISO strings)."""
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class PlanLocked(Exception):
+    """The plan is approved: the partner cannot change it any more (staff can reopen it)."""
+
+
+@dataclass(frozen=True)
+class PlanSaved:
+    """What one save did: the plan, whether it was submitted just now, and ``{field: [old, new]}``."""
+
+    plan: Plan
+    submitted_now: bool
+    changes: dict
+
+
+def _plan_recipients(plan: Plan) -> list[str]:
+    addresses = {plan.primary_contact_email, plan.roster_contact_email}
+    return sorted(a.lower() for a in addresses if a)
+
+
+def _send_plan_mail(plan_id: int, template: str, subject: str, to: list[str], extra: dict) -> None:
+    plan = Plan.objects.select_related("partner", "school_year").get(pk=plan_id)
+    context = {"plan": plan, "base_url": settings.BTS_BASE_URL.rstrip("/"), **extra}
+    message = EmailMultiAlternatives(
+        subject=subject, body=render_to_string(f"partners/email/{template}.txt", context), to=to
+    )
+    message.attach_alternative(render_to_string(f"partners/email/{template}.html", context), "text/html")
+    message.send()
+
+
+@transaction.atomic
+def plan_save(
+    *,
+    partner: Partner,
+    school_year: SchoolYear,
+    answers: dict,
+    by,
+    submit: bool,
+    warnings: list[str],
+) -> PlanSaved:
+    """Save the partner's answers as a draft, or submit them (answers already validated by ``PlanForm``).
+
+    The plan row is locked, so a double-clicked submit creates one submission: the second POST
+    finds it submitted with nothing changed and writes nothing. After submission, each change is
+    a ``PlanRevision`` and the partner success manager is emailed. Submitting after the school
+    year's planning deadline (partner-local date) marks the plan late. Raises ``PlanLocked`` once
+    staff have approved it.
+    """
+    plan, _ = Plan.objects.get_or_create(partner=partner, school_year=school_year)
+    plan = Plan.objects.select_for_update().get(pk=plan.pk)
+    if plan.status == Plan.Status.APPROVED:
+        raise PlanLocked(
+            f"The {school_year} plan of {partner.name} is approved; ask your partner success manager to change it."
+        )
+    changes = {}
+    for name in PLAN_ANSWER_FIELDS:
+        if name not in answers:
+            continue
+        old, new = _plain(getattr(plan, name)), _plain(answers[name])
+        if old != new:
+            changes[name] = [old, new]
+            setattr(plan, name, answers[name])
+    plan.warnings = list(warnings)
+    submitted_now = submit and plan.status == Plan.Status.DRAFT
+    now = timezone.now()
+    if submitted_now:
+        plan.status = Plan.Status.SUBMITTED
+        plan.submitted_at, plan.submitted_by = now, by
+        local_today = now.astimezone(partner.tzinfo).date()
+        plan.is_late = local_today > school_year.planning_deadline
+    plan.save()
+    if submitted_now:
+        PlanRevision.objects.create(plan=plan, kind=PlanRevision.Kind.SUBMITTED, by=by, changes=changes)
+        audit_record(
+            action="plan.submitted",
+            actor=by,
+            partner=partner,
+            message=f"{school_year} BTS plan submitted" + (" after the deadline." if plan.is_late else "."),
+        )
+        recipients = _plan_recipients(plan)
+        if recipients:
+            plan_id = plan.pk
+            transaction.on_commit(
+                lambda: _send_plan_mail(
+                    plan_id,
+                    "plan_submitted",
+                    f"{partner.name}: your {school_year} BTS plan is submitted",
+                    recipients,
+                    {},
+                )
+            )
+    elif plan.status == Plan.Status.SUBMITTED and changes:
+        PlanRevision.objects.create(plan=plan, kind=PlanRevision.Kind.EDITED, by=by, changes=changes)
+        audit_record(
+            action="plan.edited",
+            actor=by,
+            partner=partner,
+            message=f"{school_year} BTS plan changed after submission: {', '.join(sorted(changes))}.",
+            detail={"changes": changes},
+        )
+        manager = partner.success_manager
+        if manager and manager.email:
+            plan_id, to = plan.pk, [manager.email]
+            transaction.on_commit(
+                lambda: _send_plan_mail(
+                    plan_id,
+                    "plan_changed",
+                    f"{partner.name} changed its {school_year} BTS plan",
+                    to,
+                    {"changes": changes, "by": str(by)},
+                )
+            )
+    return PlanSaved(plan=plan, submitted_now=submitted_now, changes=changes)
+
+
+@transaction.atomic
+def plan_approve(*, plan: Plan, by) -> bool:
+    """Approve a submitted plan and turn it into the partner's schedule for that school year.
+
+    Writes the plan's closure dates to the partner, then calls each applier named in
+    ``settings.BTS_PLAN_APPROVAL_APPLIERS`` (``syncs`` writes the window, first day and SIS
+    preparation into the sync schedule) in the same transaction, and records a revision and an
+    audit row. Returns ``False`` (changing nothing) unless the plan is submitted.
+    """
+    locked = Plan.objects.select_for_update().select_related("partner", "school_year").get(pk=plan.pk)
+    if locked.status != Plan.Status.SUBMITTED:
+        return False
+    for day in locked.closure_dates:
+        PartnerClosureDate.objects.get_or_create(
+            partner=locked.partner,
+            date=date.fromisoformat(day) if isinstance(day, str) else day,
+            defaults={"reason": f"from the {locked.school_year} BTS plan"},
+        )
+    for path in settings.BTS_PLAN_APPROVAL_APPLIERS:
+        import_string(path)(plan=locked, by=by)
+    locked.status, locked.approved_at, locked.approved_by = Plan.Status.APPROVED, timezone.now(), by
+    locked.save(update_fields=["status", "approved_at", "approved_by", "updated_at"])
+    PlanRevision.objects.create(plan=locked, kind=PlanRevision.Kind.APPROVED, by=by)
+    audit_record(
+        action="plan.approved",
+        actor=by,
+        partner=locked.partner,
+        message=f"{locked.school_year} BTS plan approved and applied to the sync schedule.",
     )
     return True

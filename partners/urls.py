@@ -8,4 +8,6 @@ app_name = "partners"
 
 urlpatterns = [
     path("<slug:slug>/", views.partner_home, name="home"),
+    path("<slug:slug>/plan/", views.plan_view, name="plan"),
+    path("<slug:slug>/plan/summary/", views.plan_summary, name="plan_summary"),
 ]

@@ -4,16 +4,17 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import get_user_model, login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from .forms import InvitationSignInForm, InvitationSignUpForm
-from .models import Partner, SchoolYear
-from .selectors import existing_account_for, partner_for_user_or_404
-from .services import InvitationLinkError, invitation_accept, invitation_from_token
+from .models import Partner, Plan, SchoolYear
+from .plan_forms import PlanForm
+from .selectors import can_act_for, existing_account_for, partner_for_user_or_404, plan_timeline
+from .services import InvitationLinkError, PlanLocked, invitation_accept, invitation_from_token, plan_save
 
 User = get_user_model()
 
@@ -123,4 +124,93 @@ def invitation_accept_view(request, token):
         request,
         "partners/invitation_accept.html",
         {"invitation": invitation, "form": form, "existing_user": existing_user},
+    )
+
+
+def _plan_context(partner, school_year, plan, form):
+    return {"partner": partner, "school_year": school_year, "plan": plan, "form": form}
+
+
+@login_required
+def plan_view(request, slug):
+    """The BTS planning form: GET shows it; POST saves a draft (``action=draft``) or submits it.
+
+    Every typed value is kept on error, each error beside its field. Partner admins and staff can
+    save; viewers see the answers read-only. The partner comes from the URL only (404 outside it).
+    """
+    partner = partner_for_user_or_404(request.user, slug)
+    school_year = SchoolYear.objects.current()
+    if school_year is None:
+        return render(request, "partners/plan_unavailable.html", {"partner": partner}, status=404)
+    plan = Plan.objects.filter(partner=partner, school_year=school_year).first()
+    can_edit = can_act_for(request.user, partner) and not (plan and plan.status == Plan.Status.APPROVED)
+    submitting = request.POST.get("action") == "submit"
+    instance = plan or Plan(partner=partner, school_year=school_year)
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("Only a partner admin can change the plan, and only until staff approve it.")
+        form = PlanForm(
+            request.POST, instance=instance, partner=partner, school_year=school_year, submitting=submitting
+        )
+        if form.is_valid():
+            answers = {name: form.cleaned_data[name] for name in form.fields if name in form.cleaned_data}
+            try:
+                saved = plan_save(
+                    partner=partner,
+                    school_year=school_year,
+                    answers=answers,
+                    by=request.user,
+                    submit=submitting,
+                    warnings=form.warnings,
+                )
+            except PlanLocked as error:
+                messages.error(request, str(error))
+                return redirect("partners:plan", slug=partner.slug)
+            if saved.submitted_now:
+                messages.success(request, "Your plan is submitted. A copy is on its way to your contacts.")
+                return redirect("partners:plan_summary", slug=partner.slug)
+            if saved.plan.status == Plan.Status.SUBMITTED:
+                note = (
+                    "Your changes are saved and your partner success manager is told."
+                    if saved.changes
+                    else ("Nothing changed since your last save.")
+                )
+                messages.success(request, note)
+                return redirect("partners:plan_summary", slug=partner.slug)
+            messages.success(
+                request,
+                "Draft saved. You can come back and finish it any time before "
+                f"{school_year.planning_deadline:%B} {school_year.planning_deadline.day}.",
+            )
+            return redirect("partners:plan", slug=partner.slug)
+        messages.error(request, "Some answers need a change; each one is marked below.")
+    else:
+        form = PlanForm(instance=instance, partner=partner, school_year=school_year)
+        form.warnings = list(plan.warnings) if plan else []
+    if not can_edit:
+        for field in form.fields.values():
+            field.disabled = True
+    context = _plan_context(partner, school_year, plan, form)
+    context["can_edit"] = can_edit
+    return render(request, "partners/plan_form.html", context)
+
+
+@login_required
+def plan_summary(request, slug):
+    """After submission: the plan's computed timeline and the answers' status."""
+    partner = partner_for_user_or_404(request.user, slug)
+    school_year = SchoolYear.objects.current()
+    plan = Plan.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
+    if plan is None:
+        return redirect("partners:plan", slug=partner.slug)
+    return render(
+        request,
+        "partners/plan_summary.html",
+        {
+            "partner": partner,
+            "school_year": school_year,
+            "plan": plan,
+            "dates": plan_timeline(plan),
+            "revisions": plan.revisions.select_related("by")[:20],
+        },
     )

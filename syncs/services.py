@@ -18,7 +18,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from lib import calendar
-from partners.models import Partner, PartnerMembership, SchoolYear
+from partners.models import Partner, PartnerMembership, Plan, SchoolYear
 from partners.services import audit_record
 
 from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
@@ -550,3 +550,32 @@ def sync_send_transition_notices(*, at: datetime | None = None) -> int:
                 )
             SyncTransition.objects.filter(pk=row.pk).update(notified_at=timezone.now())
             sent += 1
+
+
+@transaction.atomic
+def schedule_apply_plan(*, plan, by) -> PartnerSchedule:
+    """Write an approved BTS plan into the partner's sync schedule for the plan's school year.
+
+    Pause choice → custom window, "do not pause" or the global window; first day of school; the
+    Infinite Campus rollover is *not* marked confirmed (the partner confirms it when it is done).
+    Called by ``partners.services.plan_approve`` (wired in ``BTS_PLAN_APPROVAL_APPLIERS``).
+    """
+    schedule = _schedule_for_update(plan.partner, plan.school_year)
+    custom = plan.pause_choice == Plan.PauseChoice.CUSTOM
+    schedule.custom_pause_start = plan.custom_pause_start if custom else None
+    schedule.custom_resume_date = plan.custom_resume_date if custom else None
+    schedule.do_not_pause = plan.pause_choice == Plan.PauseChoice.NONE
+    schedule.first_day_of_school = plan.first_day_of_school
+    schedule.save()
+    window = window_for(plan.partner, plan.school_year, schedule)
+    audit_record(
+        action="sync.schedule_from_plan",
+        actor=by,
+        partner=plan.partner,
+        message=(
+            f"Sync schedule for {plan.school_year} set from the approved plan: "
+            + (f"{window.source} window {window.start:%Y-%m-%d} → {window.resume:%Y-%m-%d}" if window else "no pause")
+            + (f", first day {plan.first_day_of_school:%Y-%m-%d}." if plan.first_day_of_school else ".")
+        ),
+    )
+    return schedule

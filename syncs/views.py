@@ -7,18 +7,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from lib.calendar import local_date
-from partners.models import PartnerMembership
-from partners.selectors import partner_for_user_or_404
+from partners.selectors import can_act_for, partner_for_user_or_404
 
 from .selectors import partner_season
 from .services import sync_confirm_rollover
 from .timeline import build_timeline
-
-
-def _can_act(user, partner) -> bool:
-    if user.is_staff:
-        return True
-    return PartnerMembership.objects.filter(user=user, partner=partner, role=PartnerMembership.Role.ADMIN).exists()
 
 
 @login_required
@@ -34,7 +27,7 @@ def timeline(request, slug):
             "partner": partner,
             "season": season,
             "timeline": build_timeline(season, today),
-            "can_act": _can_act(request.user, partner),
+            "can_act": can_act_for(request.user, partner),
         },
     )
 
@@ -47,7 +40,7 @@ def rollover_complete(request, slug):
         response = render(request, "syncs/rollover_get.html", {"partner": partner}, status=405)
         response["Allow"] = "POST"
         return response
-    if not _can_act(request.user, partner):
+    if not can_act_for(request.user, partner):
         raise PermissionDenied("Only a partner admin or staff can confirm the rollover.")
     try:
         changed = sync_confirm_rollover(partner=partner, by=request.user)

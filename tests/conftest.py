@@ -33,9 +33,12 @@ def member_a(partner_a):
 
 
 @pytest.fixture
-def admin_client_(client, staff_user):
-    """A client signed in as a staff superuser (Django admin)."""
+def admin_client_(db, staff_user):
+    """Its own client, signed in as a staff superuser (Django admin), beside the ``client`` fixture."""
+    from django.test import Client
+
     staff_user.is_superuser = True
     staff_user.save()
-    client.force_login(staff_user)
-    return client
+    admin = Client()
+    admin.force_login(staff_user)
+    return admin

@@ -20,7 +20,7 @@ PARTNER_URL_NAMES = _partner_url_names()
 
 
 # What a member gets on a GET of their own partner's page (POST-only actions answer 405 to GET).
-OWN_PARTNER_GET_STATUS = {"syncs:rollover_complete": 405}
+OWN_PARTNER_GET_STATUS = {"syncs:rollover_complete": 405, "partners:plan_summary": 302}
 
 
 @pytest.mark.parametrize("url_name", PARTNER_URL_NAMES)
