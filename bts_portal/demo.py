@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from partners.models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
+from partners.services import plans_ensure
 from syncs.models import PartnerSchedule
 from syncs.services import sync_reconcile
 
@@ -188,6 +189,8 @@ def seed_demo() -> DemoLogins:
         )
         logins.append((username, DEMO_PASSWORD, f"partner admin of {name} ({tz})"))
         PartnerSchedule.objects.update_or_create(partner=partner, school_year=year, defaults=SCHEDULES[slug])
+    # Every partner has a plan for the year ("not started" until the partner saves it).
+    plans_ensure(school_year=year)
     # Bring every partner's sync state in line with today (idempotent: a second run writes nothing).
     sync_reconcile()
     return DemoLogins(logins=logins)

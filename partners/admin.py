@@ -25,7 +25,14 @@ from .models import (
     partner_time_zones,
 )
 from .selectors import email_is_member
-from .services import PLAN_ANSWER_FIELDS, invitation_revoke, partner_invite, plan_approve, school_year_make_current
+from .services import (
+    PLAN_ANSWER_FIELDS,
+    invitation_revoke,
+    partner_invite,
+    plan_approve,
+    plans_ensure,
+    school_year_make_current,
+)
 
 
 class ReadOnlyAdminMixin:
@@ -99,6 +106,12 @@ class PartnerAdmin(admin.ModelAdmin):
     form = PartnerAdminForm
     inlines = [PartnerClosureDateInline, PartnerMembershipInline]
     change_form_template = "admin/partners/partner/change_form.html"
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        year = SchoolYear.objects.current()
+        if not change and year is not None:
+            plans_ensure(school_year=year)  # the new partner appears as "not started" in BTS plans
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "time_zones": partner_time_zones()}

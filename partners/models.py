@@ -410,11 +410,12 @@ class Plan(models.Model):
     """A partner's BTS planning form for one school year (one per partner and year).
 
     Dates are partner-local. ``closure_dates`` is a list of ISO dates. ``status`` moves
-    draft → submitted → approved; a submission after the year's planning deadline is marked
+    not started → draft (first save) → submitted → approved; a submission after the year's planning deadline is marked
     ``is_late``. Every change after submission is kept as a ``PlanRevision``.
     """
 
     class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Submitted"
         APPROVED = "approved", "Approved"
@@ -426,7 +427,7 @@ class Plan(models.Model):
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="plans")
     school_year = models.ForeignKey(SchoolYear, on_delete=models.CASCADE, related_name="plans")
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.NOT_STARTED, db_index=True)
     # 1. contacts
     primary_contact_name = models.CharField("primary contact: name", max_length=200, blank=True)
     primary_contact_email = models.EmailField("primary contact: email", blank=True)

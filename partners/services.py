@@ -278,6 +278,7 @@ def school_year_make_current(*, school_year: SchoolYear, by) -> bool:
         return False
     SchoolYear.objects.filter(is_current=True).update(is_current=False)
     SchoolYear.objects.filter(pk=school_year.pk).update(is_current=True)
+    plans_ensure(school_year=school_year)
     audit_record(
         action="school_year.made_current",
         message=f"{school_year.label} is now the current school year"
@@ -364,6 +365,8 @@ def plan_save(
             changes[name] = [old, new]
             setattr(plan, name, answers[name])
     plan.warnings = list(warnings)
+    if plan.status == Plan.Status.NOT_STARTED:
+        plan.status = Plan.Status.DRAFT
     submitted_now = submit and plan.status == Plan.Status.DRAFT
     now = timezone.now()
     if submitted_now:
@@ -414,6 +417,20 @@ def plan_save(
                 )
             )
     return PlanSaved(plan=plan, submitted_now=submitted_now, changes=changes)
+
+
+def plans_ensure(*, school_year: SchoolYear) -> int:
+    """Give every partner a (not started) plan for ``school_year``, so staff see who has not begun.
+
+    Idempotent; returns how many plans were created.
+    """
+    have = set(Plan.objects.filter(school_year=school_year).values_list("partner_id", flat=True))
+    missing = [
+        Plan(partner_id=pk, school_year=school_year)
+        for pk in Partner.objects.exclude(pk__in=have).values_list("pk", flat=True)
+    ]
+    Plan.objects.bulk_create(missing, ignore_conflicts=True)
+    return len(missing)
 
 
 @transaction.atomic

@@ -201,7 +201,7 @@ def plan_summary(request, slug):
     partner = partner_for_user_or_404(request.user, slug)
     school_year = SchoolYear.objects.current()
     plan = Plan.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
-    if plan is None:
+    if plan is None or plan.status == Plan.Status.NOT_STARTED:
         return redirect("partners:plan", slug=partner.slug)
     return render(
         request,

@@ -292,7 +292,7 @@ def test_approve_turns_the_plan_into_the_schedule(admin_client_, client, ps_admi
 
 
 def test_a_draft_cannot_be_approved(admin_client_, ps_partner, school_year):
-    plan = Plan.objects.create(partner=ps_partner, school_year=school_year)
+    plan = Plan.objects.create(partner=ps_partner, school_year=school_year, status=Plan.Status.DRAFT)
     response = admin_client_.post(
         "/admin/partners/plan/", {"action": "approve", "_selected_action": [plan.pk]}, follow=True
     )
@@ -333,3 +333,35 @@ def test_staff_export_plans_as_csv(admin_client_, client, ps_admin):
     assert lines[0].startswith("partner,slug,school_year,status,late,submitted_at,primary_contact_name")
     assert lines[1].startswith("Lakeview,lakeview,2026-27,submitted,no,2026-04-20T15:00:00+00:00,Ana Ruiz")
     assert "'=HYPERLINK" in lines[1]
+
+
+def test_staff_see_who_has_not_started(admin_client_, ps_partner, school_year):
+    response = admin_client_.post(
+        "/admin/partners/partner/add/",
+        {
+            "name": "Late Bloomers",
+            "slug": "late",
+            "integration_type": "api",
+            "sis": "skyward",
+            "time_zone": "America/Denver",
+            "success_manager": "",
+            "closure_dates-TOTAL_FORMS": "0",
+            "closure_dates-INITIAL_FORMS": "0",
+            "memberships-TOTAL_FORMS": "0",
+            "memberships-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    listing = admin_client_.get("/admin/partners/plan/?status__exact=not_started")
+    assert [str(p.partner) for p in listing.context["cl"].result_list] == ["Lakeview", "Late Bloomers"]
+
+
+def test_first_save_moves_a_plan_from_not_started_to_draft(client, ps_admin, ps_partner, school_year):
+    from partners.services import plans_ensure
+
+    assert plans_ensure(school_year=school_year) == 1
+    assert plans_ensure(school_year=school_year) == 0
+    client.force_login(ps_admin)
+    assert client.get("/p/lakeview/plan/summary/")["Location"] == "/p/lakeview/plan/"
+    client.post("/p/lakeview/plan/", {"primary_contact_name": "Ana", "action": "draft"})
+    assert Plan.objects.get().status == "draft"

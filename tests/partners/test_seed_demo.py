@@ -64,6 +64,7 @@ def test_it_leaves_the_same_row_counts_when_run_twice(db):
     assert first["auth.User"] == 9
     assert first["partners.PartnerMembership"] == 8
     assert first["syncs.PartnerSchedule"] == 8
+    assert first["partners.Plan"] == 8
     assert first["syncs.SyncTransition"] == 1  # prairie-creek: active → awaiting_rollover
 
 
