@@ -5,12 +5,14 @@ read-only.
 """
 
 import csv
+import re
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from .models import (
     AuditEvent,
@@ -24,12 +26,14 @@ from .models import (
     canonical_time_zone,
     partner_time_zones,
 )
+from .plan_forms import PlanForm, plan_problems
 from .selectors import email_is_member
 from .services import (
     PLAN_ANSWER_FIELDS,
     invitation_revoke,
     partner_invite,
     plan_approve,
+    plan_reopen,
     plans_ensure,
     school_year_make_current,
 )
@@ -299,16 +303,43 @@ class PlanAdmin(admin.ModelAdmin):
     list_select_related = ["partner", "partner__success_manager", "school_year"]
     search_fields = ["partner__name", "partner__slug"]
     inlines = [PlanRevisionInline]
-    actions = ["approve", "export_csv"]
+    actions = ["approve", "reopen", "export_csv"]
 
     def has_add_permission(self, request):
         return False  # partners fill their plans in the portal
 
     def has_change_permission(self, request, obj=None):
-        return False  # answers are the partner's; staff approve with the action
+        return False  # answers are the partner's; staff approve or reopen with the actions
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        form = PlanForm(instance=obj, partner=obj.partner, school_year=obj.school_year)
+        answers = [name for name in form.fields if name != "warnings_accepted"]
+        return [
+            "partner",
+            "school_year",
+            "status",
+            "is_late",
+            "submitted_at",
+            "submitted_by",
+            "approved_at",
+            "approved_by",
+            "warning_list",
+            *answers,
+        ]
 
     def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in Plan._meta.fields]
+        return self.get_fields(request, obj)
+
+    @admin.display(description="warnings")
+    def warning_list(self, obj):
+        if not obj.warnings:
+            return "None"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((w,) for w in obj.warnings)))
 
     @admin.display(description="status", ordering="status")
     def status_label(self, obj):
@@ -333,6 +364,14 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.action(description="Approve and apply to the sync schedule")
     def approve(self, request, queryset):
         for plan in queryset.select_related("partner", "school_year"):
+            problems = plan_problems(plan) if plan.status == Plan.Status.SUBMITTED else []
+            if problems:
+                self.message_user(
+                    request,
+                    f"Not approved: the plan of {plan.partner} is incomplete: " + "; ".join(problems),
+                    messages.ERROR,
+                )
+                continue
             if plan_approve(plan=plan, by=request.user):
                 self.message_user(
                     request, f"Approved the plan of {plan.partner}; its sync schedule is set.", messages.SUCCESS
@@ -345,10 +384,21 @@ class PlanAdmin(admin.ModelAdmin):
                     messages.WARNING,
                 )
 
+    @admin.action(description="Reopen for changes (needs a new approval)")
+    def reopen(self, request, queryset):
+        for plan in queryset.select_related("partner"):
+            if plan_reopen(plan=plan, by=request.user):
+                self.message_user(request, f"Reopened the plan of {plan.partner}.", messages.SUCCESS)
+            else:
+                self.message_user(
+                    request, f"Not reopened: the plan of {plan.partner} is not approved.", messages.WARNING
+                )
+
     @admin.action(description="Export the selected plans as CSV")
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="bts-plans.csv"'
+        response.write("\ufeff")  # a BOM, so spreadsheet programs read UTF-8 names correctly
         writer = csv.writer(response)
         header = ["partner", "slug", "school_year", "status", "late", "submitted_at", *PLAN_ANSWER_FIELDS, "warnings"]
         writer.writerow(header)
@@ -358,6 +408,8 @@ class PlanAdmin(admin.ModelAdmin):
                 value = getattr(plan, name)
                 if isinstance(value, list):
                     value = " ".join(str(v) for v in value)
+                elif isinstance(value, bool):
+                    value = "yes" if value else "no"
                 answers.append("" if value is None else _csv_safe(str(value)))
             writer.writerow(
                 [
@@ -374,6 +426,12 @@ class PlanAdmin(admin.ModelAdmin):
         return response
 
 
+_PHONE = re.compile(r"[+-]?[0-9 ().-]+")
+
+
 def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in partner-typed text (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    """Neutralise spreadsheet formulas in partner-typed text (CSV injection); phone numbers such
+    as ``+1 555 0100`` stay as they are."""
+    if text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not _PHONE.fullmatch(text)):
+        return "'" + text
+    return text

@@ -443,27 +443,29 @@ class Plan(models.Model):
     pause_choice = models.CharField(max_length=10, choices=PauseChoice.choices, blank=True)
     custom_pause_start = models.DateField(null=True, blank=True)
     custom_resume_date = models.DateField(null=True, blank=True)
-    summer_school_files = models.BooleanField(null=True, blank=True)
+    summer_school_files = models.BooleanField("sends summer-school files", null=True, blank=True)
     summer_school_start = models.DateField(null=True, blank=True)
     summer_school_end = models.DateField(null=True, blank=True)
     # 4. SIS preparation
-    powerschool_sections_ack = models.BooleanField(default=False)
-    powerschool_72h_ack = models.BooleanField(default=False)
+    powerschool_sections_ack = models.BooleanField("PowerSchool: next-year sections acknowledged", default=False)
+    powerschool_72h_ack = models.BooleanField("PowerSchool: 72-hour delay acknowledged", default=False)
     ic_rollover_start = models.DateField("Infinite Campus rollover start", null=True, blank=True)
     ic_rollover_finish = models.DateField("Infinite Campus rollover finish", null=True, blank=True)
-    ic_no_config_change_ack = models.BooleanField(default=False)
-    sis_data_checked_ack = models.BooleanField(default=False)
+    ic_no_config_change_ack = models.BooleanField(
+        "Infinite Campus: no configuration change during rollover", default=False
+    )
+    sis_data_checked_ack = models.BooleanField("SIS data will be checked first", default=False)
     # 5, 6
     schools_and_grades = models.TextField(blank=True)
     notes = models.TextField(blank=True)
-    warnings_accepted = models.BooleanField(default=False)
+    warnings_accepted = models.BooleanField("warnings acknowledged", default=False)
     warnings = models.JSONField(default=list, blank=True)
 
     submitted_at = models.DateTimeField(null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    is_late = models.BooleanField(default=False)
+    is_late = models.BooleanField("submitted late", default=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -494,6 +496,7 @@ class PlanRevision(models.Model):
         SUBMITTED = "submitted", "Submitted"
         EDITED = "edited", "Edited after submission"
         APPROVED = "approved", "Approved"
+        REOPENED = "reopened", "Reopened by staff"
 
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="revisions")
     kind = models.CharField(max_length=12, choices=Kind.choices)

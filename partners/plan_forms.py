@@ -26,6 +26,26 @@ PROBLEM_FIELDS = {
 SECTIONS = PLAN_SECTIONS
 
 
+# Always needed to submit (marked * on the form); more depend on the partner's answers and SIS.
+REQUIRED_TO_SUBMIT = {
+    "primary_contact_name",
+    "primary_contact_email",
+    "roster_contact_name",
+    "roster_contact_email",
+    "roster_contact_phone",
+    "first_day_of_school",
+    "schools_and_grades",
+    "sis_data_checked_ack",
+    "pause_choice",
+    "summer_school_files",
+    "powerschool_sections_ack",
+    "powerschool_72h_ack",
+    "ic_rollover_start",
+    "ic_rollover_finish",
+    "ic_no_config_change_ack",
+}
+
+
 class ClosureDatesField(forms.CharField):
     """One ISO date (YYYY-MM-DD) per line → a sorted list of unique ``date``; errors name the line."""
 
@@ -123,6 +143,12 @@ class PlanForm(forms.ModelForm):
             hidden |= {"ic_rollover_start", "ic_rollover_finish", "ic_no_config_change_ack"}
         for name in hidden:
             del self.fields[name]
+        if self.instance.summer_school_files is not None and "summer_school_files" in self.fields:
+            self.initial["summer_school_files"] = "yes" if self.instance.summer_school_files else "no"
+        # Warnings are acknowledged anew on every save: a tick for old warnings does not cover new ones.
+        self.initial["warnings_accepted"] = False
+        for name in REQUIRED_TO_SUBMIT & set(self.fields):
+            self.fields[name].label = f"{self.fields[name].label} *"
         if "pause_choice" in self.fields:
             start, resume = school_year.global_pause_start, school_year.global_resume_date
             self.fields["pause_choice"].choices = [
@@ -142,7 +168,10 @@ class PlanForm(forms.ModelForm):
             fields = [self[name] for name in names if name in self.fields and name != "warnings_accepted"]
             if key == "notes" and "warnings_accepted" in self.fields:
                 fields.append(self["warnings_accepted"])
-            done = all(self._filled(f.name) for f in fields if f.name not in self._optional)
+            required = [f for f in fields if f.name not in self._optional]
+            done = (
+                all(self._filled(f.name) for f in required) if required else any(self._filled(f.name) for f in fields)
+            )
             result.append((key, title, fields, done))
         return result
 
@@ -181,7 +210,7 @@ class PlanForm(forms.ModelForm):
 
     def _require(self, cleaned):
         required = [
-            "primary_contact_name",
+            "primary_contact_name",  # keep in step with REQUIRED_TO_SUBMIT
             "primary_contact_email",
             "roster_contact_name",
             "roster_contact_email",
@@ -219,6 +248,14 @@ class PlanForm(forms.ModelForm):
             ("summer_school_start", "summer_school_end", "summer school"),
             ("ic_rollover_start", "ic_rollover_finish", "Infinite Campus rollover"),
         ]
+        year = self.school_year.first_calendar_year
+        for name in ("summer_school_start", "summer_school_end", "ic_rollover_start", "ic_rollover_finish"):
+            value = cleaned.get(name)
+            if value and value.year != year and name in self.fields:
+                self.add_error(
+                    name, f"Give a date in {year}, the summer before {self.school_year.label}, not {value:%Y-%m-%d}."
+                )
+                cleaned[name] = None
         for first, last, what in pairs:
             start, end = cleaned.get(first), cleaned.get(last)
             if start and end and end < start:
@@ -267,3 +304,31 @@ class PlanForm(forms.ModelForm):
                     self.add_error(None, problem.message)
             else:
                 self.warnings.append(problem.message)
+
+
+def plan_problems(plan: Plan) -> list[str]:
+    """What stops ``plan`` (as stored) from passing the full submit check, as plain messages;
+    empty when it would pass. Staff approval runs this first."""
+    form = PlanForm(instance=plan, partner=plan.partner, school_year=plan.school_year)
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if isinstance(field, forms.BooleanField):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = value.isoformat() if hasattr(value, "isoformat") else value
+    data["warnings_accepted"] = "on" if plan.warnings_accepted or plan.warnings else ""
+    check = PlanForm(
+        data,
+        instance=Plan(partner=plan.partner, school_year=plan.school_year),
+        partner=plan.partner,
+        school_year=plan.school_year,
+        submitting=True,
+    )
+    if check.is_valid():
+        return []
+    return [
+        f"{check.fields[name].label if name in check.fields else name}: {' '.join(errors)}"
+        for name, errors in check.errors.items()
+    ]

@@ -5,6 +5,7 @@ from datetime import date
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import Http404
+from django.utils import timezone
 
 from lib import calendar
 
@@ -73,3 +74,8 @@ def plan_timeline(plan) -> list[tuple[str, object]]:
         items.append(("Data review day", calendar.data_review_day(plan.first_day_of_school, closures)))
         items.append(("First day of school", plan.first_day_of_school))
     return items
+
+
+def local_today(partner: Partner) -> date:
+    """Today's date in the partner's time zone."""
+    return calendar.local_date(timezone.now(), partner.tzinfo)

@@ -304,6 +304,28 @@ def _plain(value):
     return value
 
 
+def _answer_text(value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def describe_changes(changes: dict) -> list[tuple[str, str, str]]:
+    """``{field: [old, new]}`` as ``[(question label, old text, new text)]`` for people to read."""
+    rows = []
+    for name, (old, new) in changes.items():
+        try:
+            label = str(Plan._meta.get_field(name).verbose_name)
+        except Exception:  # a field that no longer exists keeps its name  # noqa: BLE001
+            label = name
+        rows.append((label[:1].upper() + label[1:], _answer_text(old), _answer_text(new)))
+    return rows
+
+
 class PlanLocked(Exception):
     """The plan is approved: the partner cannot change it any more (staff can reopen it)."""
 
@@ -413,10 +435,28 @@ def plan_save(
                     "plan_changed",
                     f"{partner.name} changed its {school_year} BTS plan",
                     to,
-                    {"changes": changes, "by": str(by)},
+                    {"changes": describe_changes(changes), "by": str(by)},
                 )
             )
     return PlanSaved(plan=plan, submitted_now=submitted_now, changes=changes)
+
+
+@transaction.atomic
+def plan_reopen(*, plan: Plan, by) -> bool:
+    """Staff reopen an approved plan so the partner (or staff) can change it; it becomes submitted
+    again and needs a new approval. Returns ``False`` unless it was approved."""
+    changed = Plan.objects.filter(pk=plan.pk, status=Plan.Status.APPROVED).update(
+        status=Plan.Status.SUBMITTED, approved_at=None, approved_by=None, updated_at=timezone.now()
+    )
+    if changed:
+        PlanRevision.objects.create(plan=plan, kind=PlanRevision.Kind.REOPENED, by=by)
+        audit_record(
+            action="plan.reopened",
+            actor=by,
+            partner=plan.partner,
+            message=f"{plan.school_year} BTS plan reopened for changes; it needs a new approval.",
+        )
+    return bool(changed)
 
 
 def plans_ensure(*, school_year: SchoolYear) -> int:

@@ -13,8 +13,15 @@ from django.views.decorators.http import require_http_methods
 from .forms import InvitationSignInForm, InvitationSignUpForm
 from .models import Partner, Plan, SchoolYear
 from .plan_forms import PlanForm
-from .selectors import can_act_for, existing_account_for, partner_for_user_or_404, plan_timeline
-from .services import InvitationLinkError, PlanLocked, invitation_accept, invitation_from_token, plan_save
+from .selectors import can_act_for, existing_account_for, local_today, partner_for_user_or_404, plan_timeline
+from .services import (
+    InvitationLinkError,
+    PlanLocked,
+    describe_changes,
+    invitation_accept,
+    invitation_from_token,
+    plan_save,
+)
 
 User = get_user_model()
 
@@ -38,12 +45,15 @@ def partner_home(request, slug):
     school_year = SchoolYear.objects.current()
     # Upper apps contribute cards (e.g. the season from syncs) through settings, not imports.
     panels = [mark_safe(import_string(path)(request, partner)) for path in settings.BTS_PARTNER_HOME_PANELS]  # noqa: S308
+    plan = Plan.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
     return render(
         request,
         "partners/partner_home.html",
         {
             "partner": partner,
             "panels": panels,
+            "plan": plan,
+            "plan_overdue": bool(school_year and local_today(partner) > school_year.planning_deadline),
             "school_year": school_year,
             "closure_dates": partner.closure_dates.all(),
         },
@@ -144,7 +154,8 @@ def plan_view(request, slug):
         return render(request, "partners/plan_unavailable.html", {"partner": partner}, status=404)
     plan = Plan.objects.filter(partner=partner, school_year=school_year).first()
     can_edit = can_act_for(request.user, partner) and not (plan and plan.status == Plan.Status.APPROVED)
-    submitting = request.POST.get("action") == "submit"
+    # Once submitted, every save is checked in full: a submitted plan never holds a draft's gaps.
+    submitting = request.POST.get("action") == "submit" or bool(plan and plan.status == Plan.Status.SUBMITTED)
     instance = plan or Plan(partner=partner, school_year=school_year)
     if request.method == "POST":
         if not can_edit:
@@ -177,11 +188,15 @@ def plan_view(request, slug):
                 )
                 messages.success(request, note)
                 return redirect("partners:plan_summary", slug=partner.slug)
-            messages.success(
-                request,
-                "Draft saved. You can come back and finish it any time before "
-                f"{school_year.planning_deadline:%B} {school_year.planning_deadline.day}.",
-            )
+            deadline = school_year.planning_deadline
+            if local_today(partner) > deadline:
+                note = (
+                    f"Draft saved. The deadline ({deadline:%B} {deadline.day}) has passed: submit as soon as you "
+                    "can; late plans are still accepted."
+                )
+            else:
+                note = f"Draft saved. You can come back and finish it any time before {deadline:%B} {deadline.day}."
+            messages.success(request, note)
             return redirect("partners:plan", slug=partner.slug)
         messages.error(request, "Some answers need a change; each one is marked below.")
     else:
@@ -192,6 +207,7 @@ def plan_view(request, slug):
             field.disabled = True
     context = _plan_context(partner, school_year, plan, form)
     context["can_edit"] = can_edit
+    context["overdue"] = local_today(partner) > school_year.planning_deadline
     return render(request, "partners/plan_form.html", context)
 
 
@@ -211,6 +227,6 @@ def plan_summary(request, slug):
             "school_year": school_year,
             "plan": plan,
             "dates": plan_timeline(plan),
-            "revisions": plan.revisions.select_related("by")[:20],
+            "revisions": [(r, describe_changes(r.changes)) for r in plan.revisions.select_related("by")[:20]],
         },
     )

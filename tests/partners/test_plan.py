@@ -257,7 +257,7 @@ def test_changes_after_submission_are_revisions_and_the_manager_is_told(
     assert (edit.by, edit.changes) == (ps_admin, {"custom_resume_date": ["2026-08-09", "2026-08-07"]})
     assert mail.outbox[-1].to == ["psm@bts.example.org"]
     assert mail.outbox[-1].subject == "Lakeview changed its 2026-27 BTS plan"
-    assert "custom_resume_date: 2026-08-09 → 2026-08-07" in mail.outbox[-1].body
+    assert "- Custom resume date: 2026-08-09 → 2026-08-07" in mail.outbox[-1].body
 
 
 def test_approve_turns_the_plan_into_the_schedule(admin_client_, client, ps_admin, ps_partner):
@@ -330,7 +330,7 @@ def test_staff_export_plans_as_csv(admin_client_, client, ps_admin):
     response = admin_client_.post("/admin/partners/plan/", {"action": "export_csv", "_selected_action": [plan.pk]})
     lines = response.content.decode().splitlines()
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert lines[0].startswith("partner,slug,school_year,status,late,submitted_at,primary_contact_name")
+    assert lines[0].startswith("\ufeffpartner,slug,school_year,status,late,submitted_at,primary_contact_name")
     assert lines[1].startswith("Lakeview,lakeview,2026-27,submitted,no,2026-04-20T15:00:00+00:00,Ana Ruiz")
     assert "'=HYPERLINK" in lines[1]
 
@@ -365,3 +365,70 @@ def test_first_save_moves_a_plan_from_not_started_to_draft(client, ps_admin, ps_
     assert client.get("/p/lakeview/plan/summary/")["Location"] == "/p/lakeview/plan/"
     client.post("/p/lakeview/plan/", {"primary_contact_name": "Ana", "action": "draft"})
     assert Plan.objects.get().status == "draft"
+
+
+def test_a_save_after_submission_is_checked_in_full(client, ps_admin):
+    client.force_login(ps_admin)
+    with time_machine.travel(BEFORE_DEADLINE, tick=False):
+        client.post("/p/lakeview/plan/", {**_answers(), "action": "submit"})
+        response = client.post("/p/lakeview/plan/", {**_answers(roster_contact_name=""), "action": "draft"})
+    assert response.context["form"].errors["roster_contact_name"] == [
+        "Fill this in to submit (you can save a draft without it)."
+    ]
+    assert Plan.objects.get().roster_contact_name == "Ben Cho"
+    assert "Save draft" not in client.get("/p/lakeview/plan/").content.decode()
+
+
+def test_new_warnings_need_a_new_tick(client, ps_admin):
+    client.force_login(ps_admin)
+    with time_machine.travel(BEFORE_DEADLINE, tick=False):
+        client.post(
+            "/p/lakeview/plan/",
+            {**_answers(custom_resume_date="2026-08-10", warnings_accepted="on"), "action": "submit"},
+        )
+        page = client.get("/p/lakeview/plan/")
+        response = client.post("/p/lakeview/plan/", {**_answers(custom_resume_date="2026-08-11"), "action": "submit"})
+    assert page.context["form"]["warnings_accepted"].value() is False
+    assert response.context["form"].errors["warnings_accepted"] == [
+        "Read the warnings above and tick this box to submit anyway."
+    ]
+
+
+def test_the_summer_school_answer_is_shown_back(client, school_year):
+    partner = PartnerFactory(slug="files", integration_type=Partner.IntegrationType.FILE_SHARING, sis=Partner.Sis.OTHER)
+    client.force_login(MembershipFactory(partner=partner).user)
+    client.post("/p/files/plan/", {"summer_school_files": "yes", "action": "draft"})
+    page = client.get("/p/files/plan/")
+    assert page.context["form"]["summer_school_files"].value() == "yes"
+    client.post("/p/files/plan/", {"summer_school_files": "yes", "action": "draft"})
+    assert Plan.objects.get().summer_school_files is True
+
+
+def test_staff_reopen_an_approved_plan(admin_client_, client, ps_admin):
+    client.force_login(ps_admin)
+    with time_machine.travel(BEFORE_DEADLINE, tick=False):
+        client.post("/p/lakeview/plan/", {**_answers(), "action": "submit"})
+    plan = Plan.objects.get()
+    admin_client_.post("/admin/partners/plan/", {"action": "approve", "_selected_action": [plan.pk]})
+    response = admin_client_.post(
+        "/admin/partners/plan/", {"action": "reopen", "_selected_action": [plan.pk]}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]][-1] == "Reopened the plan of Lakeview."
+    plan.refresh_from_db()
+    assert plan.status == "submitted"
+    client.post("/p/lakeview/plan/", {**_answers(custom_resume_date="2026-08-07"), "action": "submit"})
+    plan.refresh_from_db()
+    assert plan.custom_resume_date == date(2026, 8, 7)
+
+
+def test_dates_from_another_summer_are_refused(ps_partner, school_year):
+    partner = PartnerFactory(integration_type=Partner.IntegrationType.FILE_SHARING, sis=Partner.Sis.OTHER)
+    form = _form(
+        partner,
+        school_year,
+        summer_school_files="yes",
+        summer_school_start="2019-06-15",
+        summer_school_end="2031-07-20",
+        powerschool_sections_ack=None,
+    )
+    assert form.errors["summer_school_start"] == ["Give a date in 2026, the summer before 2026-27, not 2019-06-15."]
