@@ -209,29 +209,16 @@ class PlanForm(forms.ModelForm):
         return cleaned
 
     def _require(self, cleaned):
-        required = [
-            "primary_contact_name",  # keep in step with REQUIRED_TO_SUBMIT
-            "primary_contact_email",
-            "roster_contact_name",
-            "roster_contact_email",
-            "roster_contact_phone",
-            "first_day_of_school",
-            "schools_and_grades",
-            "sis_data_checked_ack",
-        ]
-        if self.is_api:
-            required.append("pause_choice")
-            if cleaned.get("pause_choice") == Plan.PauseChoice.CUSTOM:
-                required += ["custom_pause_start", "custom_resume_date"]
-        else:
+        # The always-needed answers of this partner's form (the SIS ones are only on its form) ...
+        required = [name for name in self.fields if name in REQUIRED_TO_SUBMIT and name != "summer_school_files"]
+        # ... and those that depend on other answers.
+        if self.is_api and cleaned.get("pause_choice") == Plan.PauseChoice.CUSTOM:
+            required += ["custom_pause_start", "custom_resume_date"]
+        if not self.is_api:
             if cleaned.get("summer_school_files") is None:
                 self.add_error("summer_school_files", "Answer yes or no.")
             elif cleaned.get("summer_school_files"):
                 required += ["summer_school_start", "summer_school_end"]
-        if self.is_powerschool:
-            required += ["powerschool_sections_ack", "powerschool_72h_ack"]
-        if self.is_infinite_campus:
-            required += ["ic_rollover_start", "ic_rollover_finish", "ic_no_config_change_ack"]
         for name in required:
             if name in self.errors:
                 continue
