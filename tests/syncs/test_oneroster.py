@@ -1,0 +1,200 @@
+"""Reading and validating OneRoster 1.1 CSV packages (the Grand Bend sample and broken copies)."""
+
+import shutil
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from syncs.oneroster import Limits, PackageError, read_package
+
+GRAND_BEND = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oneroster" / "grand-bend"
+
+
+@pytest.fixture
+def package(tmp_path):
+    """A writable copy of the Grand Bend sample; returns its folder."""
+    folder = tmp_path / "grand-bend"
+    shutil.copytree(GRAND_BEND, folder)
+    (folder / "SOURCE.md").unlink()
+    return folder
+
+
+def _edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def _problems(snapshot):
+    return [(p.file, p.line, p.column, p.message, p.level) for p in snapshot.problems]
+
+
+def test_the_grand_bend_sample_reads_whole():
+    snapshot = read_package(GRAND_BEND)
+    assert not snapshot.rejected
+    assert snapshot.problems == []
+    assert {entity: len(rows) for entity, rows in snapshot.records.items()} == {
+        "orgs": 2,
+        "academicSessions": 3,
+        "courses": 2,
+        "classes": 2,
+        "users": 10,
+        "enrollments": 24,
+        "demographics": 8,
+    }
+    assert set(snapshot.modes.values()) == {"bulk"}
+    teachers = [u for u in snapshot.records["users"].values() if u["role"] == "teacher"]
+    assert len(teachers) == 2  # their rows carry one extra, empty field
+
+
+def test_a_re_encoded_copy_reads_the_same(package, tmp_path):
+    for path in package.glob("*.csv"):
+        text = path.read_text(encoding="utf-8")
+        text = unicodedata.normalize("NFD", text.replace("Mary", "Marý")).replace("\n", "\r\n")
+        path.write_bytes("\ufeff".encode() + text.encode("utf-8"))
+    original = tmp_path / "original"
+    shutil.copytree(package, original)
+    for path in original.glob("*.csv"):
+        raw = path.read_bytes().decode("utf-8-sig").replace("\r\n", "\n")
+        path.write_text(unicodedata.normalize("NFC", raw), encoding="utf-8")
+    assert read_package(package).records == read_package(original).records
+    assert read_package(package).records["users"]["604863"]["givenName"] == "Marý"
+
+
+def test_a_zip_reads_like_the_folder(package, tmp_path):
+    archive = tmp_path / "grand-bend.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in package.glob("*.csv"):
+            out.write(path, f"export/{path.name}")
+    assert read_package(archive).records == read_package(package).records
+
+
+def test_ids_stay_strings(package):
+    _edit(package, "orgs.csv", "255901,,,Grand Bend ISD", "00123,,,Grand Bend ISD")
+    _edit(package, "orgs.csv", "Grand Bend High School,school,,255901", "Grand Bend High School,school,,00123")
+    _edit(package, "courses.csv", "09,255901,English", "09,00123,English")
+    _edit(package, "courses.csv", "09,255901,Algebra", "09,00123,Algebra")
+    snapshot = read_package(package)
+    assert "00123" in snapshot.records["orgs"]
+    assert snapshot.records["orgs"]["255901001"]["parentSourcedId"] == "00123"
+
+
+def test_a_wrong_header_rejects_the_package(package):
+    _edit(package, "users.csv", "givenName,familyName", "firstName,familyName")
+    snapshot = read_package(package)
+    assert snapshot.rejected
+    assert _problems(snapshot) == [
+        ("users.csv", 1, 9, "Column 9 of the header must be “givenName”, not “firstName”.", "package")
+    ]
+
+
+def test_extension_columns_on_the_right_are_ignored():
+    snapshot = read_package(GRAND_BEND)
+    assert "metadata.city" not in snapshot.records["orgs"]["255901"]
+
+
+def test_a_declared_file_that_is_missing_rejects_the_package(package):
+    (package / "classes.csv").unlink()
+    snapshot = read_package(package)
+    assert _problems(snapshot) == [
+        ("classes.csv", 0, 0, "The manifest declares classes.csv as bulk, but the package has no such file.", "package")
+    ]
+
+
+def test_a_zero_byte_file_rejects_the_package(package):
+    (package / "demographics.csv").write_bytes(b"")
+    assert _problems(read_package(package)) == [
+        ("demographics.csv", 0, 0, "demographics.csv is empty (zero bytes).", "package")
+    ]
+
+
+def test_a_row_with_a_filled_extra_field_is_dropped(package):
+    _edit(package, "users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,,surprise")
+    snapshot = read_package(package)
+    assert not snapshot.rejected
+    assert _problems(snapshot)[0] == ("users.csv", 2, 19, "The row has 19 fields but the header has 18.", "row")
+    assert "604863" not in snapshot.records["users"]
+    # Its enrollments and demographics no longer resolve, so they are dropped too, each reported.
+    assert snapshot.rows_dropped == {
+        "orgs": 0,
+        "academicSessions": 0,
+        "courses": 0,
+        "classes": 0,
+        "users": 1,
+        "enrollments": 4,
+        "demographics": 1,
+    }
+    assert len(snapshot.problems) == 6
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "line", "column", "message"),
+    [
+        ("users.csv", "604863,,,true,", "604863,,,yes,", 2, 4, "enabledUser must be true or false."),
+        ("academicSessions.csv", "2020-08-17,2021-05-28", "2020-08-17,2021-02-30", 2, 7, "endDate is not a real date."),
+        (
+            "academicSessions.csv",
+            "2020-08-17,2021-05-28",
+            "2021-08-17,2021-05-28",
+            2,
+            7,
+            "endDate (2021-05-28) is before startDate (2021-08-17).",
+        ),
+        (
+            "orgs.csv",
+            "Grand Bend ISD,district",
+            "Grand Bend ISD,county",
+            2,
+            5,
+            "type must be one of department, school, district, local, state, national.",
+        ),
+        ("users.csv", ",Mary,Archer,", ",,Archer,", 2, 9, "givenName is required."),
+        (
+            "classes.csv",
+            "25590100102Trad220ALG112011,,,ALG-1",
+            "25590100101Trad120ENG112011,,,ALG-1",
+            3,
+            1,
+            "sourcedId 25590100101Trad120ENG112011 is already used on line 2.",
+        ),
+    ],
+)
+def test_a_bad_row_is_dropped_and_located(package, file, old, new, line, column, message):
+    _edit(package, file, old, new)
+    snapshot = read_package(package)
+    assert not snapshot.rejected
+    assert (file, line, column, message, "row") in _problems(snapshot)
+
+
+def test_true_and_false_in_any_case(package):
+    _edit(package, "users.csv", "604863,,,true,", "604863,,,TRUE,")
+    assert read_package(package).records["users"]["604863"]["enabledUser"] == "true"
+
+
+def test_a_carriage_return_inside_a_field_drops_the_row(package):
+    _edit(package, "users.csv", ",Mary,Archer,", ',"Ma\rry",Archer,')
+    assert ("users.csv", 2, 9, "The field contains a carriage return (CR).", "row") in _problems(read_package(package))
+
+
+def test_an_unknown_reference_drops_the_row_unless_the_roster_has_it(package):
+    _edit(package, "enrollments.csv", "25590100101Trad120ENG112011,255901001,604863", "NOPE,255901001,604863")
+    snapshot = read_package(package)
+    assert ("enrollments.csv", 2, 4, "classSourcedId NOPE does not match any classes record.", "row") in _problems(
+        snapshot
+    )
+    assert len(snapshot.records["enrollments"]) == 23
+    assert len(read_package(package, existing={"classes": {"NOPE"}}).records["enrollments"]) == 24
+
+
+def test_a_delta_file_needs_status_and_date(package):
+    _edit(package, "manifest.csv", "file.users,bulk", "file.users,delta")
+    snapshot = read_package(package)
+    assert ("users.csv", 2, 2, "status is required in a delta file.", "row") in _problems(snapshot)
+
+
+def test_too_many_files_is_refused_with_a_message(package):
+    with pytest.raises(PackageError, match="The folder holds 8 CSV files; at most 5 are accepted."):
+        read_package(package, limits=Limits(max_files=5))
