@@ -170,3 +170,90 @@ class PauseNotice(models.Model):
 
     def __str__(self):
         return f"{self.partner}: pause notice for {self.pause_start:%Y-%m-%d}"
+
+
+class RosterRecordQuerySet(models.QuerySet):
+    def active(self) -> "RosterRecordQuerySet":
+        return self.filter(active=True)
+
+
+class RosterRecord(models.Model):
+    """One applied OneRoster record of a partner: ``entity`` (``orgs``, ``users``, …), its
+    ``sourcedId`` and its standard columns as NFC strings in ``data``.
+
+    Records that leave the roster are deactivated (``active=False``, with when and by which run),
+    never deleted, so a run can be undone.
+    """
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="roster_records")
+    entity = models.CharField(max_length=20)
+    sourced_id = models.CharField(max_length=255)
+    data = models.JSONField()
+    active = models.BooleanField(default=True)
+    applied_by_run = models.ForeignKey("SyncRun", on_delete=models.SET_NULL, null=True, related_name="+")
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by_run = models.ForeignKey(
+        "SyncRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    objects = RosterRecordQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "entity", "sourced_id"], name="one_roster_record_per_id"),
+        ]
+        indexes = [
+            # The diff's read: every active record of one partner and entity.
+            models.Index(fields=["partner", "entity"], condition=Q(active=True), name="roster_active_by_entity"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner_id} {self.entity} {self.sourced_id}"
+
+
+class SyncRun(models.Model):
+    """One nightly or manual sync of a partner: where the package came from, its SHA-256, timings,
+    per-entity counts, the outcome and the validation report.
+
+    ``local_date`` is the partner-local date the run is for; at most one nightly run per partner and
+    local date (database constraint), whatever races.
+    """
+
+    class Source(models.TextChoices):
+        NIGHTLY = "nightly", "Nightly (inbox)"
+        UPLOAD = "upload", "Upload"
+        COMMAND = "command", "Command"
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", "Running"
+        APPLIED = "applied", "Applied"
+        HELD = "held", "Held for review"
+        REJECTED = "rejected", "Rejected"
+        SKIPPED = "skipped", "Skipped"
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="sync_runs")
+    local_date = models.DateField()
+    source = models.CharField(max_length=10, choices=Source.choices)
+    package = models.FileField(upload_to="packages/%Y/%m/", blank=True)
+    package_name = models.CharField(max_length=255, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, db_index=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.RUNNING, db_index=True)
+    reason = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    hold_reasons = models.JSONField(default=list, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    dry_run = models.BooleanField(default=False)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "local_date"], condition=Q(source="nightly"), name="one_nightly_run_per_local_date"
+            ),
+        ]
+
+    def __str__(self):
+        return f"run {self.pk} of {self.partner} ({self.get_outcome_display()})"

@@ -376,6 +376,18 @@ def sync_mark_powerschool_sections_enabled(*, partner: Partner, by, school_year:
 
 
 @transaction.atomic
+def sync_hold(*, partner: Partner, reason: str) -> TransitionRecord | None:
+    """A circuit break holds the partner's sync (from any state but ``suspended``, which staff own)."""
+    return _transition_one(
+        partner=partner,
+        to_state=State.HELD,
+        actor_label="job:ingest",
+        reason=reason,
+        allowed_from=frozenset({State.ACTIVE, State.PAUSED, State.AWAITING_ROLLOVER}),
+    )
+
+
+@transaction.atomic
 def sync_suspend(*, partner: Partner, by, reason: str) -> TransitionRecord | None:
     """Staff stop a partner's nightly sync by hand. ``None`` when it was already suspended."""
     return _transition_one(

@@ -214,3 +214,10 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
     },
 }
+
+# Nightly roster sync: where each partner's inbox folder lives (what an SFTP drop writes), and
+# upload limits for OneRoster packages (bytes and files).
+BTS_INBOX_ROOT = Path(env.str("BTS_INBOX_ROOT", default=str(DATA_DIR / "inbox")))
+BTS_PACKAGE_MAX_COMPRESSED = env.int("BTS_PACKAGE_MAX_COMPRESSED", default=200 * 2**20)
+BTS_PACKAGE_MAX_UNCOMPRESSED = env.int("BTS_PACKAGE_MAX_UNCOMPRESSED", default=2 * 2**30)
+BTS_PACKAGE_MAX_FILES = env.int("BTS_PACKAGE_MAX_FILES", default=30)

@@ -1,0 +1,84 @@
+"""The circuit-break policy (DESIGN.md "Circuit-break policy"): apply, or hold with reasons.
+
+Pure: counts in, reasons out. Defaults live in ``settings.BTS_CIRCUIT_BREAK_POLICY``; per-partner
+and per-entity overrides arrive with the review issue.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Hold when deleted/before > ``delete_ratio`` or updated/before > ``update_ratio`` (strict ``>``),
+    or created > before once before >= ``small_population``; below that only deleted >=
+    ``small_population_deletions`` holds; rejected rows > ``rejected_ratio`` of a file or >
+    ``rejected_rows`` hold."""
+
+    delete_ratio: float = 0.10
+    update_ratio: float = 0.75
+    small_population: int = 50
+    small_population_deletions: int = 25
+    rejected_ratio: float = 0.01
+    rejected_rows: int = 100
+
+
+@dataclass(frozen=True)
+class EntityCounts:
+    """One entity type in one run: active records before, created, updated, deleted, unchanged,
+    rows read from its file, rows dropped by validation, and whether the file had no rows at all."""
+
+    before: int
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    rows_read: int = 0
+    rows_dropped: int = 0
+    mode: str = "bulk"
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %"
+
+
+def evaluate(counts: dict[str, EntityCounts], thresholds: Thresholds | None = None, *, first_sync: bool) -> list[str]:
+    """Every tripped rule as a plain sentence with its numbers, e.g.
+    ``"enrollments: 412 of 3,950 deleted = 10.4 % > 10 %"``. Empty means apply. The first sync of
+    a partner (no roster yet) always applies."""
+    t = thresholds or Thresholds()
+    if first_sync:
+        return []
+    reasons = []
+    for entity, c in counts.items():
+        if c.mode == "absent":
+            continue
+        if c.rows_read and (c.rows_dropped > c.rows_read * t.rejected_ratio or c.rows_dropped > t.rejected_rows):
+            reasons.append(
+                f"{entity}: {c.rows_dropped:,} of {c.rows_read:,} rows rejected by validation = "
+                f"{_pct(c.rows_dropped, c.rows_read)} > {t.rejected_ratio * 100:g} % (or > {t.rejected_rows} rows)"
+            )
+        if c.mode == "bulk" and c.before and c.rows_read == 0:
+            reasons.append(f"{entity}: the file has no rows, which would remove all {c.before:,} records")
+            continue
+        if c.mode == "bulk" and c.before and c.deleted == c.before and c.created == 0:
+            reasons.append(f"{entity}: every one of the {c.before:,} records would be removed")
+            continue
+        if c.before >= t.small_population:
+            if c.deleted / c.before > t.delete_ratio:
+                share = _pct(c.deleted, c.before)
+                reasons.append(
+                    f"{entity}: {c.deleted:,} of {c.before:,} deleted = {share} > {t.delete_ratio * 100:g} %"
+                )
+            if c.updated / c.before > t.update_ratio:
+                share = _pct(c.updated, c.before)
+                reasons.append(
+                    f"{entity}: {c.updated:,} of {c.before:,} updated = {share} > {t.update_ratio * 100:g} %"
+                )
+            if c.created > c.before:
+                reasons.append(f"{entity}: {c.created:,} created > {c.before:,} before (more than doubles)")
+        elif c.deleted >= t.small_population_deletions:
+            reasons.append(
+                f"{entity}: {c.deleted:,} of {c.before:,} deleted, at least {t.small_population_deletions} "
+                "in a small population"
+            )
+    return reasons

@@ -1,0 +1,256 @@
+"""The nightly-sync pipeline for one OneRoster package: receive, validate, diff, decide, apply.
+
+``sync_ingest`` is the one entry point (management command, upload, inbox job). Dates are
+partner-local; instants aware UTC. The partner's ``SyncState`` row is locked for the whole
+decide-and-apply step, so two ingests of one partner never interleave: the second waits and then
+diffs against what the first applied.
+"""
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from circuit_breaks.policy import EntityCounts, evaluate
+from circuit_breaks.services import circuit_break_open
+from lib import calendar
+from partners.models import Partner
+from partners.services import audit_record
+
+from .diff import diff_snapshot
+from .models import RosterRecord, SyncRun, SyncState
+from .oneroster import ENTITIES, Limits, PackageError, read_package
+from .services import sync_hold
+
+
+@dataclass
+class IngestResult:
+    """What one ingest did. ``run`` is ``None`` for a dry run (nothing is written)."""
+
+    outcome: str
+    counts: dict = field(default_factory=dict)
+    hold_reasons: list[str] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+    reason: str = ""
+    checksum: str = ""
+    run: SyncRun | None = None
+
+    def as_dict(self) -> dict:
+        return {
+            "run": self.run.pk if self.run else None,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "checksum": self.checksum,
+            "counts": self.counts,
+            "hold_reasons": self.hold_reasons,
+            "validation_errors": self.problems,
+        }
+
+
+def package_bytes(path: Path) -> tuple[bytes, str]:
+    """The package as zip bytes (a folder is zipped, sorted by name) and its SHA-256."""
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for item in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"):
+                info = zipfile.ZipInfo(item.name, date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, item.read_bytes(), zipfile.ZIP_DEFLATED)
+        data = buffer.getvalue()
+    else:
+        data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _limits() -> Limits:
+    return Limits(
+        max_compressed=settings.BTS_PACKAGE_MAX_COMPRESSED,
+        max_uncompressed=settings.BTS_PACKAGE_MAX_UNCOMPRESSED,
+        max_files=settings.BTS_PACKAGE_MAX_FILES,
+    )
+
+
+def applied_roster(partner: Partner) -> dict[str, dict[str, dict]]:
+    """``{entity: {sourcedId: values}}`` of the partner's active roster records."""
+    roster: dict[str, dict[str, dict]] = {entity: {} for entity in ENTITIES}
+    for entity, sourced_id, data in (
+        RosterRecord.objects.active().filter(partner=partner).values_list("entity", "sourced_id", "data").iterator()
+    ):
+        roster[entity][sourced_id] = data
+    return roster
+
+
+def sync_ingest(
+    *,
+    partner: Partner,
+    path: str | Path,
+    source: str = SyncRun.Source.COMMAND,
+    by=None,
+    dry_run: bool = False,
+    local_date: date | None = None,
+) -> IngestResult:
+    """Run the pipeline on the package at ``path`` (zip or folder) for ``partner``.
+
+    Outcomes: ``rejected`` (a package-level problem; nothing applied), ``skipped`` (the same package
+    as the last applied or held run), ``held`` (the circuit-break policy tripped: a break is opened
+    and the partner's state becomes ``held``), ``applied`` (the roster now equals the snapshot).
+    ``dry_run`` reports the decision and writes nothing. Raises nothing for bad input: an
+    unreadable package is a ``rejected`` run with its reason.
+    """
+    path = Path(path)
+    local_date = local_date or calendar.local_date(timezone.now(), partner.tzinfo)
+    result = IngestResult(outcome=SyncRun.Outcome.RUNNING)
+    try:
+        raw, result.checksum = package_bytes(path)
+    except OSError as error:
+        result.outcome, result.reason = SyncRun.Outcome.REJECTED, f"The package cannot be read: {error.strerror}."
+        return _finish(result, partner, path, None, source, by, dry_run, local_date)
+    with transaction.atomic():
+        # Serialise ingests of one partner: the second waits here until the first commits.
+        SyncState.objects.get_or_create(partner=partner, defaults={"changed_at": timezone.now()})
+        SyncState.objects.select_for_update().get(partner=partner)
+        last = (
+            SyncRun.objects.filter(partner=partner, outcome__in=[SyncRun.Outcome.APPLIED, SyncRun.Outcome.HELD])
+            .exclude(dry_run=True)
+            .order_by("-started_at", "-id")
+            .first()
+        )
+        if last and last.checksum == result.checksum:
+            result.outcome = SyncRun.Outcome.SKIPPED
+            result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
+            return _finish(result, partner, path, raw, source, by, dry_run, local_date)
+        roster = applied_roster(partner)
+        try:
+            snapshot = read_package(path, existing={e: set(ids) for e, ids in roster.items()}, limits=_limits())
+        except PackageError as error:
+            result.outcome, result.reason = SyncRun.Outcome.REJECTED, str(error)
+            return _finish(result, partner, path, raw, source, by, dry_run, local_date)
+        result.problems = [p.as_dict() for p in snapshot.problems]
+        if snapshot.rejected:
+            result.outcome = SyncRun.Outcome.REJECTED
+            result.reason = "The package has problems that reject it whole; the roster is unchanged."
+            return _finish(result, partner, path, raw, source, by, dry_run, local_date)
+        diffs = diff_snapshot(snapshot, roster)
+        result.counts = {
+            entity: {
+                **d.counts(),
+                "rows_read": snapshot.rows_read.get(entity, 0),
+                "rows_dropped": snapshot.rows_dropped.get(entity, 0),
+            }
+            for entity, d in diffs.items()
+        }
+        first_sync = not any(roster.values())
+        result.hold_reasons = evaluate(
+            {
+                entity: EntityCounts(
+                    before=c["before"],
+                    created=c["created"],
+                    updated=c["updated"],
+                    deleted=c["deleted"],
+                    unchanged=c["unchanged"],
+                    rows_read=c["rows_read"],
+                    rows_dropped=c["rows_dropped"],
+                    mode=c["mode"],
+                )
+                for entity, c in result.counts.items()
+            },
+            first_sync=first_sync,
+        )
+        result.outcome = SyncRun.Outcome.HELD if result.hold_reasons else SyncRun.Outcome.APPLIED
+        result.reason = (
+            "; ".join(result.hold_reasons)
+            if result.hold_reasons
+            else ("First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied.")
+        )
+        if dry_run:
+            return result
+        run = _finish(result, partner, path, raw, source, by, dry_run, local_date).run
+        if result.outcome == SyncRun.Outcome.HELD:
+            circuit_break_open(
+                partner=partner, run=run, checksum=result.checksum, reasons=result.hold_reasons, counts=result.counts
+            )
+            _hold(partner, run)
+        else:
+            _apply(partner, run, diffs)
+        return result
+
+
+def _finish(result, partner, path, raw, source, by, dry_run, local_date) -> IngestResult:
+    if dry_run:
+        return result
+    now = timezone.now()
+    run = SyncRun(
+        partner=partner,
+        local_date=local_date,
+        source=source,
+        package_name=path.name[:255],
+        checksum=result.checksum,
+        outcome=result.outcome,
+        reason=result.reason,
+        counts=result.counts,
+        hold_reasons=result.hold_reasons,
+        problems=result.problems[:1000],
+        started_at=now,
+        finished_at=now,
+        by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+    )
+    if raw is not None:
+        run.package.save(f"{partner.slug}-{result.checksum[:12]}.zip", ContentFile(raw), save=False)
+    run.save()
+    result.run = run
+    audit_record(
+        action=f"sync.run_{result.outcome}",
+        actor=run.by,
+        actor_label="" if run.by else f"{source}:ingest",
+        partner=partner,
+        message=f"Sync run {run.pk} ({path.name}): {result.outcome}. {result.reason}",
+        detail={"run": run.pk, "checksum": result.checksum},
+    )
+    return result
+
+
+def _hold(partner: Partner, run: SyncRun) -> None:
+    sync_hold(partner=partner, reason=f"circuit break on sync run {run.pk}: {run.reason}")
+
+
+def _apply(partner: Partner, run: SyncRun, diffs) -> None:
+    """Make the partner's roster equal the snapshot: create, update and reactivate records, and
+    deactivate (never delete) the ones that left, all stamped with ``run``."""
+    now = timezone.now()
+    for entity, d in diffs.items():
+        if not (d.created or d.updated or d.deleted):
+            continue
+        wanted = {**d.created, **d.updated}
+        existing = {
+            r.sourced_id: r
+            for r in RosterRecord.objects.filter(partner=partner, entity=entity, sourced_id__in=list(wanted))
+        }
+        to_update = []
+        for sourced_id, values in wanted.items():
+            record = existing.get(sourced_id)
+            if record is None:
+                continue
+            record.data, record.active, record.applied_by_run = values, True, run
+            record.deactivated_at = record.deactivated_by_run = None
+            to_update.append(record)
+        RosterRecord.objects.bulk_update(
+            to_update, ["data", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"], batch_size=5000
+        )
+        RosterRecord.objects.bulk_create(
+            [
+                RosterRecord(partner=partner, entity=entity, sourced_id=sid, data=values, applied_by_run=run)
+                for sid, values in wanted.items()
+                if sid not in existing
+            ],
+            batch_size=5000,
+        )
+        for start in range(0, len(d.deleted), 5000):
+            RosterRecord.objects.filter(
+                partner=partner, entity=entity, sourced_id__in=d.deleted[start : start + 5000], active=True
+            ).update(active=False, deactivated_at=now, deactivated_by_run=run)

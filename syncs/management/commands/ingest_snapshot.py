@@ -1,0 +1,46 @@
+"""``python manage.py ingest_snapshot SLUG PATH [--dry-run] [--json]``: run the sync pipeline on a package."""
+
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from partners.models import Partner
+from syncs.ingest import sync_ingest
+from syncs.models import SyncRun
+
+
+class Command(BaseCommand):
+    help = "Validate, diff and apply (or hold, or reject) a OneRoster 1.1 CSV package (zip or folder) for a partner."
+
+    def add_arguments(self, parser):
+        parser.add_argument("slug")
+        parser.add_argument("path")
+        parser.add_argument("--dry-run", action="store_true", help="report the decision; change nothing")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, **options):
+        partner = Partner.objects.filter(slug=options["slug"]).first()
+        if partner is None:
+            raise CommandError(f"No partner with slug {options['slug']!r}.")
+        path = Path(options["path"])
+        if not path.exists():
+            raise CommandError(f"{path} does not exist; give a OneRoster zip file or folder.")
+        result = sync_ingest(partner=partner, path=path, source=SyncRun.Source.COMMAND, dry_run=options["dry_run"])
+        if options["json"]:
+            self.stdout.write(json.dumps({**result.as_dict(), "dry_run": options["dry_run"]}))
+        else:
+            prefix = "Dry run: would be " if options["dry_run"] else ""
+            self.stdout.write(
+                f"{prefix}{result.outcome}" + (f" (run {result.run.pk})" if result.run else "") + f": {result.reason}"
+            )
+            for entity, c in result.counts.items():
+                self.stdout.write(
+                    f"  {entity:<17} {c['mode']:<6} before {c['before']:>7,}  +{c['created']:,} ~{c['updated']:,} "
+                    f"-{c['deleted']:,}  ={c['unchanged']:,}  dropped {c['rows_dropped']:,}"
+                )
+            for problem in result.problems[:50]:
+                where = f"{problem['file']}:{problem['line']}:{problem['column']}"
+                self.stdout.write(f"  {where}: {problem['message']} ({problem['level']})")
+        if result.outcome == SyncRun.Outcome.REJECTED:
+            raise CommandError(f"Rejected: {result.reason}")

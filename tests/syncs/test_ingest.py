@@ -1,0 +1,163 @@
+"""The nightly-sync pipeline on real PostgreSQL: validate, diff, decide, apply."""
+
+import json
+import shutil
+import unicodedata
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from circuit_breaks.models import CircuitBreak
+from partners.models import Partner
+from syncs.ingest import sync_ingest
+from syncs.models import RosterRecord, SyncRun, SyncState
+from tests.concurrency import run_at_once
+from tests.factories import PartnerFactory
+from tests.syncs.test_oneroster import GRAND_BEND, _edit
+
+
+@pytest.fixture
+def partner(db, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return PartnerFactory(slug="grand-bend", integration_type=Partner.IntegrationType.FILE_SHARING)
+
+
+@pytest.fixture
+def copy(tmp_path):
+    def make(name="pkg"):
+        folder = tmp_path / name
+        shutil.copytree(GRAND_BEND, folder)
+        (folder / "SOURCE.md").unlink()
+        return folder
+
+    return make
+
+
+def _roster(partner):
+    return sorted(RosterRecord.objects.filter(partner=partner).values_list("entity", "sourced_id", "active", "data"))
+
+
+def _active_counts(partner):
+    counts = {}
+    for entity in RosterRecord.objects.filter(partner=partner, active=True).values_list("entity", flat=True):
+        counts[entity] = counts.get(entity, 0) + 1
+    return counts
+
+
+def test_the_grand_bend_sample_applies(partner):
+    result = sync_ingest(partner=partner, path=GRAND_BEND)
+    assert (result.outcome, result.reason) == ("applied", "First sync of this partner: applied.")
+    assert _active_counts(partner) == {
+        "orgs": 2,
+        "academicSessions": 3,
+        "courses": 2,
+        "classes": 2,
+        "users": 10,
+        "enrollments": 24,
+        "demographics": 8,
+    }
+    run = SyncRun.objects.get()
+    assert (run.outcome, run.checksum, run.package.name.endswith(".zip")) == ("applied", result.checksum, True)
+
+
+def test_the_same_package_again_is_skipped_and_changes_nothing(partner):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    before = _roster(partner)
+    again = sync_ingest(partner=partner, path=GRAND_BEND)
+    assert again.outcome == "skipped"
+    assert again.reason.startswith("The same package as run ")
+    assert _roster(partner) == before
+
+
+def test_a_re_encoded_copy_gives_zero_changes(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    for path in folder.glob("*.csv"):
+        text = unicodedata.normalize("NFD", path.read_text(encoding="utf-8")).replace("\n", "\r\n")
+        path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert {e: (c["created"], c["updated"], c["deleted"]) for e, c in result.counts.items()} == {
+        e: (0, 0, 0) for e in result.counts
+    }
+
+
+def test_a_rejected_package_leaves_the_roster_exactly_as_it_was(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    before = _roster(partner)
+    folder = copy()
+    _edit(folder, "users.csv", "givenName,familyName", "firstName,familyName")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "rejected"
+    assert result.problems[0]["file"] == "users.csv"
+    assert (result.problems[0]["line"], result.problems[0]["column"]) == (1, 9)
+    assert _roster(partner) == before
+
+
+def test_a_header_only_bulk_enrollments_file_holds(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    header = (folder / "enrollments.csv").read_text().splitlines()[0]
+    (folder / "enrollments.csv").write_text(header + "\n")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "held"
+    assert result.hold_reasons == ["enrollments: the file has no rows, which would remove all 24 records"]
+    assert _active_counts(partner)["enrollments"] == 24
+    assert SyncState.objects.get(partner=partner).state == "held"
+    assert CircuitBreak.objects.get(partner=partner).reasons == result.hold_reasons
+
+
+def test_absent_leaves_enrollments_untouched(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _edit(folder, "manifest.csv", "file.enrollments,bulk", "file.enrollments,absent")
+    (folder / "enrollments.csv").unlink()
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert _active_counts(partner)["enrollments"] == 24
+
+
+def test_delta_tobedeleted_deactivates(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _edit(folder, "manifest.csv", "file.enrollments,bulk", "file.enrollments,delta")
+    lines = (folder / "enrollments.csv").read_text().splitlines()
+    first = lines[1].split(",")
+    first[1], first[2] = "tobedeleted", "2026-08-20T02:00:00Z"
+    (folder / "enrollments.csv").write_text("\n".join([lines[0], ",".join(first)]) + "\n")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert result.counts["enrollments"]["deleted"] == 1
+    gone = RosterRecord.objects.get(partner=partner, entity="enrollments", sourced_id=first[0])
+    assert (gone.active, gone.deactivated_by_run) == (False, result.run)
+    assert _active_counts(partner)["enrollments"] == 23
+
+
+def test_a_dry_run_writes_nothing(partner):
+    result = sync_ingest(partner=partner, path=GRAND_BEND, dry_run=True)
+    assert (result.outcome, result.run) == ("applied", None)
+    assert (SyncRun.objects.count(), RosterRecord.objects.count()) == (0, 0)
+
+
+def test_the_command_prints_json_and_fails_on_a_rejected_package(partner, copy):
+    out = StringIO()
+    call_command("ingest_snapshot", "grand-bend", str(GRAND_BEND), "--json", stdout=out)
+    data = json.loads(out.getvalue())
+    assert (data["outcome"], data["counts"]["users"]["created"], data["validation_errors"]) == ("applied", 10, [])
+    folder = copy()
+    (folder / "orgs.csv").write_bytes(b"")
+    with pytest.raises(CommandError, match="Rejected: The package has problems that reject it whole"):
+        call_command("ingest_snapshot", "grand-bend", str(folder), "--json", stdout=StringIO())
+    with pytest.raises(CommandError, match="does not exist"):
+        call_command("ingest_snapshot", "grand-bend", "/no/such/package.zip")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_ingests_at_once_apply_one_roster(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    partner = PartnerFactory(slug="race", integration_type=Partner.IntegrationType.FILE_SHARING)
+    results = run_at_once(lambda: sync_ingest(partner=Partner.objects.get(pk=partner.pk), path=GRAND_BEND))
+    assert sorted(r.outcome for r in results) == ["applied", "skipped"]
+    assert _active_counts(partner)["enrollments"] == 24
+    assert RosterRecord.objects.filter(partner=partner).count() == 51
