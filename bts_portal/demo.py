@@ -5,15 +5,19 @@ Infinite Campus/API, file sharing and other SISes across US time zones (Hawaii a
 included). Every date here is demo *data*; the application reads dates from the database only.
 """
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from partners.models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
 from partners.services import plans_ensure
 from syncs.models import PartnerSchedule
+from syncs.nightly import inbox_folder
 from syncs.services import sync_reconcile
 
 DEMO_PASSWORD = "bts-demo-2026"  # noqa: S105  (printed demo login, local data only)
@@ -117,6 +121,19 @@ SCHEDULES = {
 }
 
 
+SAMPLE = Path(settings.BASE_DIR).parent / "shared" / "data" / "oneroster" / "grand-bend"
+
+
+def _fill_inbox(partner: Partner) -> None:
+    """Drop the public Grand Bend OneRoster sample into the partner's inbox (once), as an SFTP drop
+    would, so the nightly dispatcher has a snapshot to apply. Skipped when the sample is not beside
+    the project (e.g. in a container)."""
+    target = inbox_folder(partner) / "grand-bend-sample"
+    if SAMPLE.is_dir() and not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("*.md"))
+
+
 def partner_username(slug: str) -> str:
     """The demo partner admin's username (also their email address)."""
     return f"admin@{slug}.example.org"
@@ -189,6 +206,7 @@ def seed_demo() -> DemoLogins:
         )
         logins.append((username, DEMO_PASSWORD, f"partner admin of {name} ({tz})"))
         PartnerSchedule.objects.update_or_create(partner=partner, school_year=year, defaults=SCHEDULES[slug])
+    _fill_inbox(Partner.objects.get(slug="grand-bend"))
     # Every partner has a plan for the year ("not started" until the partner saves it).
     plans_ensure(school_year=year)
     # Bring every partner's sync state in line with today (idempotent: a second run writes nothing).

@@ -13,7 +13,7 @@ from lib.calendar import Severity
 from partners.admin import ReadOnlyAdminMixin
 from partners.models import Partner
 
-from .models import JobHeartbeat, PartnerSchedule, SyncState, SyncTransition
+from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncRun, SyncState, SyncTransition
 from .selectors import window_for
 from .services import (
     check_schedule,
@@ -236,3 +236,30 @@ class SyncTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class JobHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "last_seen_at"]
     readonly_fields = ["name", "last_seen_at"]
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every nightly or manual sync: outcome, counts, hold reasons and the validation report."""
+
+    list_display = ["started_at", "partner", "local_date", "source", "outcome", "reason_short", "checksum_short"]
+    list_filter = ["outcome", "source", "partner__sis", "partner__integration_type"]
+    list_select_related = ["partner"]
+    search_fields = ["partner__name", "checksum", "package_name"]
+    date_hierarchy = "started_at"
+
+    @admin.display(description="reason")
+    def reason_short(self, obj):
+        return obj.reason[:120]
+
+    @admin.display(description="SHA-256")
+    def checksum_short(self, obj):
+        return obj.checksum[:12]
+
+
+@admin.register(RosterRecord)
+class RosterRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["partner", "entity", "sourced_id", "active", "applied_by_run", "deactivated_at"]
+    list_filter = ["entity", "active", "partner"]
+    list_select_related = ["partner"]
+    search_fields = ["sourced_id"]

@@ -94,14 +94,16 @@ def sync_ingest(
     by=None,
     dry_run: bool = False,
     local_date: date | None = None,
+    run: SyncRun | None = None,
 ) -> IngestResult:
     """Run the pipeline on the package at ``path`` (zip or folder) for ``partner``.
 
     Outcomes: ``rejected`` (a package-level problem; nothing applied), ``skipped`` (the same package
     as the last applied or held run), ``held`` (the circuit-break policy tripped: a break is opened
     and the partner's state becomes ``held``), ``applied`` (the roster now equals the snapshot).
-    ``dry_run`` reports the decision and writes nothing. Raises nothing for bad input: an
-    unreadable package is a ``rejected`` run with its reason.
+    ``dry_run`` reports the decision and writes nothing. ``run`` is a claimed nightly run to fill
+    in (see ``sync_dispatch_nightly``). Raises nothing for bad input: an unreadable package is a
+    ``rejected`` run with its reason.
     """
     path = Path(path)
     local_date = local_date or calendar.local_date(timezone.now(), partner.tzinfo)
@@ -110,7 +112,7 @@ def sync_ingest(
         raw, result.checksum = package_bytes(path)
     except OSError as error:
         result.outcome, result.reason = SyncRun.Outcome.REJECTED, f"The package cannot be read: {error.strerror}."
-        return _finish(result, partner, path, None, source, by, dry_run, local_date)
+        return _finish(result, partner, path, None, source, by, dry_run, local_date, run)
     with transaction.atomic():
         # Serialise ingests of one partner: the second waits here until the first commits.
         SyncState.objects.get_or_create(partner=partner, defaults={"changed_at": timezone.now()})
@@ -124,18 +126,18 @@ def sync_ingest(
         if last and last.checksum == result.checksum:
             result.outcome = SyncRun.Outcome.SKIPPED
             result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
-            return _finish(result, partner, path, raw, source, by, dry_run, local_date)
+            return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         roster = applied_roster(partner)
         try:
             snapshot = read_package(path, existing={e: set(ids) for e, ids in roster.items()}, limits=_limits())
         except PackageError as error:
             result.outcome, result.reason = SyncRun.Outcome.REJECTED, str(error)
-            return _finish(result, partner, path, raw, source, by, dry_run, local_date)
+            return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         result.problems = [p.as_dict() for p in snapshot.problems]
         if snapshot.rejected:
             result.outcome = SyncRun.Outcome.REJECTED
             result.reason = "The package has problems that reject it whole; the roster is unchanged."
-            return _finish(result, partner, path, raw, source, by, dry_run, local_date)
+            return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         diffs = diff_snapshot(snapshot, roster)
         result.counts = {
             entity: {
@@ -170,7 +172,7 @@ def sync_ingest(
         )
         if dry_run:
             return result
-        run = _finish(result, partner, path, raw, source, by, dry_run, local_date).run
+        run = _finish(result, partner, path, raw, source, by, dry_run, local_date, run).run
         if result.outcome == SyncRun.Outcome.HELD:
             circuit_break_open(
                 partner=partner, run=run, checksum=result.checksum, reasons=result.hold_reasons, counts=result.counts
@@ -181,11 +183,12 @@ def sync_ingest(
         return result
 
 
-def _finish(result, partner, path, raw, source, by, dry_run, local_date) -> IngestResult:
+def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed) -> IngestResult:
     if dry_run:
         return result
     now = timezone.now()
-    run = SyncRun(
+    run = claimed or SyncRun(started_at=now)
+    fields = dict(
         partner=partner,
         local_date=local_date,
         source=source,
@@ -196,10 +199,11 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date) -> Inge
         counts=result.counts,
         hold_reasons=result.hold_reasons,
         problems=result.problems[:1000],
-        started_at=now,
         finished_at=now,
         by=by if by is not None and getattr(by, "is_authenticated", False) else None,
     )
+    for name, value in fields.items():
+        setattr(run, name, value)
     if raw is not None:
         run.package.save(f"{partner.slug}-{result.checksum[:12]}.zip", ContentFile(raw), save=False)
     run.save()

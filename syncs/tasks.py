@@ -2,6 +2,9 @@
 
 from celery import shared_task
 
+from .ingest import sync_ingest
+from .models import SyncRun
+from .nightly import sync_dispatch_nightly
 from .services import heartbeat_record, sync_reconcile, sync_send_pause_notices, sync_send_transition_notices
 
 
@@ -25,3 +28,19 @@ def reconcile() -> None:
     sync_send_pause_notices()
     sync_send_transition_notices()
     heartbeat_record(name="reconcile")
+
+
+@shared_task(name="syncs.tasks.dispatch_nightly", ignore_result=True)
+def dispatch_nightly() -> None:
+    """Every 15 minutes (beat, UTC): claim and start the nightly runs that are due."""
+    sync_dispatch_nightly()
+    heartbeat_record(name="dispatch_nightly")
+
+
+@shared_task(name="syncs.tasks.run_nightly", ignore_result=True, acks_late=True)
+def run_nightly(run_id: int, path: str) -> None:
+    """Run the pipeline for a claimed nightly run. Safe to run twice: a finished run is left alone."""
+    run = SyncRun.objects.select_related("partner").filter(pk=run_id).first()
+    if run is None or run.outcome != SyncRun.Outcome.RUNNING:
+        return
+    sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.NIGHTLY, local_date=run.local_date, run=run)

@@ -42,3 +42,10 @@ def admin_client_(db, staff_user):
     admin = Client()
     admin.force_login(staff_user)
     return admin
+
+
+@pytest.fixture(autouse=True)
+def _private_folders(settings, tmp_path):
+    """Each test writes inbox drops and stored packages under its own temporary folder."""
+    settings.BTS_INBOX_ROOT = tmp_path / "inbox"
+    settings.MEDIA_ROOT = tmp_path / "media"

@@ -193,6 +193,11 @@ BTS_PERIODIC_TASKS = {
         "every_seconds": 15 * 60,
         "description": "Pauses and resumes every partner's nightly sync on its local dates; sends notices.",
     },
+    "dispatch-nightly-syncs": {
+        "task": "syncs.tasks.dispatch_nightly",
+        "every_seconds": 15 * 60,
+        "description": "Starts each partner's nightly roster sync once per local date, after its sync time.",
+    },
 }
 
 # Cards that upper apps add to the partner home page (partners imports none of them; the

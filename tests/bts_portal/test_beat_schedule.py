@@ -18,6 +18,7 @@ def test_migrate_brought_the_declared_tasks_in(db):
     assert declared == {
         "heartbeat": ("syncs.tasks.heartbeat", 30, "seconds", True),
         "reconcile-sync-states": ("syncs.tasks.reconcile", 900, "seconds", True),
+        "dispatch-nightly-syncs": ("syncs.tasks.dispatch_nightly", 900, "seconds", True),
     }
 
 
@@ -25,7 +26,7 @@ def test_it_creates_then_changes_nothing_when_run_again(db):
     first = sync_periodic_tasks(declared=DECLARED)
     second = sync_periodic_tasks(declared=DECLARED)
     assert sorted(first.created) == ["nightly", "reconcile"]
-    assert sorted(first.disabled) == ["heartbeat", "reconcile-sync-states"]
+    assert sorted(first.disabled) == ["dispatch-nightly-syncs", "heartbeat", "reconcile-sync-states"]
     assert (second.created, second.updated, second.disabled) == ((), (), ())
     assert sorted(second.unchanged) == ["nightly", "reconcile"]
 

@@ -1,0 +1,71 @@
+"""The nightly dispatcher: once per partner and local date, after the local sync time."""
+
+import shutil
+from datetime import UTC, datetime, time
+
+import pytest
+
+from partners.models import Partner
+from syncs.models import RosterRecord, SyncRun
+from syncs.nightly import sync_dispatch_nightly
+from syncs.services import sync_reconcile
+from tests.concurrency import run_at_once
+from tests.factories import PartnerFactory, ScheduleFactory
+from tests.syncs.test_oneroster import GRAND_BEND
+
+
+@pytest.fixture
+def inbox(settings, tmp_path):
+    settings.BTS_INBOX_ROOT = tmp_path / "inbox"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return tmp_path / "inbox"
+
+
+def _drop(inbox, slug):
+    target = inbox / slug / "2026-08-20"
+    shutil.copytree(GRAND_BEND, target)
+    return target
+
+
+def test_it_runs_after_the_local_sync_time_once(inbox, school_year, django_capture_on_commit_callbacks):
+    partner = PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    _drop(inbox, "gb")
+    assert sync_dispatch_nightly(at=datetime(2026, 8, 20, 6, 59, tzinfo=UTC)) == []  # 01:59 in Chicago
+    with django_capture_on_commit_callbacks(execute=True):
+        runs = sync_dispatch_nightly(at=datetime(2026, 8, 20, 7, 0, tzinfo=UTC))  # 02:00
+    assert [(r.partner.slug, str(r.local_date)) for r in runs] == [("gb", "2026-08-20")]
+    run = SyncRun.objects.get()
+    assert (run.outcome, run.source) == ("applied", "nightly")
+    assert RosterRecord.objects.filter(partner=partner, active=True).count() == 51
+    assert sync_dispatch_nightly(at=datetime(2026, 8, 20, 7, 15, tzinfo=UTC)) == []
+    assert SyncRun.objects.count() == 1
+
+
+def test_the_partners_own_sync_time_counts(inbox, school_year):
+    partner = PartnerFactory(slug="la", time_zone="America/Los_Angeles")
+    ScheduleFactory(partner=partner, school_year=school_year, nightly_sync_time=time(4, 30))
+    assert sync_dispatch_nightly(at=datetime(2026, 8, 20, 11, 29, tzinfo=UTC)) == []  # 04:29 local
+    assert len(sync_dispatch_nightly(at=datetime(2026, 8, 20, 11, 30, tzinfo=UTC))) == 1
+
+
+def test_paused_partners_and_empty_inboxes_get_a_skipped_run(inbox, school_year):
+    PartnerFactory(slug="paused", time_zone="America/New_York")
+    PartnerFactory(slug="empty", time_zone="America/New_York", integration_type=Partner.IntegrationType.FILE_SHARING)
+    sync_reconcile(at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    sync_dispatch_nightly(at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    assert dict(SyncRun.objects.values_list("partner__slug", "outcome")) == {"paused": "skipped", "empty": "skipped"}
+    reasons = dict(SyncRun.objects.values_list("partner__slug", "reason"))
+    assert reasons["paused"] == "The nightly sync is paused for the summer."
+    assert reasons["empty"].startswith("No package in the inbox (")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_dispatchers_racing_make_one_run(inbox):
+    from tests.factories import SchoolYearFactory
+
+    SchoolYearFactory()
+    PartnerFactory(slug="race", time_zone="America/Chicago", integration_type="file_sharing")
+    at = datetime(2026, 8, 20, 8, 0, tzinfo=UTC)
+    results = run_at_once(lambda: sync_dispatch_nightly(at=at))
+    assert sorted(len(r) for r in results) == [0, 1]
+    assert SyncRun.objects.filter(source="nightly").count() == 1
