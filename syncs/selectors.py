@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.db.models import Q
+
 from lib import calendar
 from partners.models import Partner, SchoolYear
 
-from .models import JobHeartbeat, PartnerSchedule, SyncState
+from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncState
 
 
 def heartbeats() -> dict[str, str]:
@@ -98,3 +100,65 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
         powerschool_visible_at=ps_visible,
         state=state or SyncState.State.ACTIVE,
     )
+
+
+@dataclass
+class SchoolRoster:
+    """One school of the applied roster: its name, and per grade the number of students, teachers and
+    classes (``{grade: [students, teachers, classes]}``, grade ``—`` when none is given)."""
+
+    sourced_id: str
+    name: str
+    grades: dict[str, list[int]]
+
+    @property
+    def totals(self) -> list[int]:
+        return [sum(row[i] for row in self.grades.values()) for i in range(3)]
+
+
+def roster_summary(partner: Partner) -> list[SchoolRoster]:
+    """Per school of the partner's active roster, counts by grade (schools sorted by name)."""
+    records = RosterRecord.objects.active().filter(partner=partner, entity__in=["orgs", "users", "classes"])
+    schools: dict[str, SchoolRoster] = {}
+    people: list[dict] = []
+    classes: list[dict] = []
+    for entity, sourced_id, data in records.values_list("entity", "sourced_id", "data").iterator():
+        if entity == "orgs" and data.get("type") == "school":
+            schools[sourced_id] = SchoolRoster(sourced_id, data.get("name", sourced_id), {})
+        elif entity == "users":
+            people.append(data)
+        elif entity == "classes":
+            classes.append(data)
+
+    def bump(school_id, grades, column):
+        school = schools.get(school_id)
+        if school is None:
+            return
+        for grade in [g.strip() for g in (grades or "").split(",") if g.strip()] or ["—"]:
+            school.grades.setdefault(grade, [0, 0, 0])[column] += 1
+
+    for person in people:
+        column = {"student": 0, "teacher": 1}.get(person.get("role"))
+        if column is None:
+            continue
+        for school_id in [s.strip() for s in person.get("orgSourcedIds", "").split(",")]:
+            bump(school_id, person.get("grades"), column)
+    for klass in classes:
+        bump(klass.get("schoolSourcedId"), klass.get("grades"), 2)
+    for school in schools.values():
+        school.grades = dict(sorted(school.grades.items()))
+    return sorted(schools.values(), key=lambda s: s.name)
+
+
+def roster_search(partner: Partner, query: str, limit: int = 50) -> list[dict]:
+    """Active users whose ``sourcedId``, given or family name, username or identifier contains
+    ``query`` (any case), at most ``limit``."""
+    q = (
+        Q(sourced_id__icontains=query)
+        | Q(data__givenName__icontains=query)
+        | Q(data__familyName__icontains=query)
+        | Q(data__username__icontains=query)
+        | Q(data__identifier__icontains=query)
+    )
+    rows = RosterRecord.objects.active().filter(partner=partner, entity="users").filter(q).order_by("sourced_id")
+    return [{"sourcedId": r.sourced_id, **r.data} for r in rows[:limit]]

@@ -9,4 +9,7 @@ app_name = "syncs"
 urlpatterns = [
     path("<slug:slug>/timeline/", views.timeline, name="timeline"),
     path("<slug:slug>/rollover-complete/", views.rollover_complete, name="rollover_complete"),
+    path("<slug:slug>/sync/", views.sync_runs, name="runs"),
+    path("<slug:slug>/sync/runs/<int:run_id>/", views.sync_run, name="run"),
+    path("<slug:slug>/roster/", views.roster, name="roster"),
 ]

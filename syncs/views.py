@@ -1,15 +1,22 @@
 """Portal pages of the syncs app: the partner's season timeline and the IC rollover confirmation."""
 
+import tempfile
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from lib.calendar import local_date
 from partners.selectors import can_act_for, partner_for_user_or_404
 
-from .selectors import partner_season
+from .ingest import sync_ingest
+from .models import SyncRun
+from .selectors import partner_season, roster_search, roster_summary
 from .services import sync_confirm_rollover
 from .timeline import build_timeline
 
@@ -52,3 +59,95 @@ def rollover_complete(request, slug):
         else:
             messages.info(request, "The rollover was already confirmed; nothing changed.")
     return redirect("syncs:timeline", slug=partner.slug)
+
+
+class PackageUploadForm(forms.Form):
+    """One OneRoster 1.1 CSV package as a zip file; ``check_only`` validates and diffs without applying."""
+
+    package = forms.FileField(
+        label="OneRoster 1.1 CSV package (.zip)",
+        help_text="A zip holding manifest.csv and the roster files, as your SIS exports it.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
+    )
+    check_only = forms.BooleanField(
+        required=False, label="Only check it (validate and show the changes; apply nothing)"
+    )
+
+    def clean_package(self):
+        upload = self.cleaned_data["package"]
+        limit = settings.BTS_PACKAGE_MAX_COMPRESSED
+        if upload.size > limit:
+            raise forms.ValidationError(
+                f"The file is {upload.size:,} bytes; packages up to {limit:,} bytes are accepted. Split it or ask "
+                "your partner success manager for the SFTP inbox."
+            )
+        if not upload.name.lower().endswith(".zip"):
+            raise forms.ValidationError("Upload a .zip file (the CSV files of one OneRoster export, zipped).")
+        return upload
+
+
+@login_required
+def sync_runs(request, slug):
+    """The partner's recent sync runs, and an upload of a package (partner admins and staff)."""
+    partner = partner_for_user_or_404(request.user, slug)
+    can_upload = can_act_for(request.user, partner)
+    form = PackageUploadForm(request.POST or None, request.FILES or None)
+    result = None
+    if request.method == "POST":
+        if not can_upload:
+            raise PermissionDenied("Only a partner admin or staff can upload a package.")
+        if form.is_valid():
+            upload = form.cleaned_data["package"]
+            with tempfile.TemporaryDirectory(prefix="bts-upload-") as folder:
+                path = Path(folder) / Path(upload.name).name
+                with open(path, "wb") as out:
+                    for chunk in upload.chunks():
+                        out.write(chunk)
+                result = sync_ingest(
+                    partner=partner,
+                    path=path,
+                    source=SyncRun.Source.UPLOAD,
+                    by=request.user,
+                    dry_run=form.cleaned_data["check_only"],
+                )
+            if result.run is not None:
+                messages.info(request, f"Run {result.run.pk}: {SyncRun.Outcome(result.outcome).label}. {result.reason}")
+                return redirect("syncs:run", slug=partner.slug, run_id=result.run.pk)
+    runs = SyncRun.objects.filter(partner=partner).order_by("-started_at", "-id")[:30]
+    return render(
+        request,
+        "syncs/runs.html",
+        {
+            "partner": partner,
+            "runs": runs,
+            "form": form,
+            "can_upload": can_upload,
+            "result": result,
+        },
+    )
+
+
+@login_required
+def sync_run(request, slug, run_id):
+    """One run: outcome, reason, per-type counts, hold reasons and every validation problem."""
+    partner = partner_for_user_or_404(request.user, slug)
+    run = get_object_or_404(SyncRun, partner=partner, pk=run_id)
+    return render(request, "syncs/run.html", {"partner": partner, "run": run})
+
+
+@login_required
+def roster(request, slug):
+    """The applied roster for the partner's data review: per school, students, teachers and classes by
+    grade; search users by name or id."""
+    partner = partner_for_user_or_404(request.user, slug)
+    query = request.GET.get("q", "").strip()[:100]
+    return render(
+        request,
+        "syncs/roster.html",
+        {
+            "partner": partner,
+            "schools": roster_summary(partner),
+            "query": query,
+            "matches": roster_search(partner, query) if query else None,
+        },
+    )

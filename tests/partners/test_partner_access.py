@@ -20,14 +20,22 @@ PARTNER_URL_NAMES = _partner_url_names()
 
 
 # What a member gets on a GET of their own partner's page (POST-only actions answer 405 to GET).
-OWN_PARTNER_GET_STATUS = {"syncs:rollover_complete": 405, "partners:plan_summary": 302}
+OWN_PARTNER_GET_STATUS = {
+    "syncs:rollover_complete": 405,
+    "partners:plan_summary": 302,
+    "syncs:run": 404,  # run 999999 does not exist, for anyone
+}
+# Routes that take more than the slug.
+EXTRA_KWARGS = {"syncs:run": {"run_id": 999999}}
 
 
 @pytest.mark.parametrize("url_name", PARTNER_URL_NAMES)
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_it_answers_404_to_a_user_of_another_partner(client, member_a, partner_b, school_year, url_name, method):
     client.force_login(member_a)
-    response = getattr(client, method)(reverse(url_name, kwargs={"slug": partner_b.slug}))
+    response = getattr(client, method)(
+        reverse(url_name, kwargs={"slug": partner_b.slug, **EXTRA_KWARGS.get(url_name, {})})
+    )
     assert response.status_code == 404
     assert b"Harbor City" not in response.content
 
@@ -35,7 +43,7 @@ def test_it_answers_404_to_a_user_of_another_partner(client, member_a, partner_b
 @pytest.mark.parametrize("url_name", PARTNER_URL_NAMES)
 def test_it_serves_the_member_their_own_partner(client, member_a, partner_a, school_year, url_name):
     client.force_login(member_a)
-    response = client.get(reverse(url_name, kwargs={"slug": partner_a.slug}))
+    response = client.get(reverse(url_name, kwargs={"slug": partner_a.slug, **EXTRA_KWARGS.get(url_name, {})}))
     assert response.status_code == OWN_PARTNER_GET_STATUS.get(url_name, 200)
 
 

@@ -1,0 +1,101 @@
+"""The partner's sync pages: upload a package, see runs and problems, review the roster."""
+
+import io
+import zipfile
+
+import pytest
+
+from partners.models import PartnerMembership
+from syncs.ingest import sync_ingest
+from syncs.models import SyncRun
+from tests.factories import MembershipFactory, PartnerFactory
+from tests.syncs.test_oneroster import GRAND_BEND
+
+
+def _zip(folder=GRAND_BEND, break_users=False) -> io.BytesIO:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.glob("*.csv")):
+            data = path.read_bytes()
+            if break_users and path.name == "users.csv":
+                data = data.replace(b"givenName", b"firstName")
+            archive.writestr(path.name, data)
+    buffer.seek(0)
+    buffer.name = "export.zip"
+    return buffer
+
+
+@pytest.fixture
+def gb(db):
+    return PartnerFactory(name="Grand Bend ISD", slug="gb", integration_type="file_sharing", sis="other")
+
+
+@pytest.fixture
+def gb_admin(client, gb):
+    user = MembershipFactory(partner=gb).user
+    client.force_login(user)
+    return user
+
+
+def test_an_upload_applies_and_shows_the_run(client, gb_admin, gb):
+    response = client.post("/p/gb/sync/", {"package": _zip()}, follow=True)
+    run = SyncRun.objects.get()
+    assert (run.outcome, run.source, run.by) == ("applied", "upload", gb_admin)
+    assert response.redirect_chain == [(f"/p/gb/sync/runs/{run.pk}/", 302)]
+    text = response.content.decode()
+    assert f"<title>Grand Bend ISD — sync run {run.pk} · BTS Portal</title>" in text
+    assert f"Run {run.pk}: Applied. First sync of this partner: applied." in text
+
+
+def test_check_only_shows_the_decision_and_applies_nothing(client, gb_admin, gb):
+    response = client.post("/p/gb/sync/", {"package": _zip(), "check_only": "on"})
+    assert "Check only: this package would be applied." in response.content.decode()
+    assert SyncRun.objects.count() == 0
+
+
+def test_a_broken_package_is_reported_by_file_line_and_column(client, gb_admin, gb):
+    response = client.post("/p/gb/sync/", {"package": _zip(break_users=True)}, follow=True)
+    text = response.content.decode()
+    assert "Sync run" in text and "Rejected" in text
+    assert "<td>users.csv</td><td>1</td><td>9</td>" in text
+    assert "Column 9 of the header must be “givenName”, not “firstName”." in text
+
+
+def test_too_big_or_not_a_zip_is_refused_with_a_message(client, gb_admin, gb, settings):
+    settings.BTS_PACKAGE_MAX_COMPRESSED = 100
+    response = client.post("/p/gb/sync/", {"package": _zip()})
+    assert response.context["form"].errors["package"][0].startswith("The file is ")
+    settings.BTS_PACKAGE_MAX_COMPRESSED = 10**9
+    text = io.BytesIO(b"sourcedId\n1\n")
+    text.name = "users.csv"
+    response = client.post("/p/gb/sync/", {"package": text})
+    assert response.context["form"].errors["package"] == [
+        "Upload a .zip file (the CSV files of one OneRoster export, zipped)."
+    ]
+    assert SyncRun.objects.count() == 0
+
+
+def test_a_viewer_cannot_upload(client, gb):
+    client.force_login(MembershipFactory(partner=gb, role=PartnerMembership.Role.VIEWER).user)
+    assert client.post("/p/gb/sync/", {"package": _zip()}).status_code == 403
+    assert "Send a OneRoster package" not in client.get("/p/gb/sync/").content.decode()
+
+
+def test_another_partners_run_is_404(client, gb_admin, gb):
+    other = PartnerFactory(slug="other")
+    run = sync_ingest(partner=other, path=GRAND_BEND).run
+    assert client.get(f"/p/gb/sync/runs/{run.pk}/").status_code == 404
+    assert client.get(f"/p/other/sync/runs/{run.pk}/").status_code == 404
+
+
+def test_the_roster_page_counts_by_school_and_grade_and_finds_people(client, gb_admin, gb):
+    sync_ingest(partner=gb, path=GRAND_BEND)
+    response = client.get("/p/gb/roster/")
+    [school] = response.context["schools"]
+    assert (school.name, school.grades, school.totals) == (
+        "Grand Bend High School",
+        {"09": [8, 0, 2], "—": [0, 2, 0]},
+        [8, 2, 2],
+    )
+    found = client.get("/p/gb/roster/?q=archer").context["matches"]
+    assert [(m["sourcedId"], m["givenName"], m["familyName"]) for m in found] == [("604863", "Mary", "Archer")]
