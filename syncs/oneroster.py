@@ -278,6 +278,7 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
 
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_CHECKED_KINDS = {"bool", "date", "datetime", "year"}
 
 
 def _check_value(kind: str, value: str) -> str | None:
@@ -355,6 +356,9 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
     text = _decode(name, data, problems)
     if text is None:
         return []
+    # NFC once for the whole file (it never changes commas, quotes or line breaks), not per value.
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -395,7 +399,7 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
             errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
         values = {}
         for index, (column, required, kind) in enumerate(columns):
-            value = _nfc(raw[index].strip()) if index < len(raw) else ""
+            value = raw[index].strip() if index < len(raw) else ""
             if "\r" in value:
                 errors.append((index + 1, column, value, "The field contains a carriage return (CR)"))
                 continue
@@ -406,7 +410,7 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
                     )
                 values[column] = ""
                 continue
-            message = _check_value(kind, value)
+            message = _check_value(kind, value) if kind in _CHECKED_KINDS or kind.startswith("enum:") else None
             if message:
                 errors.append((index + 1, column, value, f"{column} {message}"))
             values[column] = value.lower() if kind == "bool" else value
@@ -435,37 +439,50 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
 def _resolve(parsed, snapshot: Snapshot, existing: dict[str, set[str]]) -> None:
     """Check references in dependency order, dropping rows whose references do not resolve."""
     for entity in ENTITIES:
-        if entity not in parsed:
-            continue
-        name, kept = f"{entity}.csv", {}
-        for line, values in parsed[entity]:
-            missing = []
-            for index, (column, _, kind) in enumerate(COLUMNS[entity]):
-                if not kind.startswith(("ref:", "refs:")) or not values.get(column):
-                    continue
-                target = kind.split(":", 1)[1]
-                ids = [v.strip() for v in values[column].split(",")] if kind.startswith("refs:") else [values[column]]
-                known = set(snapshot.records.get(target, ())) | existing.get(target, set())
-                if target == entity:
-                    known |= {v["sourcedId"] for _, v in parsed[entity]}
-                for ref in ids:
-                    if ref and ref not in known:
-                        missing.append((index + 1, column, ref, f"{column} {ref} does not match any {target} record"))
-            if entity == "demographics":
-                users = set(snapshot.records.get("users", ())) | existing.get("users", set())
-                if values["sourcedId"] not in users:
-                    missing.append(
-                        (
-                            1,
-                            "sourcedId",
-                            values["sourcedId"],
-                            f"demographics {values['sourcedId']} does not match any users record",
-                        )
-                    )
-            if missing:
-                snapshot.rows_dropped[entity] = snapshot.rows_dropped.get(entity, 0) + 1
-                for column_no, column, value, message in missing:
-                    snapshot.problems.append(Problem(name, line, column_no, column, value, message + ".", "row"))
+        if entity in parsed:
+            snapshot.records[entity] = _resolve_entity(entity, parsed, snapshot, existing)
+
+
+def _resolve_entity(entity: str, parsed, snapshot: Snapshot, existing: dict[str, set[str]]) -> dict[str, dict]:
+    name, kept = f"{entity}.csv", {}
+    known_by_target: dict[str, set[str]] = {}
+
+    def known(target: str) -> set[str]:
+        if target not in known_by_target:
+            ids = set(snapshot.records.get(target, ())) | existing.get(target, set())
+            if target == entity:  # a self-reference (parent org, agent) may point anywhere in the file
+                ids |= {v["sourcedId"] for _, v in parsed[entity]}
+            known_by_target[target] = ids
+        return known_by_target[target]
+
+    references = [
+        (index, column, kind)
+        for index, (column, _, kind) in enumerate(COLUMNS[entity])
+        if kind.startswith(("ref:", "refs:"))
+    ]
+    for line, values in parsed[entity]:
+        missing = []
+        for index, column, kind in references:
+            if not values.get(column):
                 continue
-            kept[values["sourcedId"]] = values
-        snapshot.records[entity] = kept
+            target = kind.split(":", 1)[1]
+            ids = [v.strip() for v in values[column].split(",")] if kind.startswith("refs:") else [values[column]]
+            for ref in ids:
+                if ref and ref not in known(target):
+                    missing.append((index + 1, column, ref, f"{column} {ref} does not match any {target} record"))
+        if entity == "demographics" and values["sourcedId"] not in known("users"):
+            missing.append(
+                (
+                    1,
+                    "sourcedId",
+                    values["sourcedId"],
+                    f"demographics {values['sourcedId']} does not match any users record",
+                )
+            )
+        if missing:
+            snapshot.rows_dropped[entity] = snapshot.rows_dropped.get(entity, 0) + 1
+            for column_no, column, value, message in missing:
+                snapshot.problems.append(Problem(name, line, column_no, column, value, message + ".", "row"))
+            continue
+        kept[values["sourcedId"]] = values
+    return kept
