@@ -59,10 +59,10 @@ def package_bytes(path: Path) -> tuple[bytes, str]:
     """The package as zip bytes (a folder is zipped, sorted by name) and its SHA-256."""
     if path.is_dir():
         buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             for item in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"):
                 info = zipfile.ZipInfo(item.name, date_time=(1980, 1, 1, 0, 0, 0))
-                archive.writestr(info, item.read_bytes(), zipfile.ZIP_DEFLATED)
+                archive.writestr(info, item.read_bytes(), zipfile.ZIP_DEFLATED, compresslevel=1)
         data = buffer.getvalue()
     else:
         data = path.read_bytes()
