@@ -71,7 +71,9 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, dict]]) -> di
             else:
                 d.unchanged += 1
         if mode == "bulk":
-            d.deleted.extend(sorted(set(current) - set(rows)))
+            kept_back = snapshot.dropped_ids.get(entity, set())
+            d.deleted.extend(sorted(set(current) - set(rows) - kept_back))
+            d.unchanged += len((set(current) - set(rows)) & kept_back)
         else:
             d.unchanged += len(set(current) - set(rows))
     return result

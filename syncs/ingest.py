@@ -87,6 +87,16 @@ def applied_roster(partner: Partner) -> dict[str, dict[str, dict]]:
     return roster
 
 
+def applied_ids(partner: Partner) -> dict[str, set[str]]:
+    """``{entity: {sourcedId}}`` of the partner's active roster (references may point at them)."""
+    ids: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
+    for entity, sourced_id in (
+        RosterRecord.objects.active().filter(partner=partner).values_list("entity", "sourced_id").iterator()
+    ):
+        ids[entity].add(sourced_id)
+    return ids
+
+
 def sync_ingest(
     *,
     partner: Partner,
@@ -114,8 +124,23 @@ def sync_ingest(
     except OSError as error:
         result.outcome, result.reason = SyncRun.Outcome.REJECTED, f"The package cannot be read: {error.strerror}."
         return _finish(result, partner, path, None, source, by, dry_run, local_date, run)
+    # Read and validate outside any transaction: a large package must not hold the database's
+    # write lock (SQLite) or the partner's row lock while it is parsed.
+    try:
+        snapshot = read_package(path, existing=applied_ids(partner), limits=_limits())
+    except PackageError as error:
+        result.outcome, result.reason = SyncRun.Outcome.REJECTED, str(error)
+        return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
+    result.problems = [p.as_dict() for p in snapshot.problems]
+    if len(result.problems) > 1000:
+        result.reason = f"{len(result.problems):,} problems were found; the run keeps the first 1,000. "
+    if snapshot.rejected:
+        result.outcome = SyncRun.Outcome.REJECTED
+        result.reason = "The package has problems that reject it whole; the roster is unchanged. " + result.reason
+        return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
     with transaction.atomic():
-        # Serialise ingests of one partner: the second waits here until the first commits.
+        # Serialise ingests of one partner: the second waits here until the first commits, then
+        # diffs against what the first applied.
         SyncState.objects.get_or_create(partner=partner, defaults={"changed_at": timezone.now()})
         SyncState.objects.select_for_update().get(partner=partner)
         last = (
@@ -129,16 +154,6 @@ def sync_ingest(
             result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
             return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         roster = applied_roster(partner)
-        try:
-            snapshot = read_package(path, existing={e: set(ids) for e, ids in roster.items()}, limits=_limits())
-        except PackageError as error:
-            result.outcome, result.reason = SyncRun.Outcome.REJECTED, str(error)
-            return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
-        result.problems = [p.as_dict() for p in snapshot.problems]
-        if snapshot.rejected:
-            result.outcome = SyncRun.Outcome.REJECTED
-            result.reason = "The package has problems that reject it whole; the roster is unchanged."
-            return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         diffs = diff_snapshot(snapshot, roster)
         result.counts = {
             entity: {
@@ -165,6 +180,14 @@ def sync_ingest(
             },
             first_sync=first_sync,
         )
+        state = SyncState.objects.filter(partner=partner).values_list("state", flat=True).get()
+        if state == SyncState.State.HELD:
+            # DESIGN.md: a newer snapshot for a held partner supersedes the open hold, so the review
+            # always shows the latest diff against the applied roster. Nothing is applied meanwhile.
+            result.hold_reasons = [
+                "a circuit break is already open for this partner: this newer snapshot replaces the one under review",
+                *result.hold_reasons,
+            ]
         result.outcome = SyncRun.Outcome.HELD if result.hold_reasons else SyncRun.Outcome.APPLIED
         result.reason = (
             "; ".join(result.hold_reasons)
@@ -199,7 +222,7 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed
         reason=result.reason,
         counts=result.counts,
         hold_reasons=result.hold_reasons,
-        problems=result.problems[:1000],
+        problems=sorted(result.problems, key=lambda p: p["level"] != "package")[:1000],
         finished_at=now,
         by=by if by is not None and getattr(by, "is_authenticated", False) else None,
     )

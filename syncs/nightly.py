@@ -3,8 +3,9 @@
 Beat runs ``syncs.tasks.dispatch_nightly`` every 15 minutes (UTC). A partner is due when its local
 wall-clock time has passed its nightly sync time (default 02:00) and it has no nightly run for that
 local date. The run row is the claim: a unique constraint allows one nightly run per partner and
-local date, so two dispatchers racing create one run. Paused, rollover-waiting, held or suspended
-partners, and partners with nothing new in their inbox, get a ``skipped`` run with the reason.
+local date, so two dispatchers racing create one run. Paused, rollover-waiting or suspended partners,
+and partners with nothing in their inbox, get a ``skipped`` run with the reason. A held partner
+still runs: its newer snapshot replaces the one under review (DESIGN.md).
 """
 
 from datetime import time, timedelta
@@ -23,7 +24,6 @@ State = SyncState.State
 _NOT_SYNCING = {
     State.PAUSED: "The nightly sync is paused for the summer.",
     State.AWAITING_ROLLOVER: "Waiting for the Infinite Campus rollover to be confirmed.",
-    State.HELD: "A circuit break is open; new snapshots wait for its review.",
     State.SUSPENDED: "Staff suspended the nightly sync.",
 }
 
@@ -85,7 +85,7 @@ def sync_dispatch_nightly(*, at=None) -> list[SyncRun]:
         reason = _NOT_SYNCING.get(states.get(partner.pk, State.ACTIVE))
         package = None if reason else newest_package(partner)
         if reason is None and package is None:
-            reason = f"No package in the inbox ({inbox_folder(partner)})."
+            reason = "No package in the inbox."
         if reason:
             SyncRun.objects.filter(pk=run.pk).update(
                 outcome=SyncRun.Outcome.SKIPPED, reason=reason, finished_at=timezone.now()

@@ -16,6 +16,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -156,6 +157,9 @@ class Snapshot:
     rows_read: dict[str, int] = field(default_factory=dict)
     rows_dropped: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # sourcedIds of rows left out by validation: a bulk file does not delete them (a bad row is not a
+    # deletion; the applied record stays as it was).
+    dropped_ids: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def rejected(self) -> bool:
@@ -179,7 +183,8 @@ class Limits:
 def _open_files(path: Path, limits: Limits) -> dict[str, bytes]:
     """``{file name: bytes}`` of the CSV files in a zip or folder (names without folders)."""
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv")
+        wanted = {f"{entity}.csv" for entity in ENTITIES} | {"manifest.csv"}
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.name in wanted)
         if len(files) > limits.max_files:
             raise PackageError(f"The folder holds {len(files)} CSV files; at most {limits.max_files} are accepted.")
         total = sum(p.stat().st_size for p in files)
@@ -194,8 +199,22 @@ def _open_files(path: Path, limits: Limits) -> dict[str, bytes]:
         raise PackageError(
             f"{path.name} is {path.stat().st_size:,} bytes; at most {limits.max_compressed:,} are accepted."
         )
+    try:
+        return _read_zip(path, limits)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        raise PackageError(f"{path.name} is damaged or cannot be unpacked ({error}).") from error
+
+
+def _read_zip(path: Path, limits: Limits) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
-        members = [m for m in archive.infolist() if not m.is_dir() and m.filename.lower().endswith(".csv")]
+        wanted = {f"{entity}.csv" for entity in ENTITIES} | {"manifest.csv"}
+        members = [m for m in archive.infolist() if not m.is_dir() and Path(m.filename).name in wanted]
+        names = [Path(m.filename).name for m in members]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise PackageError(
+                f"The zip holds more than one {', '.join(duplicates)} (in different folders); send one export per zip."
+            )
         if len(members) > limits.max_files:
             raise PackageError(f"The zip holds {len(members)} CSV files; at most {limits.max_files} are accepted.")
         total = sum(m.file_size for m in members)
@@ -265,6 +284,15 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
     for line, row in enumerate(rows[1:], start=2):
         if len(row) >= 2 and row[0].strip().startswith("file."):
             entity, mode = row[0].strip()[5:], row[1].strip().lower()
+            if entity not in ENTITIES and entity not in _OTHER_FILES:
+                close = [e for e in ENTITIES if e.lower() == entity.lower() or e.lower().rstrip("s") == entity.lower()]
+                hint = f"; did you mean file.{close[0]}?" if close else ""
+                problems.append(
+                    Problem(
+                        name, line, 1, row[0], row[0], f"{row[0]} is not a OneRoster 1.1 file property{hint}", "package"
+                    )
+                )
+                continue
             if entity in ENTITIES:
                 if mode not in MODES:
                     problems.append(
@@ -277,6 +305,8 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
     return modes
 
 
+# OneRoster 1.1 files this portal does not use (gradebook and resources): allowed, ignored.
+_OTHER_FILES = {"categories", "classResources", "courseResources", "lineItems", "resources", "results"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _CHECKED_KINDS = {"bool", "date", "datetime", "year"}
 
@@ -426,6 +456,8 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
             )
         if errors:
             dropped += 1
+            if sourced_id:
+                snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
             for column_no, column, value, message in errors:
                 problems.append(Problem(name, start, column_no, column, value, message + ".", "row"))
             continue
@@ -449,7 +481,9 @@ def _resolve_entity(entity: str, parsed, snapshot: Snapshot, existing: dict[str,
 
     def known(target: str) -> set[str]:
         if target not in known_by_target:
-            ids = set(snapshot.records.get(target, ())) | existing.get(target, set())
+            ids = set(snapshot.records.get(target, ()))
+            if snapshot.modes.get(target) != "bulk":  # a bulk file replaces the roster of its type
+                ids |= existing.get(target, set())
             if target == entity:  # a self-reference (parent org, agent) may point anywhere in the file
                 ids |= {v["sourcedId"] for _, v in parsed[entity]}
             known_by_target[target] = ids
@@ -481,6 +515,7 @@ def _resolve_entity(entity: str, parsed, snapshot: Snapshot, existing: dict[str,
             )
         if missing:
             snapshot.rows_dropped[entity] = snapshot.rows_dropped.get(entity, 0) + 1
+            snapshot.dropped_ids.setdefault(entity, set()).add(values["sourcedId"])
             for column_no, column, value, message in missing:
                 snapshot.problems.append(Problem(name, line, column_no, column, value, message + ".", "row"))
             continue

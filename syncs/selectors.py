@@ -110,10 +110,12 @@ class SchoolRoster:
     sourced_id: str
     name: str
     grades: dict[str, list[int]]
+    members: tuple[set, set, set] = (set(), set(), set())
 
     @property
     def totals(self) -> list[int]:
-        return [sum(row[i] for row in self.grades.values()) for i in range(3)]
+        """Distinct students, teachers and classes (a record in two grades counts once)."""
+        return [len(group) for group in self.members]
 
 
 def roster_summary(partner: Partner) -> list[SchoolRoster]:
@@ -124,16 +126,17 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
     classes: list[dict] = []
     for entity, sourced_id, data in records.values_list("entity", "sourced_id", "data").iterator():
         if entity == "orgs" and data.get("type") == "school":
-            schools[sourced_id] = SchoolRoster(sourced_id, data.get("name", sourced_id), {})
+            schools[sourced_id] = SchoolRoster(sourced_id, data.get("name", sourced_id), {}, (set(), set(), set()))
         elif entity == "users":
             people.append(data)
         elif entity == "classes":
             classes.append(data)
 
-    def bump(school_id, grades, column):
+    def bump(school_id, grades, column, record_id):
         school = schools.get(school_id)
         if school is None:
             return
+        school.members[column].add(record_id)
         for grade in [g.strip() for g in (grades or "").split(",") if g.strip()] or ["—"]:
             school.grades.setdefault(grade, [0, 0, 0])[column] += 1
 
@@ -142,9 +145,9 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
         if column is None:
             continue
         for school_id in [s.strip() for s in person.get("orgSourcedIds", "").split(",")]:
-            bump(school_id, person.get("grades"), column)
+            bump(school_id, person.get("grades"), column, person.get("sourcedId"))
     for klass in classes:
-        bump(klass.get("schoolSourcedId"), klass.get("grades"), 2)
+        bump(klass.get("schoolSourcedId"), klass.get("grades"), 2, klass.get("sourcedId"))
     for school in schools.values():
         school.grades = dict(sorted(school.grades.items()))
     return sorted(schools.values(), key=lambda s: s.name)

@@ -1,6 +1,7 @@
 """Celery tasks of the syncs app: thin wrappers that call services; each is safe to run twice."""
 
 from celery import shared_task
+from django.utils import timezone
 
 from .ingest import sync_ingest
 from .models import SyncRun
@@ -43,4 +44,13 @@ def run_nightly(run_id: int, path: str) -> None:
     run = SyncRun.objects.select_related("partner").filter(pk=run_id).first()
     if run is None or run.outcome != SyncRun.Outcome.RUNNING:
         return
-    sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.NIGHTLY, local_date=run.local_date, run=run)
+    try:
+        sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.NIGHTLY, local_date=run.local_date, run=run)
+    except Exception as error:
+        # Never leave a claimed run "running" for ever: record why, then let Celery log it.
+        SyncRun.objects.filter(pk=run.pk, outcome=SyncRun.Outcome.RUNNING).update(
+            outcome=SyncRun.Outcome.REJECTED,
+            reason=f"The run failed unexpectedly ({type(error).__name__}); support has the details in the worker log.",
+            finished_at=timezone.now(),
+        )
+        raise

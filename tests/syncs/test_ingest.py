@@ -161,3 +161,54 @@ def test_two_ingests_at_once_apply_one_roster(settings, tmp_path):
     assert sorted(r.outcome for r in results) == ["applied", "skipped"]
     assert _active_counts(partner)["enrollments"] == 24
     assert RosterRecord.objects.filter(partner=partner).count() == 51
+
+
+def test_a_newer_snapshot_for_a_held_partner_replaces_the_hold(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy("empty-enrollments")
+    header = (folder / "enrollments.csv").read_text().splitlines()[0]
+    (folder / "enrollments.csv").write_text(header + "\n")
+    first = sync_ingest(partner=partner, path=folder)
+    newer = copy("newer")
+    _edit(newer, "users.csv", ",Mary,Archer,", ",Maria,Archer,")
+    second = sync_ingest(partner=partner, path=newer)
+    assert (first.outcome, second.outcome) == ("held", "held")
+    assert second.hold_reasons == [
+        "a circuit break is already open for this partner: this newer snapshot replaces the one under review"
+    ]
+    assert list(CircuitBreak.objects.order_by("pk").values_list("status", "run_id")) == [
+        ("superseded", first.run.pk),
+        ("open", second.run.pk),
+    ]
+    assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["givenName"] == "Mary"
+
+
+def test_a_bad_row_in_a_bulk_file_does_not_delete_the_applied_record(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _edit(folder, "users.csv", "604863,,,true,", "604863,,,yes,")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.counts["users"]["deleted"] == 0
+    assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").active is True
+
+
+def test_a_bulk_class_removal_does_not_leave_its_enrollments_active(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    lines = (folder / "classes.csv").read_text().splitlines()
+    (folder / "classes.csv").write_text(
+        "\n".join(line for line in lines if "ALG1" not in line and "ALG-1,09,0310" not in line) + "\n"
+    )
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.counts["classes"]["deleted"] == 1
+    # Its 12 enrollments no longer resolve in the bulk package: rejected rows (50 %) hold the sync.
+    assert result.outcome == "held"
+    assert "enrollments: 12 of 24 rows rejected by validation = 50.0 % > 1 % (or > 100 rows)" in result.hold_reasons
+    dangling = [
+        e
+        for e in RosterRecord.objects.filter(partner=partner, entity="enrollments", active=True)
+        if not RosterRecord.objects.filter(
+            partner=partner, entity="classes", active=True, sourced_id=e.data["classSourcedId"]
+        ).exists()
+    ]
+    assert dangling == []

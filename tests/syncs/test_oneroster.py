@@ -186,7 +186,12 @@ def test_an_unknown_reference_drops_the_row_unless_the_roster_has_it(package):
         snapshot
     )
     assert len(snapshot.records["enrollments"]) == 23
-    assert len(read_package(package, existing={"classes": {"NOPE"}}).records["enrollments"]) == 24
+    # A bulk classes file replaces the roster's classes, so only a class outside the package's bulk
+    # files can come from the applied roster: here classes are absent from the package.
+    assert len(read_package(package, existing={"classes": {"NOPE"}}).records["enrollments"]) == 23
+    _edit(package, "manifest.csv", "file.classes,bulk", "file.classes,absent")
+    applied = {"NOPE", "25590100101Trad120ENG112011", "25590100102Trad220ALG112011"}
+    assert len(read_package(package, existing={"classes": applied}).records["enrollments"]) == 24
 
 
 def test_a_delta_file_needs_status_and_date(package):
@@ -198,3 +203,41 @@ def test_a_delta_file_needs_status_and_date(package):
 def test_too_many_files_is_refused_with_a_message(package):
     with pytest.raises(PackageError, match="The folder holds 8 CSV files; at most 5 are accepted."):
         read_package(package, limits=Limits(max_files=5))
+
+
+def test_a_misspelt_manifest_entry_rejects_the_package(package):
+    _edit(package, "manifest.csv", "file.users,bulk", "file.Users,bulk")
+    assert (
+        "manifest.csv",
+        10,
+        1,
+        "file.Users is not a OneRoster 1.1 file property; did you mean file.users?",
+        "package",
+    ) in _problems(read_package(package))
+
+
+def test_two_exports_in_one_zip_are_refused(package, tmp_path):
+    archive = tmp_path / "two.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in package.glob("*.csv"):
+            out.write(path, f"2026/{path.name}")
+        out.write(package / "users.csv", "2025/users.csv")
+    with pytest.raises(PackageError, match="The zip holds more than one users.csv"):
+        read_package(archive)
+
+
+def test_a_damaged_zip_is_a_package_error(package, tmp_path):
+    archive = tmp_path / "bad.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in package.glob("*.csv"):
+            out.write(path, path.name)
+    data = bytearray(archive.read_bytes())
+    data[60] ^= 0xFF  # inside the first member's compressed data
+    archive.write_bytes(bytes(data))
+    with pytest.raises(PackageError, match="bad.zip is damaged or cannot be unpacked"):
+        read_package(archive)
+
+
+def test_files_outside_the_standard_are_not_read(package):
+    (package / "junk.csv").write_text("x" * 1000)
+    assert read_package(package).problems == []
