@@ -1,5 +1,6 @@
 """Reading and validating OneRoster 1.1 CSV packages (the Grand Bend sample and broken copies)."""
 
+import os
 import shutil
 import unicodedata
 import zipfile
@@ -9,7 +10,14 @@ import pytest
 
 from syncs.oneroster import Limits, PackageError, read_package
 
-GRAND_BEND = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oneroster" / "grand-bend"
+# The public Grand Bend sample lives in the workspace's shared/ folder beside the project
+# (BTS_ONEROSTER_SAMPLE overrides where).
+GRAND_BEND = Path(
+    os.environ.get(
+        "BTS_ONEROSTER_SAMPLE",
+        Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oneroster" / "grand-bend",
+    )
+)
 
 
 @pytest.fixture
