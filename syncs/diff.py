@@ -7,6 +7,7 @@ or update; ``absent`` — the entity is left untouched. Values are compared afte
 ``dateLastModified`` are bookkeeping and do not count as changes.
 """
 
+import hashlib
 from dataclasses import dataclass, field
 
 from .oneroster import ENTITIES, Snapshot
@@ -17,13 +18,12 @@ _IGNORED = {"status", "dateLastModified"}
 @dataclass
 class EntityDiff:
     """Changes to one entity: ``created`` and ``updated`` map ``sourcedId`` to the new values,
-    ``changed_fields`` names the fields each update changes, ``deleted`` lists ids to deactivate."""
+    ``deleted`` lists ids to deactivate."""
 
     mode: str
     before: int
     created: dict[str, dict] = field(default_factory=dict)
     updated: dict[str, dict] = field(default_factory=dict)
-    changed_fields: dict[str, list[str]] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
 
@@ -38,13 +38,16 @@ class EntityDiff:
         }
 
 
-def _same(old: dict, new: dict) -> list[str]:
-    return sorted(k for k in set(old) | set(new) if k not in _IGNORED and old.get(k, "") != new.get(k, ""))
+def record_digest(values: dict) -> str:
+    """SHA-1 (hex) of a record's compared values: every column but ``status`` and
+    ``dateLastModified``, empty values left out, in column-name order."""
+    text = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(values.items()) if k not in _IGNORED and v)
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, dict]]) -> dict[str, EntityDiff]:
-    """``{entity: EntityDiff}`` of ``snapshot`` against ``applied`` (``{entity: {sourcedId: values}}``,
-    active records only)."""
+def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dict[str, EntityDiff]:
+    """``{entity: EntityDiff}`` of ``snapshot`` against ``applied`` (``{entity: {sourcedId: digest}}``
+    of the active records, see ``record_digest``)."""
     result = {}
     for entity in ENTITIES:
         mode = snapshot.modes.get(entity, "absent")
@@ -64,10 +67,8 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, dict]]) -> di
             if old is None:
                 d.created[sourced_id] = values
                 continue
-            fields = _same(old, values)
-            if fields:
+            if old != record_digest(values):
                 d.updated[sourced_id] = values
-                d.changed_fields[sourced_id] = fields
             else:
                 d.unchanged += 1
         if mode == "bulk":

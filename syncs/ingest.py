@@ -25,7 +25,7 @@ from lib import calendar
 from partners.models import Partner
 from partners.services import audit_record
 
-from .diff import diff_snapshot
+from .diff import diff_snapshot, record_digest
 from .models import RosterRecord, SyncRun, SyncState
 from .oneroster import ENTITIES, Limits, PackageError, read_package
 from .services import sync_hold
@@ -77,13 +77,17 @@ def _limits() -> Limits:
     )
 
 
-def applied_roster(partner: Partner) -> dict[str, dict[str, dict]]:
-    """``{entity: {sourcedId: values}}`` of the partner's active roster records."""
-    roster: dict[str, dict[str, dict]] = {entity: {} for entity in ENTITIES}
-    for entity, sourced_id, data in (
-        RosterRecord.objects.active().filter(partner=partner).values_list("entity", "sourced_id", "data").iterator()
+def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
+    """``{entity: {sourcedId: digest}}`` of the partner's active roster records (no JSON loaded,
+    except for a record stored without a digest)."""
+    roster: dict[str, dict[str, str]] = {entity: {} for entity in ENTITIES}
+    active = RosterRecord.objects.active().filter(partner=partner)
+    for entity, sourced_id, digest in (
+        active.exclude(digest="").values_list("entity", "sourced_id", "digest").iterator()
     ):
-        roster[entity][sourced_id] = data
+        roster[entity][sourced_id] = digest
+    for entity, sourced_id, data in active.filter(digest="").values_list("entity", "sourced_id", "data").iterator():
+        roster[entity][sourced_id] = record_digest(data)
     return roster
 
 
@@ -255,7 +259,14 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
     if connection.vendor != "postgresql":
         RosterRecord.objects.bulk_create(
             [
-                RosterRecord(partner=partner, entity=entity, sourced_id=sid, data=values, applied_by_run=run)
+                RosterRecord(
+                    partner=partner,
+                    entity=entity,
+                    sourced_id=sid,
+                    data=values,
+                    applied_by_run=run,
+                    digest=record_digest(values),
+                )
                 for sid, values in rows
             ],
             batch_size=5000,
@@ -263,10 +274,20 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
         return
     table = RosterRecord._meta.db_table
     with connection.cursor() as cursor:
-        copy_sql = f"COPY {table} (partner_id, entity, sourced_id, data, active, applied_by_run_id) FROM STDIN"  # noqa: S608
+        copy_sql = f"COPY {table} (partner_id, entity, sourced_id, data, digest, active, applied_by_run_id) FROM STDIN"  # noqa: S608
         with cursor.copy(copy_sql) as copy:
             for sid, values in rows:
-                copy.write_row((partner.pk, entity, sid, json.dumps(values, ensure_ascii=False), True, run.pk))
+                copy.write_row(
+                    (
+                        partner.pk,
+                        entity,
+                        sid,
+                        json.dumps(values, ensure_ascii=False),
+                        record_digest(values),
+                        True,
+                        run.pk,
+                    )
+                )
 
 
 def _apply(partner: Partner, run: SyncRun, diffs) -> None:
@@ -287,10 +308,13 @@ def _apply(partner: Partner, run: SyncRun, diffs) -> None:
             if record is None:
                 continue
             record.data, record.active, record.applied_by_run = values, True, run
+            record.digest = record_digest(values)
             record.deactivated_at = record.deactivated_by_run = None
             to_update.append(record)
         RosterRecord.objects.bulk_update(
-            to_update, ["data", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"], batch_size=5000
+            to_update,
+            ["data", "digest", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"],
+            batch_size=5000,
         )
         _insert_records(partner, entity, run, [(sid, values) for sid, values in wanted.items() if sid not in existing])
         for start in range(0, len(d.deleted), 5000):

@@ -189,6 +189,9 @@ class RosterRecord(models.Model):
     entity = models.CharField(max_length=20)
     sourced_id = models.CharField(max_length=255)
     data = models.JSONField()
+    # SHA-1 of the compared values (syncs.diff.record_digest): a no-change night compares digests
+    # without loading every record's JSON.
+    digest = models.CharField(max_length=40, blank=True, default="")
     active = models.BooleanField(default=True)
     applied_by_run = models.ForeignKey("SyncRun", on_delete=models.SET_NULL, null=True, related_name="+")
     deactivated_at = models.DateTimeField(null=True, blank=True)
