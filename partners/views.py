@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect, render
 from django.utils.module_loading import import_string
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods
 
 from .forms import InvitationSignInForm, InvitationSignUpForm
@@ -44,7 +43,7 @@ def partner_home(request, slug):
     partner = partner_for_user_or_404(request.user, slug)
     school_year = SchoolYear.objects.current()
     # Upper apps contribute cards (e.g. the season from syncs) through settings, not imports.
-    panels = [mark_safe(import_string(path)(request, partner)) for path in settings.BTS_PARTNER_HOME_PANELS]  # noqa: S308
+    panels = [import_string(path)(request, partner) for path in settings.BTS_PARTNER_HOME_PANELS]
     plan = Plan.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
     return render(
         request,

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from circuit_breaks.policy import EntityCounts, evaluate
 from circuit_breaks.services import circuit_break_open
-from lib import calendar
 from partners.models import Partner
+from partners.selectors import local_today
 from partners.services import audit_record
 
 from .diff import diff_snapshot, record_digest
@@ -121,7 +121,7 @@ def sync_ingest(
     ``rejected`` run with its reason.
     """
     path = Path(path)
-    local_date = local_date or calendar.local_date(timezone.now(), partner.tzinfo)
+    local_date = local_date or local_today(partner)
     result = IngestResult(outcome=SyncRun.Outcome.RUNNING)
     try:
         raw, result.checksum = package_bytes(path)
@@ -205,7 +205,7 @@ def sync_ingest(
             circuit_break_open(
                 partner=partner, run=run, checksum=result.checksum, reasons=result.hold_reasons, counts=result.counts
             )
-            _hold(partner, run)
+            sync_hold(partner=partner, reason=f"circuit break on sync run {run.pk}: {run.reason}")
         else:
             _apply(partner, run, diffs)
         return result
@@ -245,10 +245,6 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed
         detail={"run": run.pk, "checksum": result.checksum},
     )
     return result
-
-
-def _hold(partner: Partner, run: SyncRun) -> None:
-    sync_hold(partner=partner, reason=f"circuit break on sync run {run.pk}: {run.reason}")
 
 
 def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tuple[str, dict]]) -> None:

@@ -167,7 +167,7 @@ def _lock_and_write(wanted, *, as_of, actor, actor_label, recompute, notify) -> 
     return records
 
 
-def _ensure_state_rows(partner_ids, *, at: datetime) -> None:
+def _ensure_state_rows(partner_ids) -> None:
     SyncState.objects.bulk_create(
         [SyncState(partner_id=pk, state=State.ACTIVE, changed_at=timezone.now()) for pk in partner_ids],
         ignore_conflicts=True,
@@ -212,7 +212,7 @@ def sync_reconcile(*, at: datetime | None = None, notify: bool = True, dry_run: 
     if missing and dry_run:
         states.update({pk: State.ACTIVE for pk in missing})
     elif missing:
-        _ensure_state_rows(missing, at=at)
+        _ensure_state_rows(missing)
         states.update(dict(SyncState.objects.filter(partner_id__in=missing).values_list("partner_id", "state")))
 
     tz_cache: dict[str, date] = {}
@@ -273,7 +273,7 @@ def _transition_one(
 ) -> TransitionRecord | None:
     """Move one partner to ``to_state`` if its locked state is in ``allowed_from``; else ``None``."""
     at = timezone.now()
-    _ensure_state_rows([partner.pk], at=at)
+    _ensure_state_rows([partner.pk])
     current = SyncState.objects.filter(partner=partner).values_list("state", flat=True).get()
     if current not in allowed_from:
         return None

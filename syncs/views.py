@@ -3,17 +3,14 @@
 import tempfile
 from pathlib import Path
 
-from django import forms
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 
-from lib.calendar import local_date
-from partners.selectors import can_act_for, partner_for_user_or_404
+from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 
+from .forms import PackageUploadForm
 from .ingest import sync_ingest
 from .models import SyncRun
 from .selectors import partner_season, roster_search, roster_summary
@@ -26,7 +23,7 @@ def timeline(request, slug):
     """The partner's season on a date axis with a "today" marker, its state and its next step."""
     partner = partner_for_user_or_404(request.user, slug)
     season = partner_season(partner)
-    today = local_date(timezone.now(), partner.tzinfo)
+    today = local_today(partner)
     return render(
         request,
         "syncs/timeline.html",
@@ -59,31 +56,6 @@ def rollover_complete(request, slug):
         else:
             messages.info(request, "The rollover was already confirmed; nothing changed.")
     return redirect("syncs:timeline", slug=partner.slug)
-
-
-class PackageUploadForm(forms.Form):
-    """One OneRoster 1.1 CSV package as a zip file; ``check_only`` validates and diffs without applying."""
-
-    package = forms.FileField(
-        label="OneRoster 1.1 CSV package (.zip)",
-        help_text="A zip holding manifest.csv and the roster files, as your SIS exports it.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}),
-    )
-    check_only = forms.BooleanField(
-        required=False, label="Only check it (validate and show the changes; apply nothing)"
-    )
-
-    def clean_package(self):
-        upload = self.cleaned_data["package"]
-        limit = settings.BTS_PACKAGE_MAX_COMPRESSED
-        if upload.size > limit:
-            raise forms.ValidationError(
-                f"The file is {upload.size:,} bytes; packages up to {limit:,} bytes are accepted. Split it or ask "
-                "your partner success manager for the SFTP inbox."
-            )
-        if not upload.name.lower().endswith(".zip"):
-            raise forms.ValidationError("Upload a .zip file (the CSV files of one OneRoster export, zipped).")
-        return upload
 
 
 @login_required

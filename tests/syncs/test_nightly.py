@@ -69,3 +69,35 @@ def test_two_dispatchers_racing_make_one_run(inbox):
     results = run_at_once(lambda: sync_dispatch_nightly(at=at))
     assert sorted(len(r) for r in results) == [0, 1]
     assert SyncRun.objects.filter(source="nightly").count() == 1
+
+
+def test_the_nightly_task_run_twice_does_the_run_once(inbox, school_year, django_capture_on_commit_callbacks):
+    from syncs.tasks import run_nightly
+
+    partner = PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    package = _drop(inbox, "gb")
+    [run] = sync_dispatch_nightly(at=datetime(2026, 8, 20, 8, 0, tzinfo=UTC))  # task queued, not run yet
+    run_nightly(run.pk, str(package))
+    run_nightly(run.pk, str(package))  # Celery delivers at least once
+    assert list(SyncRun.objects.values_list("outcome", flat=True)) == ["applied"]
+    assert RosterRecord.objects.filter(partner=partner).count() == 51
+
+
+def test_a_nightly_run_that_fails_is_not_left_running(inbox, school_year, monkeypatch):
+    from syncs import tasks
+
+    PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    package = _drop(inbox, "gb")
+    [run] = sync_dispatch_nightly(at=datetime(2026, 8, 20, 8, 0, tzinfo=UTC))
+
+    def broken(**kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(tasks, "sync_ingest", broken)
+    with pytest.raises(MemoryError):
+        tasks.run_nightly(run.pk, str(package))
+    run.refresh_from_db()
+    assert (run.outcome, run.reason) == (
+        "rejected",
+        "The run failed unexpectedly (MemoryError); support has the details in the worker log.",
+    )

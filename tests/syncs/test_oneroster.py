@@ -249,3 +249,12 @@ def test_a_damaged_zip_is_a_package_error(package, tmp_path):
 def test_files_outside_the_standard_are_not_read(package):
     (package / "junk.csv").write_text("x" * 1000)
     assert read_package(package).problems == []
+
+
+def test_a_package_over_the_uncompressed_limit_is_refused(package, tmp_path):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in package.glob("*.csv"):
+            out.write(path, path.name)
+    with pytest.raises(PackageError, match=r"The zip unpacks to [\d,]+ bytes; at most 1,000 are accepted."):
+        read_package(archive, limits=Limits(max_uncompressed=1000))

@@ -200,3 +200,25 @@ def test_two_reconciles_racing_write_exactly_one_transition(school_year):
     assert sorted(len(r) for r in results) == [0, 20]
     assert SyncTransition.objects.filter(to_state=State.PAUSED).count() == 20
     assert set(_states().values()) == {State.PAUSED}
+
+
+def test_the_beat_task_delivered_twice_makes_one_transition_and_one_email(school_year):
+    import time_machine
+
+    from syncs.tasks import reconcile
+
+    partner = PartnerFactory(slug="ny", time_zone="America/New_York")
+    MembershipFactory(partner=partner, user__username="it@ny.example.org")
+    with time_machine.travel(datetime(2026, 6, 20, 12, 0, tzinfo=UTC), tick=False):
+        reconcile.delay()
+    with time_machine.travel(datetime(2026, 7, 30, 12, 0, tzinfo=UTC), tick=False):
+        reconcile.delay()
+        reconcile.delay()
+    assert list(SyncTransition.objects.order_by("id").values_list("from_state", "to_state")) == [
+        ("active", "paused"),
+        ("paused", "active"),
+    ]
+    assert [m.subject for m in mail.outbox] == [
+        f"{partner.name}: nightly roster sync pauses on Friday, June 12",  # late, still sent once
+        f"{partner.name}: nightly roster sync has resumed",
+    ]
