@@ -172,6 +172,10 @@ def floor(folder: Path) -> float:
     return time.perf_counter() - started
 
 
+def _runs(times: list[float]) -> str:
+    return ", ".join(f"{t:.2f}" for t in times)
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -197,17 +201,23 @@ def main() -> None:
         partner = Partner.objects.create(
             name="Big District", slug="big", integration_type="file_sharing", sis="other", time_zone="America/Chicago"
         )
-        f = floor(night1)
-        print(f"floor: csv module reading night 1          {f:8.2f} s")
-        started = time.perf_counter()
-        snapshot = read_package(night1)
-        diffs = diff_snapshot(snapshot, applied_roster(partner))
-        rvd = time.perf_counter() - started
+        # Best of three for both (this machine's speed varies by tens of per cent from one second to
+        # the next); every run is printed.
+        floors = [floor(night1) for _ in range(3)]
+        f = min(floors)
+        print(f"floor: csv module reading night 1          {f:8.2f} s  (runs: {_runs(floors)})")
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            snapshot = read_package(night1)
+            diffs = diff_snapshot(snapshot, applied_roster(partner))
+            times.append(time.perf_counter() - started)
+            del snapshot, diffs
+        rvd = min(times)
         print(
             f"read+validate+diff night 1 (empty roster)   {rvd:8.2f} s  = {rvd / f:.1f}x floor  "
-            f"(target <= 3x: {'met' if rvd <= 3 * f else 'MISSED'})"
+            f"(target <= 3x: {'met' if rvd <= 3 * f else 'MISSED'}; runs: {_runs(times)})"
         )
-        del snapshot, diffs
         started = time.perf_counter()
         first = sync_ingest(partner=partner, path=night1)
         t1 = time.perf_counter() - started

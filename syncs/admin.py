@@ -5,7 +5,10 @@ Every change goes through ``syncs.services``; states and history are read-only h
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -13,6 +16,8 @@ from lib.calendar import Severity
 from partners.admin import ReadOnlyAdminMixin
 from partners.models import Partner
 
+from .forms import PackageUploadForm
+from .ingest import sync_ingest_upload
 from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncRun, SyncState, SyncTransition
 from .selectors import window_for
 from .services import (
@@ -238,11 +243,64 @@ class JobHeartbeatAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ["name", "last_seen_at"]
 
 
+class StaffUploadForm(PackageUploadForm):
+    """The portal's upload form with the partner to ingest for (staff may send for any partner)."""
+
+    partner = forms.ModelChoiceField(queryset=Partner.objects.order_by("name"))
+    field_order = ["partner", "package", "check_only"]
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Every nightly or manual sync: outcome, counts, hold reasons and the validation report."""
+    """Every nightly or manual sync: outcome, counts, hold reasons and the validation report. Staff
+    can send a package for any partner from here ("Upload a package")."""
 
+    change_list_template = "admin/syncs/syncrun/change_list.html"
     list_display = ["started_at", "partner", "local_date", "source", "outcome", "reason_short", "checksum_short"]
+    readonly_fields = ["package_link"]
+
+    def get_urls(self):
+        return [
+            path("upload/", self.admin_site.admin_view(self.upload_view), name="syncs_syncrun_upload"),
+            *super().get_urls(),
+        ]
+
+    def upload_view(self, request):
+        """Send a OneRoster package for any partner, or only check it."""
+        if not request.user.is_staff:
+            raise PermissionDenied
+        form = StaffUploadForm(request.POST or None, request.FILES or None)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            result = sync_ingest_upload(
+                partner=form.cleaned_data["partner"],
+                upload=form.cleaned_data["package"],
+                by=request.user,
+                dry_run=form.cleaned_data["check_only"],
+            )
+            if result.run is not None:
+                self.message_user(
+                    request,
+                    f"Run {result.run.pk}: {SyncRun.Outcome(result.outcome).label}. {result.reason}",
+                    messages.WARNING if result.outcome in ("held", "rejected") else messages.SUCCESS,
+                )
+                return redirect("admin:syncs_syncrun_change", result.run.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload a OneRoster package",
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(request, "admin/syncs/syncrun/upload.html", context)
+
+    @admin.display(description="package")
+    def package_link(self, obj):
+        if not obj.package:
+            return "—"
+        url = reverse("syncs:run_package", kwargs={"slug": obj.partner.slug, "run_id": obj.pk})
+        return format_html('<a href="{}">Download {}</a> ({})', url, obj.package_name or "the package", obj.checksum)
+
     list_filter = ["outcome", "source", "partner__sis", "partner__integration_type"]
     list_select_related = ["partner"]
     search_fields = ["partner__name", "checksum", "package_name"]

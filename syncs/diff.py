@@ -8,22 +8,25 @@ or update; ``absent`` — the entity is left untouched. Values are compared afte
 """
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from .oneroster import ENTITIES, Snapshot
+from .oneroster import ENTITIES, NAMES, Snapshot
 
-_IGNORED = {"status", "dateLastModified"}
+# Rows start with sourcedId (the key), status and dateLastModified (bookkeeping): the compared
+# values are the columns after them.
+_COMPARED_FROM = 3
 
 
 @dataclass
 class EntityDiff:
-    """Changes to one entity: ``created`` and ``updated`` map ``sourcedId`` to the new values,
-    ``deleted`` lists ids to deactivate."""
+    """Changes to one entity: ``created`` and ``updated`` are rows (sequences in ``NAMES`` order),
+    ``deleted`` lists the ``sourcedId``s to deactivate."""
 
     mode: str
     before: int
-    created: dict[str, dict] = field(default_factory=dict)
-    updated: dict[str, dict] = field(default_factory=dict)
+    created: Sequence[Sequence[str]] = field(default_factory=list)
+    updated: list[tuple] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
 
@@ -38,16 +41,25 @@ class EntityDiff:
         }
 
 
-def record_digest(values: dict) -> str:
-    """SHA-1 (hex) of a record's compared values: every column but ``status`` and
-    ``dateLastModified``, empty values left out, in column-name order."""
-    text = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(values.items()) if k not in _IGNORED and v)
-    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+def row_digest(row: Sequence[str]) -> str:
+    """SHA-1 (hex) of a row's compared values: the standard columns after ``sourcedId``,
+    ``status`` and ``dateLastModified``, in ``NAMES`` order."""
+    return hashlib.sha1("\x1f".join(row[_COMPARED_FROM:]).encode(), usedforsecurity=False).hexdigest()
+
+
+def record_digest(entity: str, data: Mapping[str, str]) -> str:
+    """``row_digest`` of a record stored as ``{column: value}`` (missing columns count as empty)."""
+    return row_digest([data.get(column, "") for column in NAMES[entity]])
+
+
+def record_data(entity: str, row: Sequence[str]) -> dict[str, str]:
+    """A row as the ``{column: value}`` a roster record stores."""
+    return dict(zip(NAMES[entity], row, strict=True))
 
 
 def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dict[str, EntityDiff]:
     """``{entity: EntityDiff}`` of ``snapshot`` against ``applied`` (``{entity: {sourcedId: digest}}``
-    of the active records, see ``record_digest``)."""
+    of the active records, see ``row_digest``)."""
     result = {}
     for entity in ENTITIES:
         mode = snapshot.modes.get(entity, "absent")
@@ -57,24 +69,27 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
         if mode == "absent":
             d.unchanged = len(current)
             continue
-        rows = snapshot.records.get(entity, {})
-        for sourced_id, values in rows.items():
-            if mode == "delta" and values.get("status") == "tobedeleted":
-                if sourced_id in current:
-                    d.deleted.append(sourced_id)
-                continue
-            old = current.get(sourced_id)
-            if old is None:
-                d.created[sourced_id] = values
-                continue
-            if old != record_digest(values):
-                d.updated[sourced_id] = values
-            else:
-                d.unchanged += 1
+        rows = snapshot.rows.get(entity, [])
+        if mode == "delta":
+            d.deleted = [row[0] for row in rows if row[1] == "tobedeleted" and row[0] in current]
+            rows = [row for row in rows if row[1] != "tobedeleted"]
+        if not current:
+            d.created = rows  # as it is: a fast-path file is parsed again only when applied
+        else:
+            for row in rows:
+                old = current.get(row[0])
+                if old is None:
+                    d.created.append(row)
+                elif old != row_digest(row):
+                    d.updated.append(row)
+                else:
+                    d.unchanged += 1
+        ids = snapshot.ids(entity)
+        left = current.keys() - ids
         if mode == "bulk":
             kept_back = snapshot.dropped_ids.get(entity, set())
-            d.deleted.extend(sorted(set(current) - set(rows) - kept_back))
-            d.unchanged += len((set(current) - set(rows)) & kept_back)
+            d.deleted = sorted(left - kept_back)
+            d.unchanged += len(left & kept_back)
         else:
-            d.unchanged += len(set(current) - set(rows))
+            d.unchanged += len(left)
     return result

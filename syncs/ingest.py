@@ -9,6 +9,7 @@ diffs against what the first applied.
 import hashlib
 import io
 import json
+import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,6 +18,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from circuit_breaks.policy import EntityCounts, evaluate
@@ -25,7 +27,7 @@ from partners.models import Partner
 from partners.selectors import local_today
 from partners.services import audit_record
 
-from .diff import diff_snapshot, record_digest
+from .diff import diff_snapshot, record_data, record_digest, row_digest
 from .models import RosterRecord, SyncRun, SyncState
 from .oneroster import ENTITIES, Limits, PackageError, read_package
 from .services import sync_hold
@@ -87,18 +89,12 @@ def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
     ):
         roster[entity][sourced_id] = digest
     for entity, sourced_id, data in active.filter(digest="").values_list("entity", "sourced_id", "data").iterator():
-        roster[entity][sourced_id] = record_digest(data)
+        roster[entity][sourced_id] = record_digest(entity, data)
     return roster
 
 
-def applied_ids(partner: Partner) -> dict[str, set[str]]:
-    """``{entity: {sourcedId}}`` of the partner's active roster (references may point at them)."""
-    ids: dict[str, set[str]] = {entity: set() for entity in ENTITIES}
-    for entity, sourced_id in (
-        RosterRecord.objects.active().filter(partner=partner).values_list("entity", "sourced_id").iterator()
-    ):
-        ids[entity].add(sourced_id)
-    return ids
+def _roster_version(partner: Partner) -> int:
+    return SyncState.objects.filter(partner=partner).values_list("roster_version", flat=True).first() or 0
 
 
 def sync_ingest(
@@ -129,15 +125,16 @@ def sync_ingest(
         result.outcome, result.reason = SyncRun.Outcome.REJECTED, f"The package cannot be read: {error.strerror}."
         return _finish(result, partner, path, None, source, by, dry_run, local_date, run)
     # Read and validate outside any transaction: a large package must not hold the database's
-    # write lock (SQLite) or the partner's row lock while it is parsed.
+    # write lock (SQLite) or the partner's row lock while it is parsed. The applied roster is read
+    # once, here, for references and the diff; under the lock it is read again only if another
+    # ingest or decision changed it meanwhile.
+    version, roster = _roster_version(partner), applied_roster(partner)
     try:
-        snapshot = read_package(path, existing=applied_ids(partner), limits=_limits())
+        snapshot = read_package(path, existing=roster, limits=_limits())
     except PackageError as error:
         result.outcome, result.reason = SyncRun.Outcome.REJECTED, str(error)
         return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
     result.problems = [p.as_dict() for p in snapshot.problems]
-    if len(result.problems) > 1000:
-        result.reason = f"{len(result.problems):,} problems were found; the run keeps the first 1,000. "
     if snapshot.rejected:
         result.outcome = SyncRun.Outcome.REJECTED
         result.reason = "The package has problems that reject it whole; the roster is unchanged. " + result.reason
@@ -157,7 +154,10 @@ def sync_ingest(
             result.outcome = SyncRun.Outcome.SKIPPED
             result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
             return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
-        roster = applied_roster(partner)
+        if _roster_version(partner) != version:
+            roster = applied_roster(partner)
+            snapshot = read_package(path, existing=roster, limits=_limits())
+            result.problems = [p.as_dict() for p in snapshot.problems]
         diffs = diff_snapshot(snapshot, roster)
         result.counts = {
             entity: {
@@ -211,6 +211,17 @@ def sync_ingest(
         return result
 
 
+def sync_ingest_upload(*, partner: Partner, upload, by, dry_run: bool = False) -> IngestResult:
+    """``sync_ingest`` of an uploaded package (a Django ``UploadedFile``), written to a private
+    temporary folder first; the portal's and the admin's upload pages both use it."""
+    with tempfile.TemporaryDirectory(prefix="bts-upload-") as folder:
+        path = Path(folder) / (Path(upload.name).name or "package.zip")
+        with open(path, "wb") as out:
+            for chunk in upload.chunks():
+                out.write(chunk)
+        return sync_ingest(partner=partner, path=path, source=SyncRun.Source.UPLOAD, by=by, dry_run=dry_run)
+
+
 def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed) -> IngestResult:
     if dry_run:
         return result
@@ -227,6 +238,7 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed
         counts=result.counts,
         hold_reasons=result.hold_reasons,
         problems=sorted(result.problems, key=lambda p: p["level"] != "package")[:1000],
+        problem_count=len(result.problems),
         finished_at=now,
         by=by if by is not None and getattr(by, "is_authenticated", False) else None,
     )
@@ -247,7 +259,7 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed
     return result
 
 
-def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tuple[str, dict]]) -> None:
+def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tuple]) -> None:
     """Insert new roster records: PostgreSQL's COPY (a first night is about a million rows), else
     ``bulk_create``."""
     if not rows:
@@ -258,12 +270,12 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
                 RosterRecord(
                     partner=partner,
                     entity=entity,
-                    sourced_id=sid,
-                    data=values,
+                    sourced_id=row[0],
+                    data=record_data(entity, row),
                     applied_by_run=run,
-                    digest=record_digest(values),
+                    digest=row_digest(row),
                 )
-                for sid, values in rows
+                for row in rows
             ],
             batch_size=5000,
         )
@@ -272,14 +284,14 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
     with connection.cursor() as cursor:
         copy_sql = f"COPY {table} (partner_id, entity, sourced_id, data, digest, active, applied_by_run_id) FROM STDIN"  # noqa: S608
         with cursor.copy(copy_sql) as copy:
-            for sid, values in rows:
+            for row in rows:
                 copy.write_row(
                     (
                         partner.pk,
                         entity,
-                        sid,
-                        json.dumps(values, ensure_ascii=False),
-                        record_digest(values),
+                        row[0],
+                        json.dumps(record_data(entity, row), ensure_ascii=False),
+                        row_digest(row),
                         True,
                         run.pk,
                     )
@@ -290,21 +302,26 @@ def _apply(partner: Partner, run: SyncRun, diffs) -> None:
     """Make the partner's roster equal the snapshot: create, update and reactivate records, and
     deactivate (never delete) the ones that left, all stamped with ``run``."""
     now = timezone.now()
+    changed = False
     for entity, d in diffs.items():
         if not (d.created or d.updated or d.deleted):
             continue
-        wanted = {**d.created, **d.updated}
-        existing = {
-            r.sourced_id: r
-            for r in RosterRecord.objects.filter(partner=partner, entity=entity, sourced_id__in=list(wanted))
-        }
+        changed = True
+        records = RosterRecord.objects.filter(partner=partner, entity=entity)
+        # A "created" record may be an inactive one coming back: it is reactivated, not duplicated.
+        inactive = set(records.filter(active=False).values_list("sourced_id", flat=True))
+        wanted = d.updated + [row for row in d.created if row[0] in inactive]
+        existing = {}
+        for start in range(0, len(wanted), 5000):
+            batch = [row[0] for row in wanted[start : start + 5000]]
+            existing.update((r.sourced_id, r) for r in records.filter(sourced_id__in=batch))
         to_update = []
-        for sourced_id, values in wanted.items():
-            record = existing.get(sourced_id)
+        for row in wanted:
+            record = existing.get(row[0])
             if record is None:
                 continue
-            record.data, record.active, record.applied_by_run = values, True, run
-            record.digest = record_digest(values)
+            record.data, record.active, record.applied_by_run = record_data(entity, row), True, run
+            record.digest = row_digest(row)
             record.deactivated_at = record.deactivated_by_run = None
             to_update.append(record)
         RosterRecord.objects.bulk_update(
@@ -312,8 +329,10 @@ def _apply(partner: Partner, run: SyncRun, diffs) -> None:
             ["data", "digest", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"],
             batch_size=5000,
         )
-        _insert_records(partner, entity, run, [(sid, values) for sid, values in wanted.items() if sid not in existing])
+        _insert_records(partner, entity, run, [row for row in d.created if row[0] not in existing])
         for start in range(0, len(d.deleted), 5000):
             RosterRecord.objects.filter(
                 partner=partner, entity=entity, sourced_id__in=d.deleted[start : start + 5000], active=True
             ).update(active=False, deactivated_at=now, deactivated_by_run=run)
+    if changed:
+        SyncState.objects.filter(partner=partner).update(roster_version=F("roster_version") + 1)

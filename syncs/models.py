@@ -105,6 +105,9 @@ class SyncState(models.Model):
     partner = models.OneToOneField("partners.Partner", on_delete=models.CASCADE, related_name="sync_state")
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE, db_index=True)
     changed_at = models.DateTimeField()
+    # Bumped whenever the partner's roster records are written: an ingest that read the roster before
+    # taking the lock re-reads it only if this moved.
+    roster_version = models.PositiveIntegerField(default=0, editable=False)
 
     def __str__(self):
         return f"{self.partner}: {self.get_state_display()}"
@@ -189,7 +192,7 @@ class RosterRecord(models.Model):
     entity = models.CharField(max_length=20)
     sourced_id = models.CharField(max_length=255)
     data = models.JSONField()
-    # SHA-1 of the compared values (syncs.diff.record_digest): a no-change night compares digests
+    # SHA-1 of the compared values (syncs.diff.row_digest): a no-change night compares digests
     # without loading every record's JSON.
     digest = models.CharField(max_length=40, blank=True, default="")
     active = models.BooleanField(default=True)
@@ -245,6 +248,8 @@ class SyncRun(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     hold_reasons = models.JSONField(default=list, blank=True)
     problems = models.JSONField(default=list, blank=True)
+    # How many problems validation found; ``problems`` keeps the first 1,000 (package-level first).
+    problem_count = models.PositiveIntegerField(default=0)
     dry_run = models.BooleanField(default=False)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -12,14 +12,17 @@ is dropped and reported. Values are Unicode-NFC normalised; ids stay strings (``
 """
 
 import csv
+import gc
 import io
 import re
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 
 ENTITIES = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics")
@@ -119,6 +122,8 @@ COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
         ("publicSchoolResidenceStatus", False, "str"),
     ],
 }
+# The standard column names of each entity, in file order: a row is a tuple in this order.
+NAMES: dict[str, tuple[str, ...]] = {entity: tuple(c for c, _, _ in columns) for entity, columns in COLUMNS.items()}
 
 
 @dataclass(frozen=True)
@@ -149,17 +154,35 @@ class Problem:
 
 @dataclass
 class Snapshot:
-    """A validated package: per entity its manifest mode, its kept rows ``{sourcedId: {column: value}}``
-    (standard columns only, NFC strings), and the rows read and dropped."""
+    """A validated package: per entity its manifest mode, its kept rows (tuples of the standard
+    columns in ``NAMES[entity]`` order, NFC strings, in file order), and the rows read and dropped."""
 
     modes: dict[str, str] = field(default_factory=dict)
-    records: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    rows: dict[str, list[Sequence[str]]] = field(default_factory=dict)
     rows_read: dict[str, int] = field(default_factory=dict)
     rows_dropped: dict[str, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     # sourcedIds of rows left out by validation: a bulk file does not delete them (a bad row is not a
     # deletion; the applied record stays as it was).
     dropped_ids: dict[str, set[str]] = field(default_factory=dict)
+
+    # sourcedIds of the kept rows per entity, filled as they are known (see ``ids``).
+    id_sets: dict[str, set[str]] = field(default_factory=dict, repr=False)
+
+    def ids(self, entity: str) -> set[str]:
+        """The ``sourcedId``s of the kept rows of ``entity`` (computed once)."""
+        if entity not in self.id_sets:
+            self.id_sets[entity] = set(map(itemgetter(0), self.rows.get(entity, ())))
+        return self.id_sets[entity]
+
+    @cached_property
+    def records(self) -> dict[str, dict[str, dict[str, str]]]:
+        """``{entity: {sourcedId: {column: value}}}`` of the kept rows: a convenience for small
+        packages (pages, tests); the pipeline works on ``rows``."""
+        return {
+            entity: {row[0]: dict(zip(NAMES[entity], row, strict=True)) for row in rows}
+            for entity, rows in self.rows.items()
+        }
 
     @property
     def rejected(self) -> bool:
@@ -307,18 +330,12 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
 
 # OneRoster 1.1 files this portal does not use (gradebook and resources): allowed, ignored.
 _OTHER_FILES = {"categories", "classResources", "courseResources", "lineItems", "resources", "results"}
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _CHECKED_KINDS = {"bool", "date", "datetime", "year"}
 
 
-def _fast_check(kind: str):
-    """A quick ``value -> bool`` validity test for ``kind`` (the fast path; ``_check_value`` words
-    the problem when it fails)."""
-    if kind.startswith("enum:"):
-        return frozenset(kind[5:].split("|")).__contains__
-    if kind == "bool":
-        return lambda value: value.lower() in ("true", "false")
-    return lambda value: _check_value(kind, value) is None
+def _checked(kind: str) -> bool:
+    return kind in _CHECKED_KINDS or kind.startswith("enum:")
 
 
 def _check_value(kind: str, value: str) -> str | None:
@@ -343,27 +360,50 @@ def _check_value(kind: str, value: str) -> str | None:
             return "must be an ISO 8601 date-time, e.g. 2026-07-30T02:00:00Z"
         return None
     if kind == "year":
-        return None if re.fullmatch(r"\d{4}", value) else "must be a four-digit year"
+        return None if re.fullmatch("[0-9]{4}", value) else "must be a four-digit year"
     return None
 
 
 def read_package(
-    path: str | Path, *, existing: Mapping[str, Iterable[str]] | None = None, limits: Limits | None = None
+    path: str | Path,
+    *,
+    existing: Mapping[str, Iterable[str]] | None = None,
+    limits: Limits | None = None,
+    fast: bool = True,
 ) -> Snapshot:
     """Read and validate the OneRoster 1.1 CSV package at ``path`` (zip or folder).
 
     ``existing`` maps an entity to the ``sourcedId``s already applied for the partner (so a delta
     can refer to them). Returns a ``Snapshot``; check ``snapshot.rejected`` before using it.
-    Raises ``PackageError`` when the package cannot be opened or is over ``limits``.
+    ``fast=False`` forces the row-by-row path everywhere (tests prove both paths give the same
+    snapshot). Raises ``PackageError`` when the package cannot be opened or is over ``limits``.
+
+    The snapshot's objects are left frozen out of the cyclic garbage collector (``gc.freeze``);
+    they are still freed as soon as they are unused. A long-running caller calls ``gc.unfreeze()``
+    once it is done with the snapshot (``sync_ingest`` does).
     """
     limits = limits or Limits()
-    existing = {k: set(v) for k, v in (existing or {}).items()}
+    existing = existing or {}
     files = _open_files(Path(path), limits)
+    # A package is about a million small rows: the cyclic garbage collector would rescan them
+    # again and again while they are built, and once more when it is switched back on, though they
+    # hold no cycles. It is paused meanwhile, and what was built is frozen out of its scans.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _read(files, existing, fast)
+    finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
+
+
+def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fast: bool) -> Snapshot:
     snapshot = Snapshot()
     snapshot.modes = _read_manifest(files, snapshot.problems)
     if snapshot.rejected:
         return snapshot
-    parsed: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    parsed: dict[str, tuple] = {}
     for entity in ENTITIES:
         mode, name = snapshot.modes[entity], f"{entity}.csv"
         if mode == "absent":
@@ -384,31 +424,37 @@ def read_package(
         if not files[name]:
             snapshot.problems.append(Problem(name, 0, 0, "", "", f"{name} is empty (zero bytes).", "package"))
             continue
-        parsed[entity] = _parse_file(entity, name, files[name], mode, snapshot)
+        parsed[entity] = _parse_file(entity, name, files[name], mode, snapshot, fast)
     if snapshot.rejected:
         return snapshot
-    _resolve(parsed, snapshot, existing)
+    for entity in ENTITIES:
+        if entity in parsed:
+            snapshot.rows[entity] = _resolve_entity(entity, *parsed[entity], snapshot, existing)
     return snapshot
 
 
-def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapshot) -> list[tuple[int, dict]]:
+def _parse_file(
+    entity: str, name: str, data: bytes, mode: str, snapshot: Snapshot, fast: bool
+) -> tuple[list, list[int] | None, list[list[str]] | None]:
+    """The valid rows of one file as sequences of its standard columns, their line numbers
+    (``None`` when row ``i`` is on line ``i + 2``) and, from the fast path, the same values a
+    column at a time. Problems go to ``snapshot``."""
     problems = snapshot.problems
     text = _decode(name, data, problems)
     if text is None:
-        return []
+        return [], None, None
     # NFC once for the whole file (it never changes commas, quotes or line breaks), not per value.
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader)
-    except StopIteration:
+    newline = text.find("\n")
+    header_text = text if newline < 0 else text[:newline]
+    header = next(csv.reader([header_text.rstrip("\r")]), None)
+    if not header or header == [""]:
         problems.append(Problem(name, 1, 0, "", "", f"{name} has no header line.", "package"))
-        return []
-    columns = COLUMNS[entity]
-    expected = [c for c, _, _ in columns]
+        return [], None, None
+    expected = NAMES[entity]
     header = [h.strip() for h in header]
-    if header[: len(expected)] != expected:
+    if header[: len(expected)] != list(expected):
         for index, wanted in enumerate(expected):
             got = header[index] if index < len(header) else ""
             if got != wanted:
@@ -424,44 +470,103 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
                     )
                 )
                 break
-        return []
-    width, rows = len(header), []
+        return [], None, None
+    found = _read_fast(entity, text, len(header), mode) if fast else None
+    if found is not None:
+        rows, columns, snapshot.id_sets[entity] = found
+        snapshot.rows_read[entity] = len(rows)
+        snapshot.rows_dropped[entity] = 0
+        return rows, None, columns
+    return *_read_rows(entity, name, text, len(header), mode, snapshot), None
+
+
+# The fast path: the csv module splits the whole file, then every check runs a column at a time
+# with C-level operations (strip, membership, a set of the distinct values), so a clean file costs
+# a few passes over its values and no Python code per row. Anything it does not vouch for (a line
+# break or CR inside a field, a blank or short line, a bad value anywhere) sends the whole file to
+# the row-by-row path, which words every problem. Both paths give the same rows (tests check this
+# on broken variants).
+def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, list[list[str]], set[str]] | None:
+    """``(rows, columns, sourcedIds)`` of a file whose every row is valid, or ``None``."""
+    if text.count("\r") != text.count("\r\n"):
+        return None  # a CR that does not end a line: inside a field
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    # Line by line (a CR before the split is the line end): a field with a line break inside
+    # would join two lines into one row, so the counts differ and the slow path takes over.
+    rows = list(csv.reader(lines))
+    if len(rows) != len(lines):
+        return None
+    del lines
+    body = rows[1:]
+    if not body:
+        return [], [], set()
+    spec = COLUMNS[entity]
+    lengths = set(map(len, body))
+    if min(lengths) < len(spec):
+        return None  # a blank or short line
+    if max(lengths) > width and any(any(v.strip() for v in row[width:]) for row in body if len(row) > width):
+        return None  # a filled field to the right of the header
+    columns = [list(map(itemgetter(index), body)) for index in range(len(spec))]
+    rebuild = lengths != {len(spec)}
+    distinct_of = {}
+    for index, (column, required, kind) in enumerate(spec):
+        values = columns[index]
+        required = required or (mode == "delta" and column in ("status", "dateLastModified"))
+        if _checked(kind):
+            # A padded or empty-but-required value fails here too and goes the slow way.
+            distinct = distinct_of[column] = set(values)
+            if required and "" in distinct:
+                return None
+            distinct.discard("")
+            if kind == "bool" and not distinct <= {"true", "false"}:
+                if not {v.lower() for v in distinct} <= {"true", "false"}:
+                    return None
+                columns[index] = list(map(str.lower, values))
+                rebuild = True
+            elif any(_check_value(kind, value) for value in distinct):
+                return None
+            continue
+        stripped = list(map(str.strip, values))
+        if stripped != values:
+            columns[index] = values = stripped
+            rebuild = True
+        if required and "" in values:
+            return None
+    if entity in _DATE_ORDER:
+        begin, end = _DATE_ORDER[entity]
+        # Only when some begin is after some end do the pairs need looking at.
+        if distinct_of[begin] and distinct_of[end] and max(distinct_of[begin]) > min(distinct_of[end]):
+            b, e = (columns[NAMES[entity].index(c)] for c in (begin, end))
+            if any(x and y and y < x for x, y in set(zip(b, e, strict=True))):
+                return None
+    ids = set(columns[0])
+    if len(ids) != len(body):
+        return None
+    return (list(zip(*columns, strict=True)) if rebuild else body), columns, ids
+
+
+_DATE_ORDER = {"academicSessions": ("startDate", "endDate"), "enrollments": ("beginDate", "endDate")}
+
+
+def _read_rows(
+    entity: str, name: str, text: str, width: int, mode: str, snapshot: Snapshot
+) -> tuple[list[tuple], list[int]]:
+    """The row-by-row path: every row checked column by column, every problem worded."""
+    problems = snapshot.problems
+    columns, expected = COLUMNS[entity], NAMES[entity]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    rows, lines = [], []
     line = 1
     seen: dict[str, int] = {}
     read = dropped = 0
-    # The common case (a valid row) takes a fast path: strip, check only the typed and required
-    # columns, build the dict in C. Any doubt falls back to the column-by-column path below, which
-    # words every problem.
-    count = len(columns)
-    delta_required = {"status", "dateLastModified"} if mode == "delta" else set()
-    required_idx = [i for i, (c, r, _) in enumerate(columns) if r or c in delta_required]
-    checked = [
-        (i, _fast_check(k)) for i, (_, _, k) in enumerate(columns) if k in _CHECKED_KINDS or k.startswith("enum:")
-    ]
-    bool_idx = [i for i, (_, _, k) in enumerate(columns) if k == "bool"]
-    may_hold_cr = "\r" in text
     for raw in reader:
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
             continue
         read += 1
-        if len(raw) >= count and (len(raw) == width or not any(v.strip() for v in raw[width:])):
-            stripped = [v.strip() for v in raw[:count]]
-            fine = all(stripped[i] for i in required_idx) and not (may_hold_cr and "\r" in "".join(stripped))
-            if fine:
-                for i, is_valid in checked:
-                    if stripped[i] and not is_valid(stripped[i]):
-                        fine = False
-                        break
-            if fine:
-                for i in bool_idx:
-                    stripped[i] = stripped[i].lower()
-                values = dict(zip(expected, stripped, strict=True))
-                errors = _row_checks(entity, expected, values, seen)
-                if not errors:
-                    seen[values["sourcedId"]] = start
-                    rows.append((start, values))
-                    continue
         errors = []
         if len(raw) > width and any(v.strip() for v in raw[width:]):
             errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
@@ -478,12 +583,12 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
                     )
                 values[column] = ""
                 continue
-            message = _check_value(kind, value) if kind in _CHECKED_KINDS or kind.startswith("enum:") else None
+            message = _check_value(kind, value) if _checked(kind) else None
             if message:
                 errors.append((index + 1, column, value, f"{column} {message}"))
             values[column] = value.lower() if kind == "bool" else value
         if not errors:
-            errors = _row_checks(entity, expected, values, seen)
+            errors = _row_checks(entity, values, seen)
         sourced_id = values.get("sourcedId", "")
         if errors:
             dropped += 1
@@ -493,19 +598,20 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
                 problems.append(Problem(name, start, column_no, column, value, message + ".", "row"))
             continue
         seen[sourced_id] = start
-        rows.append((start, values))
+        rows.append(tuple(values[c] for c in expected))
+        lines.append(start)
     snapshot.rows_read[entity] = read
     snapshot.rows_dropped[entity] = dropped
-    return rows
+    return rows, lines
 
 
-def _row_checks(entity: str, expected: list[str], values: dict[str, str], seen: dict[str, int]) -> list[tuple]:
+def _row_checks(entity: str, values: dict[str, str], seen: dict[str, int]) -> list[tuple]:
     """Checks across the fields of one otherwise valid row: date order, and a ``sourcedId`` already
     used earlier in the file."""
-    if entity in ("academicSessions", "enrollments"):
-        begin, end = ("startDate", "endDate") if entity == "academicSessions" else ("beginDate", "endDate")
+    if entity in _DATE_ORDER:
+        begin, end = _DATE_ORDER[entity]
         if values.get(begin) and values.get(end) and values[end] < values[begin]:
-            index = expected.index(end) + 1
+            index = NAMES[entity].index(end) + 1
             return [(index, end, values[end], f"{end} ({values[end]}) is before {begin} ({values[begin]})")]
     sourced_id = values.get("sourcedId", "")
     if sourced_id in seen:
@@ -513,56 +619,67 @@ def _row_checks(entity: str, expected: list[str], values: dict[str, str], seen: 
     return []
 
 
-def _resolve(parsed, snapshot: Snapshot, existing: dict[str, set[str]]) -> None:
-    """Check references in dependency order, dropping rows whose references do not resolve."""
-    for entity in ENTITIES:
-        if entity in parsed:
-            snapshot.records[entity] = _resolve_entity(entity, parsed, snapshot, existing)
-
-
-def _resolve_entity(entity: str, parsed, snapshot: Snapshot, existing: dict[str, set[str]]) -> dict[str, dict]:
-    name, kept = f"{entity}.csv", {}
+def _resolve_entity(
+    entity: str,
+    rows: list,
+    lines: list[int] | None,
+    columns: list[list[str]] | None,
+    snapshot: Snapshot,
+    existing: Mapping[str, Iterable[str]],
+) -> list:
+    """The rows whose references resolve (in the package, or in the applied roster unless the
+    target's file is bulk); the others are dropped with a problem each. Checked a column at a
+    time on the distinct values, so a clean file costs one set per reference column."""
+    name = f"{entity}.csv"
     known_by_target: dict[str, set[str]] = {}
 
     def known(target: str) -> set[str]:
         if target not in known_by_target:
-            ids = set(snapshot.records.get(target, ()))
+            ids = set(snapshot.ids(target)) if target != entity else set()
             if snapshot.modes.get(target) != "bulk":  # a bulk file replaces the roster of its type
-                ids |= existing.get(target, set())
+                ids.update(existing.get(target, ()))
             if target == entity:  # a self-reference (parent org, agent) may point anywhere in the file
-                ids |= {v["sourcedId"] for _, v in parsed[entity]}
+                ids.update(columns[0] if columns else map(itemgetter(0), rows))
             known_by_target[target] = ids
         return known_by_target[target]
 
-    references = [
-        (index, column, kind)
-        for index, (column, _, kind) in enumerate(COLUMNS[entity])
-        if kind.startswith(("ref:", "refs:"))
-    ]
-    for line, values in parsed[entity]:
-        missing = []
-        for index, column, kind in references:
-            if not values.get(column):
-                continue
-            target = kind.split(":", 1)[1]
-            ids = [v.strip() for v in values[column].split(",")] if kind.startswith("refs:") else [values[column]]
-            for ref in ids:
-                if ref and ref not in known(target):
-                    missing.append((index + 1, column, ref, f"{column} {ref} does not match any {target} record"))
-        if entity == "demographics" and values["sourcedId"] not in known("users"):
-            missing.append(
-                (
-                    1,
-                    "sourcedId",
-                    values["sourcedId"],
-                    f"demographics {values['sourcedId']} does not match any users record",
-                )
-            )
-        if missing:
-            snapshot.rows_dropped[entity] = snapshot.rows_dropped.get(entity, 0) + 1
-            snapshot.dropped_ids.setdefault(entity, set()).add(values["sourcedId"])
-            for column_no, column, value, message in missing:
-                snapshot.problems.append(Problem(name, line, column_no, column, value, message + ".", "row"))
+    suspect = []  # (index, column, target, is_list, missing ids)
+    for index, (column, _, kind) in enumerate(COLUMNS[entity]):
+        if not kind.startswith(("ref:", "refs:")):
             continue
-        kept[values["sourcedId"]] = values
+        target, is_list = kind.split(":", 1)[1], kind.startswith("refs:")
+        values = set(columns[index] if columns else map(itemgetter(index), rows)) - {""}
+        if is_list:
+            values = {ref.strip() for value in values for ref in value.split(",")} - {""}
+        missing = values - known(target)
+        if missing:
+            suspect.append((index, column, target, is_list, missing))
+    if entity == "demographics":
+        missing = set(columns[0] if columns else map(itemgetter(0), rows)) - known("users")
+        if missing:
+            suspect.append((0, "sourcedId", "users", False, missing))
+    if not suspect:
+        return rows
+    snapshot.id_sets.pop(entity, None)  # some rows are dropped below
+    kept = []
+    for number, row in enumerate(rows):
+        problems = []
+        for index, column, target, is_list, missing in suspect:
+            refs = [ref.strip() for ref in row[index].split(",")] if is_list else [row[index]]
+            for ref in refs:
+                if ref in missing:
+                    message = (
+                        f"demographics {ref} does not match any users record"
+                        if column == "sourcedId"
+                        else f"{column} {ref} does not match any {target} record"
+                    )
+                    problems.append((index + 1, column, ref, message))
+        if not problems:
+            kept.append(row)
+            continue
+        line = lines[number] if lines is not None else number + 2
+        snapshot.rows_dropped[entity] = snapshot.rows_dropped.get(entity, 0) + 1
+        snapshot.dropped_ids.setdefault(entity, set()).add(row[0])
+        for column_no, column, value, message in problems:
+            snapshot.problems.append(Problem(name, line, column_no, column, value, message + ".", "row"))
     return kept

@@ -119,7 +119,10 @@ class SchoolRoster:
 
 
 def roster_summary(partner: Partner) -> list[SchoolRoster]:
-    """Per school of the partner's active roster, counts by grade (schools sorted by name)."""
+    """Per school of the partner's active roster, counts by grade (schools sorted by name).
+
+    Students count in their own ``grades``; teachers in the grades of the classes they teach (their
+    teacher enrollments), or in their own ``grades`` when they teach no class; classes in theirs."""
     records = RosterRecord.objects.active().filter(partner=partner, entity__in=["orgs", "users", "classes"])
     schools: dict[str, SchoolRoster] = {}
     people: list[dict] = []
@@ -140,12 +143,21 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
         for grade in [g.strip() for g in (grades or "").split(",") if g.strip()] or ["—"]:
             school.grades.setdefault(grade, [0, 0, 0])[column] += 1
 
+    class_grades = {klass.get("sourcedId"): klass.get("grades", "") for klass in classes}
+    taught: dict[str, set[str]] = {}
+    teaching = RosterRecord.objects.active().filter(partner=partner, entity="enrollments", data__role="teacher")
+    for data in teaching.values_list("data", flat=True).iterator():
+        grades = class_grades.get(data.get("classSourcedId"), "")
+        taught.setdefault(data.get("userSourcedId"), set()).update(g.strip() for g in grades.split(",") if g.strip())
     for person in people:
         column = {"student": 0, "teacher": 1}.get(person.get("role"))
         if column is None:
             continue
+        grades = person.get("grades")
+        if column == 1 and taught.get(person.get("sourcedId")):
+            grades = ",".join(sorted(taught[person.get("sourcedId")]))
         for school_id in [s.strip() for s in person.get("orgSourcedIds", "").split(",")]:
-            bump(school_id, person.get("grades"), column, person.get("sourcedId"))
+            bump(school_id, grades, column, person.get("sourcedId"))
     for klass in classes:
         bump(klass.get("schoolSourcedId"), klass.get("grades"), 2, klass.get("sourcedId"))
     for school in schools.values():
@@ -154,14 +166,19 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
 
 
 def roster_search(partner: Partner, query: str, limit: int = 50) -> list[dict]:
-    """Active users whose ``sourcedId``, given or family name, username or identifier contains
-    ``query`` (any case), at most ``limit``."""
-    q = (
-        Q(sourced_id__icontains=query)
-        | Q(data__givenName__icontains=query)
-        | Q(data__familyName__icontains=query)
-        | Q(data__username__icontains=query)
-        | Q(data__identifier__icontains=query)
-    )
-    rows = RosterRecord.objects.active().filter(partner=partner, entity="users").filter(q).order_by("sourced_id")
+    """Active users matching every word of ``query`` (any case): each word is contained in the
+    ``sourcedId``, given, middle or family name, username, identifier or email, so "mary archer"
+    and "archer 604863" both find Mary Archer. At most ``limit``, by ``sourcedId``."""
+    rows = RosterRecord.objects.active().filter(partner=partner, entity="users")
+    for word in query.split()[:5]:
+        rows = rows.filter(
+            Q(sourced_id__icontains=word)
+            | Q(data__givenName__icontains=word)
+            | Q(data__middleName__icontains=word)
+            | Q(data__familyName__icontains=word)
+            | Q(data__username__icontains=word)
+            | Q(data__identifier__icontains=word)
+            | Q(data__email__icontains=word)
+        )
+    rows = rows.order_by("sourced_id")
     return [{"sourcedId": r.sourced_id, **r.data} for r in rows[:limit]]

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<slug:slug>/rollover-complete/", views.rollover_complete, name="rollover_complete"),
     path("<slug:slug>/sync/", views.sync_runs, name="runs"),
     path("<slug:slug>/sync/runs/<int:run_id>/", views.sync_run, name="run"),
+    path("<slug:slug>/sync/runs/<int:run_id>/package/", views.run_package, name="run_package"),
     path("<slug:slug>/roster/", views.roster, name="roster"),
 ]

@@ -1,17 +1,16 @@
 """Portal pages of the syncs app: the partner's season timeline and the IC rollover confirmation."""
 
-import tempfile
-from pathlib import Path
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
+from partners.services import audit_record
 
 from .forms import PackageUploadForm
-from .ingest import sync_ingest
+from .ingest import sync_ingest_upload
 from .models import SyncRun
 from .selectors import partner_season, roster_search, roster_summary
 from .services import sync_confirm_rollover
@@ -69,19 +68,12 @@ def sync_runs(request, slug):
         if not can_upload:
             raise PermissionDenied("Only a partner admin or staff can upload a package.")
         if form.is_valid():
-            upload = form.cleaned_data["package"]
-            with tempfile.TemporaryDirectory(prefix="bts-upload-") as folder:
-                path = Path(folder) / Path(upload.name).name
-                with open(path, "wb") as out:
-                    for chunk in upload.chunks():
-                        out.write(chunk)
-                result = sync_ingest(
-                    partner=partner,
-                    path=path,
-                    source=SyncRun.Source.UPLOAD,
-                    by=request.user,
-                    dry_run=form.cleaned_data["check_only"],
-                )
+            result = sync_ingest_upload(
+                partner=partner,
+                upload=form.cleaned_data["package"],
+                by=request.user,
+                dry_run=form.cleaned_data["check_only"],
+            )
             if result.run is not None:
                 messages.info(request, f"Run {result.run.pk}: {SyncRun.Outcome(result.outcome).label}. {result.reason}")
                 return redirect("syncs:run", slug=partner.slug, run_id=result.run.pk)
@@ -104,7 +96,33 @@ def sync_run(request, slug, run_id):
     """One run: outcome, reason, per-type counts, hold reasons and every validation problem."""
     partner = partner_for_user_or_404(request.user, slug)
     run = get_object_or_404(SyncRun, partner=partner, pk=run_id)
-    return render(request, "syncs/run.html", {"partner": partner, "run": run})
+    return render(
+        request, "syncs/run.html", {"partner": partner, "run": run, "can_download": can_act_for(request.user, partner)}
+    )
+
+
+@login_required
+def run_package(request, slug, run_id):
+    """Download the raw package a run read (partner admins of the partner and staff; it holds
+    student data, so every download leaves an audit row)."""
+    partner = partner_for_user_or_404(request.user, slug)
+    if not can_act_for(request.user, partner):
+        raise PermissionDenied("Only a partner admin or staff can download a roster package.")
+    run = get_object_or_404(SyncRun, partner=partner, pk=run_id)
+    if not run.package:
+        raise Http404("This run kept no package (it could not be read).")
+    try:
+        handle = run.package.open("rb")
+    except FileNotFoundError as error:
+        raise Http404("The stored package file is missing.") from error
+    audit_record(
+        action="sync.package_downloaded",
+        actor=request.user,
+        partner=partner,
+        message=f"Downloaded the package of sync run {run.pk} ({run.checksum[:12]}).",
+        detail={"run": run.pk},
+    )
+    return FileResponse(handle, as_attachment=True, filename=f"{partner.slug}-run-{run.pk}-{run.checksum[:12]}.zip")
 
 
 @login_required

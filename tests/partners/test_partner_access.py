@@ -24,9 +24,10 @@ OWN_PARTNER_GET_STATUS = {
     "syncs:rollover_complete": 405,
     "partners:plan_summary": 302,
     "syncs:run": 404,  # run 999999 does not exist, for anyone
+    "syncs:run_package": 404,
 }
 # Routes that take more than the slug.
-EXTRA_KWARGS = {"syncs:run": {"run_id": 999999}}
+EXTRA_KWARGS = {"syncs:run": {"run_id": 999999}, "syncs:run_package": {"run_id": 999999}}
 
 
 @pytest.mark.parametrize("url_name", PARTNER_URL_NAMES)

@@ -94,8 +94,65 @@ def test_the_roster_page_counts_by_school_and_grade_and_finds_people(client, gb_
     [school] = response.context["schools"]
     assert (school.name, school.grades, school.totals) == (
         "Grand Bend High School",
-        {"09": [8, 0, 2], "—": [0, 2, 0]},
+        {"09": [8, 2, 2]},  # the 2 teachers counted in the grade of the classes they teach
         [8, 2, 2],
     )
     found = client.get("/p/gb/roster/?q=archer").context["matches"]
     assert [(m["sourcedId"], m["givenName"], m["familyName"]) for m in found] == [("604863", "Mary", "Archer")]
+    # Full names, in any order and case, and a name with an id.
+    for query in ["Mary Archer", "archer mary", "MARY 604863"]:
+        found = client.get("/p/gb/roster/", {"q": query}).context["matches"]
+        assert [m["sourcedId"] for m in found] == ["604863"], query
+    assert client.get("/p/gb/roster/", {"q": "Mary Hughes"}).context["matches"] == []
+
+
+def test_a_partner_admin_downloads_the_raw_package_and_it_is_audited(client, gb_admin, gb):
+    from partners.models import AuditEvent
+
+    run = sync_ingest(partner=gb, path=GRAND_BEND).run
+    page = client.get(f"/p/gb/sync/runs/{run.pk}/").content.decode()
+    assert f'href="/p/gb/sync/runs/{run.pk}/package/">download the package</a>' in page
+    response = client.get(f"/p/gb/sync/runs/{run.pk}/package/")
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="gb-run-{run.pk}-{run.checksum[:12]}.zip"'
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(response.streaming_content)))
+    assert archive.read("users.csv") == (GRAND_BEND / "users.csv").read_bytes()
+    event = AuditEvent.objects.get(action="sync.package_downloaded")
+    assert (event.actor, event.partner) == (gb_admin, gb)
+
+
+def test_a_viewer_cannot_download_a_package(client, gb):
+    run = sync_ingest(partner=gb, path=GRAND_BEND).run
+    client.force_login(MembershipFactory(partner=gb, role=PartnerMembership.Role.VIEWER).user)
+    assert "download the package" not in client.get(f"/p/gb/sync/runs/{run.pk}/").content.decode()
+    assert client.get(f"/p/gb/sync/runs/{run.pk}/package/").status_code == 403
+
+
+def test_the_run_page_says_when_problems_were_cut_to_the_first_thousand(client, gb_admin, gb):
+    run = sync_ingest(partner=gb, path=GRAND_BEND).run
+    problem = {"file": "users.csv", "line": 2, "column": 4, "field": "x", "value": "", "message": "m.", "level": "row"}
+    SyncRun.objects.filter(pk=run.pk).update(problems=[problem] * 1000, problem_count=1234)
+    text = client.get(f"/p/gb/sync/runs/{run.pk}/").content.decode()
+    assert "Problems found: 1234 (the first 1000 are listed, package-level problems first)" in text
+
+
+def test_staff_upload_a_package_for_any_partner_in_admin(admin_client_, gb, staff_user):
+    changelist = admin_client_.get("/admin/syncs/syncrun/").content.decode()
+    assert 'href="/admin/syncs/syncrun/upload/"' in changelist
+    checked = admin_client_.post(
+        "/admin/syncs/syncrun/upload/", {"partner": gb.pk, "package": _zip(), "check_only": "on"}
+    )
+    assert "Check only: this package would be applied" in checked.content.decode()
+    assert SyncRun.objects.count() == 0
+    response = admin_client_.post("/admin/syncs/syncrun/upload/", {"partner": gb.pk, "package": _zip()}, follow=True)
+    run = SyncRun.objects.get()
+    assert (run.partner, run.outcome, run.source, run.by) == (gb, "applied", "upload", staff_user)
+    assert response.redirect_chain == [(f"/admin/syncs/syncrun/{run.pk}/change/", 302)]
+    assert f'href="/p/gb/sync/runs/{run.pk}/package/">Download export.zip</a>' in response.content.decode()
+    assert admin_client_.get(f"/p/gb/sync/runs/{run.pk}/package/").status_code == 200
+
+
+def test_the_admin_upload_page_is_staff_only(client, gb_admin):
+    response = client.get("/admin/syncs/syncrun/upload/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
