@@ -6,6 +6,7 @@ decide-and-apply step, so two ingests of one partner never interleave: the secon
 diffs against what the first applied.
 """
 
+import gc
 import hashlib
 import io
 import json
@@ -116,6 +117,17 @@ def sync_ingest(
     in (see ``sync_dispatch_nightly``). Raises nothing for bad input: an unreadable package is a
     ``rejected`` run with its reason.
     """
+    try:
+        return _ingest(
+            partner=partner, path=path, source=source, by=by, dry_run=dry_run, local_date=local_date, run=run
+        )
+    finally:
+        # read_package froze the snapshot out of the cyclic GC; it is released by now, so what
+        # stays frozen goes back under the collector (see read_package).
+        gc.unfreeze()
+
+
+def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestResult:
     path = Path(path)
     local_date = local_date or local_today(partner)
     result = IngestResult(outcome=SyncRun.Outcome.RUNNING)
@@ -298,6 +310,44 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
                 )
 
 
+def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list) -> None:
+    """Give existing records (updated, or inactive ones coming back) their new values, active and
+    stamped with ``run``. On PostgreSQL one ``UPDATE … FROM unnest(…)`` per 5,000 rows, else
+    ``bulk_update``."""
+    table = RosterRecord._meta.db_table
+    for start in range(0, len(rows), 5000):
+        batch = rows[start : start + 5000]
+        if connection.vendor == "postgresql":
+            sql = (
+                f"UPDATE {table} AS r SET data = v.data::jsonb, digest = v.digest, active = TRUE, "  # noqa: S608
+                "applied_by_run_id = %s, deactivated_at = NULL, deactivated_by_run_id = NULL "
+                "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(sourced_id, data, digest) "
+                "WHERE r.partner_id = %s AND r.entity = %s AND r.sourced_id = v.sourced_id"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql,
+                    [
+                        run.pk,
+                        [row[0] for row in batch],
+                        [json.dumps(record_data(entity, row), ensure_ascii=False) for row in batch],
+                        [row_digest(row) for row in batch],
+                        partner.pk,
+                        entity,
+                    ],
+                )
+            continue
+        by_id = {row[0]: row for row in batch}
+        records = list(RosterRecord.objects.filter(partner=partner, entity=entity, sourced_id__in=list(by_id)))
+        for record in records:
+            row = by_id[record.sourced_id]
+            record.data, record.digest, record.active = record_data(entity, row), row_digest(row), True
+            record.applied_by_run, record.deactivated_at, record.deactivated_by_run = run, None, None
+        RosterRecord.objects.bulk_update(
+            records, ["data", "digest", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"]
+        )
+
+
 def _apply(partner: Partner, run: SyncRun, diffs) -> None:
     """Make the partner's roster equal the snapshot: create, update and reactivate records, and
     deactivate (never delete) the ones that left, all stamped with ``run``."""
@@ -310,29 +360,11 @@ def _apply(partner: Partner, run: SyncRun, diffs) -> None:
         records = RosterRecord.objects.filter(partner=partner, entity=entity)
         # A "created" record may be an inactive one coming back: it is reactivated, not duplicated.
         inactive = set(records.filter(active=False).values_list("sourced_id", flat=True))
-        wanted = d.updated + [row for row in d.created if row[0] in inactive]
-        existing = {}
-        for start in range(0, len(wanted), 5000):
-            batch = [row[0] for row in wanted[start : start + 5000]]
-            existing.update((r.sourced_id, r) for r in records.filter(sourced_id__in=batch))
-        to_update = []
-        for row in wanted:
-            record = existing.get(row[0])
-            if record is None:
-                continue
-            record.data, record.active, record.applied_by_run = record_data(entity, row), True, run
-            record.digest = row_digest(row)
-            record.deactivated_at = record.deactivated_by_run = None
-            to_update.append(record)
-        RosterRecord.objects.bulk_update(
-            to_update,
-            ["data", "digest", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"],
-            batch_size=5000,
-        )
-        _insert_records(partner, entity, run, [row for row in d.created if row[0] not in existing])
+        _rewrite_records(partner, entity, run, [*d.updated, *(row for row in d.created if row[0] in inactive)])
+        _insert_records(partner, entity, run, [row for row in d.created if row[0] not in inactive])
         for start in range(0, len(d.deleted), 5000):
-            RosterRecord.objects.filter(
-                partner=partner, entity=entity, sourced_id__in=d.deleted[start : start + 5000], active=True
-            ).update(active=False, deactivated_at=now, deactivated_by_run=run)
+            records.filter(sourced_id__in=d.deleted[start : start + 5000], active=True).update(
+                active=False, deactivated_at=now, deactivated_by_run=run
+            )
     if changed:
         SyncState.objects.filter(partner=partner).update(roster_version=F("roster_version") + 1)

@@ -212,3 +212,39 @@ def test_a_bulk_class_removal_does_not_leave_its_enrollments_active(partner, cop
         ).exists()
     ]
     assert dangling == []
+
+
+def test_an_update_is_written_and_a_returning_record_is_reactivated_in_place(partner, copy):
+    first = sync_ingest(partner=partner, path=GRAND_BEND).run
+    record = RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863")
+    # Night 2: Mary Archer is renamed; one demographics row leaves.
+    folder = copy("night2")
+    _edit(folder, "users.csv", ",Mary,Archer,", ",Maria,Archer,")
+    demographics = (folder / "demographics.csv").read_text().splitlines()
+    gone_id = demographics[1].split(",")[0]
+    (folder / "demographics.csv").write_text("\n".join([demographics[0], *demographics[2:]]) + "\n")
+    second = sync_ingest(partner=partner, path=folder)
+    assert (second.outcome, second.counts["users"]["updated"], second.counts["demographics"]["deleted"]) == (
+        "applied",
+        1,
+        1,
+    )
+    record.refresh_from_db()
+    assert (record.data["givenName"], record.applied_by_run, record.active) == ("Maria", second.run, True)
+    gone = RosterRecord.objects.get(partner=partner, entity="demographics", sourced_id=gone_id)
+    assert (gone.active, gone.deactivated_by_run) == (False, second.run)
+    # Night 3: the original package again; the demographics row comes back as the same record.
+    third = sync_ingest(partner=partner, path=GRAND_BEND)
+    assert (third.counts["demographics"]["created"], third.counts["users"]["updated"]) == (1, 1)
+    back = RosterRecord.objects.get(partner=partner, entity="demographics", sourced_id=gone_id)
+    assert (back.pk, back.active, back.deactivated_at, back.deactivated_by_run, back.applied_by_run) == (
+        gone.pk,
+        True,
+        None,
+        None,
+        third.run,
+    )
+    record.refresh_from_db()
+    assert record.data["givenName"] == "Mary"
+    assert first.pk != third.run.pk
+    assert sync_ingest(partner=partner, path=copy("again")).outcome == "skipped"
