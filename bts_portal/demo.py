@@ -5,7 +5,7 @@ Infinite Campus/API, file sharing and other SISes across US time zones (Hawaii a
 included). Every date here is demo *data*; the application reads dates from the database only.
 """
 
-import shutil
+import csv
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -14,9 +14,11 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from circuit_breaks.models import PolicyOverride
 from partners.models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
 from partners.services import plans_ensure
-from syncs.models import PartnerSchedule
+from syncs.ingest import sync_ingest
+from syncs.models import PartnerSchedule, SyncRun
 from syncs.nightly import inbox_folder
 from syncs.services import sync_reconcile
 
@@ -124,14 +126,78 @@ SCHEDULES = {
 SAMPLE = Path(settings.BASE_DIR).parent / "shared" / "data" / "oneroster" / "grand-bend"
 
 
-def _fill_inbox(partner: Partner) -> None:
-    """Drop the public Grand Bend OneRoster sample into the partner's inbox (once), as an SFTP drop
-    would, so the nightly dispatcher has a snapshot to apply. Skipped when the sample is not beside
-    the project (e.g. in a container)."""
-    target = inbox_folder(partner) / "grand-bend-sample"
-    if SAMPLE.is_dir() and not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(SAMPLE, target, ignore=shutil.ignore_patterns("*.md"))
+def _next_year(day: str) -> str:
+    return f"{int(day[:4]) + 1}{day[4:]}" if day else day
+
+
+def write_term_change(source: Path, target: Path) -> None:
+    """Write a second night for the Grand Bend sample: the 2021–22 rollover as an SIS exports it.
+    New academic sessions (ids and dates a year on), new classes for grade 10 with every enrollment
+    re-made under them, and the students moved up from grade 09 to 10; orgs, courses (now in the
+    new school year) and demographics otherwise as they were."""
+    target.mkdir(parents=True, exist_ok=True)
+    sessions: dict[str, str] = {}
+
+    def session_id(old: str) -> str:
+        return sessions.setdefault(old, old.replace("2020-2021", "2021-2022").replace("_2021_", "_2022_"))
+
+    def transform(name: str, row: dict) -> dict:
+        if name == "academicSessions.csv":
+            row.update(
+                sourcedId=session_id(row["sourcedId"]),
+                title=row["title"].replace("2020-2021", "2021-2022"),
+                startDate=_next_year(row["startDate"]),
+                endDate=_next_year(row["endDate"]),
+                schoolYear=str(int(row["schoolYear"]) + 1),
+            )
+        elif name == "courses.csv":
+            row["schoolYearSourcedId"] = session_id(row["schoolYearSourcedId"])
+        elif name == "classes.csv":
+            row.update(
+                sourcedId=row["sourcedId"] + "-2122",
+                grades="10",
+                termSourcedIds=",".join(session_id(t.strip()) for t in row["termSourcedIds"].split(",")),
+            )
+        elif name == "users.csv" and row["role"] == "student":
+            row["grades"] = "10"
+        elif name == "enrollments.csv":
+            row.update(
+                sourcedId=row["sourcedId"] + "-2122",
+                classSourcedId=row["classSourcedId"] + "-2122",
+                beginDate=_next_year(row["beginDate"]),
+                endDate=_next_year(row["endDate"]),
+            )
+        return row
+
+    for path in sorted(source.glob("*.csv")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            rows = [transform(path.name, row) for row in reader]
+            header = reader.fieldnames or []
+        with open(target / path.name, "w", newline="", encoding="utf-8") as out:
+            writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows({k: v for k, v in row.items() if k is not None} for row in rows)
+
+
+def _demo_nights(partner: Partner) -> None:
+    """Give Grand Bend two nights, once: the public sample applied (night 1), then the 2021–22
+    rollover dropped in its inbox and ingested, which the circuit-break policy holds for review (a
+    term change), so the staff queue shows a real held sync. Grand Bend is tiny, so its demo policy
+    override applies the ratio rules from 10 records. Skipped when the sample is not beside the
+    project (e.g. in a container) or the partner already has runs."""
+    if not SAMPLE.is_dir() or SyncRun.objects.filter(partner=partner).exists():
+        return
+    PolicyOverride.objects.update_or_create(
+        partner=partner,
+        entity="",
+        defaults={"small_population": 10, "note": "Demo: a tiny district; ratio rules from 10 records."},
+    )
+    night2 = inbox_folder(partner) / "2021-22-rollover"
+    if not night2.exists():
+        write_term_change(SAMPLE, night2)
+    sync_ingest(partner=partner, path=SAMPLE, source=SyncRun.Source.COMMAND)
+    sync_ingest(partner=partner, path=night2, source=SyncRun.Source.COMMAND)
 
 
 def partner_username(slug: str) -> str:
@@ -206,7 +272,7 @@ def seed_demo() -> DemoLogins:
         )
         logins.append((username, DEMO_PASSWORD, f"partner admin of {name} ({tz})"))
         PartnerSchedule.objects.update_or_create(partner=partner, school_year=year, defaults=SCHEDULES[slug])
-    _fill_inbox(Partner.objects.get(slug="grand-bend"))
+    _demo_nights(Partner.objects.get(slug="grand-bend"))
     # Every partner has a plan for the year ("not started" until the partner saves it).
     plans_ensure(school_year=year)
     # Bring every partner's sync state in line with today (idempotent: a second run writes nothing).

@@ -16,6 +16,7 @@ urlpatterns = [
     path("p/", include("partners.urls")),
     path("p/", include("syncs.urls")),
     path("invitations/<str:token>/", partner_views.invitation_accept_view, name="invitation_accept"),
+    path("sync-review/", include("circuit_breaks.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),

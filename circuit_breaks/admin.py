@@ -1,19 +1,242 @@
-"""Circuit breaks in admin (read-only until the review issue adds decisions)."""
+"""The circuit-break review queue in admin: open breaks by SLA, the evidence page, the decisions.
 
-from django.contrib import admin
+Decisions go through ``circuit_breaks.services`` (the same services as ``decide_break``); the break
+and its history are read-only here. Policy overrides record who set them.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Case, IntegerField, Value, When
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path
+from django.utils.html import format_html
 
 from partners.admin import ReadOnlyAdminMixin
+from partners.services import audit_record
 
-from .models import CircuitBreak
+from .models import BreakEvent, CircuitBreak, PolicyOverride
+from .selectors import age_in_business_days, review_context, review_due, sla_status
+from .services import BreakDecisionError, break_decide
+
+
+class SlaFilter(admin.SimpleListFilter):
+    """Open breaks by review SLA (partner calendar)."""
+
+    title = "review SLA"
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [("on time", "On time"), ("overdue", "Overdue"), ("escalated", "Escalated")]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        if self.value() == "escalated":
+            return queryset.filter(status=CircuitBreak.Status.OPEN, escalated_at__isnull=False)
+        opened = queryset.filter(status=CircuitBreak.Status.OPEN, escalated_at__isnull=True).select_related("partner")
+        ids = [cb.pk for cb in opened if sla_status(cb) == self.value()]
+        return queryset.filter(pk__in=ids)
+
+
+class BreakEventInline(admin.TabularInline):
+    model = BreakEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "action", "actor", "actor_label", "note"]
+    readonly_fields = fields
+    verbose_name_plural = "decision history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CircuitBreak)
 class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["opened_at", "partner", "status", "top_reason", "run"]
-    list_filter = ["status", "partner__sis", "partner__success_manager"]
-    list_select_related = ["partner", "run"]
-    search_fields = ["partner__name"]
+    """The review queue: open breaks first, oldest (closest to the SLA) first."""
+
+    change_form_template = "admin/circuit_breaks/circuitbreak/change_form.html"
+    list_display = [
+        "id",
+        "partner",
+        "sis",
+        "success_manager",
+        "opened_at",
+        "age",
+        "sla",
+        "top_reason",
+        "cause",
+        "status",
+        "partner_answer",
+    ]
+    list_display_links = ["id", "partner"]
+    list_filter = ["status", SlaFilter, "cause", "kind", "partner__sis", "partner__success_manager"]
+    list_select_related = ["partner", "partner__success_manager", "run"]
+    search_fields = ["partner__name", "partner__slug"]
+    fields = [
+        "partner",
+        "run",
+        "kind",
+        "parent",
+        "status",
+        "opened_at",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "applied_at",
+        "apply_error",
+        "escalated_at",
+        "checksum",
+        "roster_version",
+    ]
+    readonly_fields = fields
+    inlines = [BreakEventInline]
+    actions = ["approve_selected", "approve_without_deletions_selected"]
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
+    def get_queryset(self, request):
+        # Open first, then oldest first: the queue reads top-down by SLA.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                open_first=Case(
+                    When(status=CircuitBreak.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
+                )
+            )
+            .order_by("open_first", "opened_at")
+        )
+
+    @admin.display(description="SIS", ordering="partner__sis")
+    def sis(self, obj):
+        return obj.partner.get_sis_display()
+
+    @admin.display(description="partner success manager", ordering="partner__success_manager")
+    def success_manager(self, obj):
+        return obj.partner.success_manager or "—"
+
+    @admin.display(description="age (business days)")
+    def age(self, obj):
+        return age_in_business_days(obj)
+
+    @admin.display(description="SLA")
+    def sla(self, obj):
+        status = sla_status(obj)
+        colour = {"overdue": "#ba2121", "escalated": "#ba2121", "on time": "#447e36"}.get(status, "#666")
+        return format_html('<span style="color:{}">{}</span> (due {})', colour, status, review_due(obj))
 
     @admin.display(description="top reason")
     def top_reason(self, obj):
         return obj.reasons[0] if obj.reasons else "—"
+
+    @admin.display(description="partner's answer")
+    def partner_answer(self, obj):
+        if obj.answer:
+            return obj.get_answer_display()
+        return "asked" if obj.asked_at else "—"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="circuit_breaks_circuitbreak_decide",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        cb = get_object_or_404(CircuitBreak.objects.select_related("partner", "run"), pk=object_id)
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **review_context(cb)})
+
+    def decide_view(self, request, object_id):
+        """POST one decision from the break page's buttons."""
+        if request.method != "POST" or not request.user.is_staff:
+            raise PermissionDenied
+        action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
+        try:
+            cb = break_decide(circuit_break_id=object_id, action=action, by=request.user, reason=reason)
+        except BreakDecisionError as error:
+            self.message_user(request, str(error), messages.ERROR)
+        except CircuitBreak.DoesNotExist:
+            self.message_user(request, f"There is no circuit break {object_id}.", messages.ERROR)
+        else:
+            done = {
+                "approve": "Approved: the whole reviewed diff is being applied.",
+                "approve-without-deletions": "Approved without deletions: creates and updates are being applied; "
+                "the deletions stay held for a later decision.",
+                "reject": "Rejected: the roster is unchanged and the partner's sync goes on.",
+                "ask-partner": "Asked the partner: the large roster changes contact has the link.",
+            }[action]
+            self.message_user(request, f"Circuit break {cb.pk}: {done}", messages.SUCCESS)
+        return redirect("admin:circuit_breaks_circuitbreak_change", object_id)
+
+    def _decide_many(self, request, queryset, action):
+        for cb in queryset:
+            try:
+                break_decide(circuit_break_id=cb.pk, action=action, by=request.user)
+            except BreakDecisionError as error:
+                self.message_user(request, str(error), messages.WARNING)
+            else:
+                self.message_user(request, f"Circuit break {cb.pk} of {cb.partner}: {action}.", messages.SUCCESS)
+
+    @admin.action(description="Approve the selected breaks (apply all)")
+    def approve_selected(self, request, queryset):
+        self._decide_many(request, queryset, "approve")
+
+    @admin.action(description="Approve the selected breaks without deletions")
+    def approve_without_deletions_selected(self, request, queryset):
+        self._decide_many(request, queryset, "approve-without-deletions")
+
+
+@admin.register(PolicyOverride)
+class PolicyOverrideAdmin(admin.ModelAdmin):
+    """Per-partner (and per-type) thresholds; who set each and when is kept, with an audit row."""
+
+    list_display = [
+        "partner",
+        "entity_label",
+        "delete_ratio",
+        "update_ratio",
+        "growth_ratio",
+        "small_population",
+        "small_population_deletions",
+        "rejected_ratio",
+        "rejected_rows",
+        "set_by",
+        "set_at",
+    ]
+    list_filter = ["entity", "partner__success_manager"]
+    list_select_related = ["partner", "set_by"]
+    search_fields = ["partner__name", "note"]
+    readonly_fields = ["set_by", "set_at"]
+    autocomplete_fields = ["partner"]
+
+    @admin.display(description="entity type", ordering="entity")
+    def entity_label(self, obj):
+        return obj.entity or "every type"
+
+    def save_model(self, request, obj, form, change):
+        obj.set_by = request.user
+        super().save_model(request, obj, form, change)
+        audit_record(
+            action="circuit_break.policy_override_saved",
+            actor=request.user,
+            partner=obj.partner,
+            message=f"Circuit-break thresholds for {obj.entity or 'every type'} set: "
+            + ", ".join(f"{name}={form.cleaned_data[name]}" for name in form.changed_data),
+            detail={"override": obj.pk},
+        )
+
+    def delete_model(self, request, obj):
+        audit_record(
+            action="circuit_break.policy_override_deleted",
+            actor=request.user,
+            partner=obj.partner,
+            message=f"Circuit-break override for {obj.entity or 'every type'} removed; defaults apply.",
+        )
+        super().delete_model(request, obj)

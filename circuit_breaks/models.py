@@ -1,7 +1,7 @@
 """Circuit breaks: a nightly sync held for staff review because it changed too much at once.
 
-The review queue and decisions arrive with the circuit-break review issue; this module holds the
-record the pipeline's decide step creates.
+``CircuitBreak`` is what the pipeline's decide step opens; ``BreakEvent`` is its decision history;
+``PolicyOverride`` is a staff-set threshold for one partner (and one entity type, or all).
 """
 
 from django.conf import settings
@@ -10,8 +10,14 @@ from django.db.models import Q
 
 
 class CircuitBreak(models.Model):
-    """A held sync of one partner: the run that tripped it, the package checksum the review is
-    pinned to, and every tripped rule with its numbers. At most one open break per partner."""
+    """A held sync of one partner: the run that tripped it, the package checksum and roster version
+    the review is pinned to, every tripped rule with its numbers, the probable cause with its
+    evidence, sample records, the partner's answer and the decision. At most one open break per
+    partner.
+
+    ``kind`` is ``full`` (the whole diff of the run) or ``deletions`` (the deletions left held when
+    a full break was approved without them; ``parent`` is that break).
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -20,17 +26,46 @@ class CircuitBreak(models.Model):
         APPROVED_WITHOUT_DELETIONS = "approved_without_deletions", "Approved without deletions"
         REJECTED = "rejected", "Rejected"
 
+    class Kind(models.TextChoices):
+        FULL = "full", "Whole sync"
+        DELETIONS = "deletions", "Held deletions"
+
+    class Answer(models.TextChoices):
+        EXPECTED = "expected", "Expected"
+        NOT_EXPECTED = "not_expected", "Not expected"
+
     partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="circuit_breaks")
     run = models.ForeignKey("syncs.SyncRun", on_delete=models.PROTECT, related_name="circuit_breaks")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.FULL)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     checksum = models.CharField(max_length=64)
+    # The partner's roster version when the diff was made: approving applies exactly that diff.
+    roster_version = models.PositiveIntegerField(default=0)
     reasons = models.JSONField(default=list)
     counts = models.JSONField(default=dict)
+    # The thresholds in force per entity type ({entity: {delete_ratio: …}}), for the review table.
+    thresholds = models.JSONField(default=dict, blank=True)
+    cause = models.CharField(max_length=40, blank=True)
+    cause_evidence = models.TextField(blank=True)
+    # {entity: {"created": [...], "updated": [{"sourcedId", "changes": {field: [before, after]}}], "deleted": [...]}}
+    samples = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.OPEN, db_index=True)
     opened_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    decision_reason = models.TextField(blank=True)
+    # Set by the apply task once the decided changes are in the roster (or it found it cannot).
+    applied_at = models.DateTimeField(null=True, blank=True)
+    apply_error = models.TextField(blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    asked_at = models.DateTimeField(null=True, blank=True)
+    ask_nonce = models.CharField(max_length=32, blank=True)
+    answer = models.CharField(max_length=20, choices=Answer.choices, blank=True)
+    answer_comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by_email = models.EmailField(blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
@@ -40,3 +75,69 @@ class CircuitBreak(models.Model):
 
     def __str__(self):
         return f"circuit break {self.pk} of {self.partner} ({self.get_status_display()})"
+
+
+class BreakEvent(models.Model):
+    """One line of a break's history: opened, asked, answered, decided, applied, escalated."""
+
+    circuit_break = models.ForeignKey(CircuitBreak, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor_label = models.CharField(max_length=200, blank=True)
+    action = models.CharField(max_length=40)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.action} by {self.actor or self.actor_label} at {self.at:%Y-%m-%d %H:%M}Z"
+
+
+class PolicyOverride(models.Model):
+    """A staff-set circuit-break threshold for one partner, for one entity type or (blank) all.
+    Empty fields keep the default (``settings.BTS_CIRCUIT_BREAK_POLICY``); a per-type override wins
+    over an all-types one. Ratios are fractions (0.10 = 10 %)."""
+
+    ENTITY_CHOICES = [
+        ("", "every entity type"),
+        *[(e, e) for e in ("orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics")],
+    ]
+
+    partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="policy_overrides")
+    entity = models.CharField(max_length=20, choices=ENTITY_CHOICES, blank=True)
+    delete_ratio = models.FloatField(
+        "delete share", null=True, blank=True, help_text="Hold when deleted/before is above this (0.10 = 10 %)."
+    )
+    update_ratio = models.FloatField(
+        "update share", null=True, blank=True, help_text="Hold when updated/before is above this (0.75 = 75 %)."
+    )
+    growth_ratio = models.FloatField(
+        "growth", null=True, blank=True, help_text="Hold when created is above before × this (1 = more than doubles)."
+    )
+    small_population = models.PositiveIntegerField(
+        "small-population floor", null=True, blank=True, help_text="Below this many records only the absolute rule."
+    )
+    small_population_deletions = models.PositiveIntegerField(
+        "small-population deletions", null=True, blank=True, help_text="Below the floor, hold at this many deletions."
+    )
+    rejected_ratio = models.FloatField(
+        "validation-failure share", null=True, blank=True, help_text="Hold when dropped rows are above this share."
+    )
+    rejected_rows = models.PositiveIntegerField(
+        "validation-failure rows", null=True, blank=True, help_text="Hold when dropped rows are above this number."
+    )
+    note = models.CharField(max_length=300, blank=True, help_text="Why (shown in the review).")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    set_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "circuit-break policy override"
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "entity"], name="one_override_per_partner_and_entity"),
+        ]
+
+    def __str__(self):
+        return f"{self.partner}: {self.entity or 'every type'}"

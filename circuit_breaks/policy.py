@@ -1,25 +1,32 @@
 """The circuit-break policy (DESIGN.md "Circuit-break policy"): apply, or hold with reasons.
 
-Pure: counts in, reasons out. Defaults live in ``settings.BTS_CIRCUIT_BREAK_POLICY``; per-partner
-and per-entity overrides arrive with the review issue.
+Pure: counts in, reasons out. Defaults live in ``settings.BTS_CIRCUIT_BREAK_POLICY``; staff set
+per-partner and per-entity overrides in admin (``circuit_breaks.selectors.thresholds_for``).
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 
 
 @dataclass(frozen=True)
 class Thresholds:
     """Hold when deleted/before > ``delete_ratio`` or updated/before > ``update_ratio`` (strict ``>``),
-    or created > before once before >= ``small_population``; below that only deleted >=
-    ``small_population_deletions`` holds; rejected rows > ``rejected_ratio`` of a file or >
-    ``rejected_rows`` hold."""
+    or created > before × ``growth_ratio`` once before >= ``small_population``; below that only
+    deleted >= ``small_population_deletions`` holds; rejected rows > ``rejected_ratio`` of a file or
+    > ``rejected_rows`` hold."""
 
     delete_ratio: float = 0.10
     update_ratio: float = 0.75
+    growth_ratio: float = 1.0
     small_population: int = 50
     small_population_deletions: int = 25
     rejected_ratio: float = 0.01
     rejected_rows: int = 100
+
+    def with_overrides(self, values: Mapping) -> "Thresholds":
+        """A copy with the non-``None`` entries of ``values`` (field name → value) in place."""
+        names = {f.name for f in fields(self)}
+        return Thresholds(**{**asdict(self), **{k: v for k, v in values.items() if k in names and v is not None}})
 
 
 @dataclass(frozen=True)
@@ -41,15 +48,24 @@ def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %"
 
 
-def evaluate(counts: dict[str, EntityCounts], thresholds: Thresholds | None = None, *, first_sync: bool) -> list[str]:
+def evaluate(
+    counts: dict[str, EntityCounts],
+    thresholds: Thresholds | Mapping[str, Thresholds] | None = None,
+    *,
+    first_sync: bool,
+) -> list[str]:
     """Every tripped rule as a plain sentence with its numbers, e.g.
     ``"enrollments: 412 of 3,950 deleted = 10.4 % > 10 %"``. Empty means apply. The first sync of
-    a partner (no roster yet) always applies."""
-    t = thresholds or Thresholds()
+    a partner (no roster yet) always applies. ``thresholds`` is one ``Thresholds`` for every type,
+    or ``{entity: Thresholds}`` (a missing type gets the defaults)."""
     if first_sync:
         return []
     reasons = []
     for entity, c in counts.items():
+        if isinstance(thresholds, Mapping):
+            t = thresholds.get(entity) or Thresholds()
+        else:
+            t = thresholds or Thresholds()
         if c.mode == "absent":
             continue
         if c.rows_read and (c.rows_dropped > c.rows_read * t.rejected_ratio or c.rows_dropped > t.rejected_rows):
@@ -74,8 +90,11 @@ def evaluate(counts: dict[str, EntityCounts], thresholds: Thresholds | None = No
                 reasons.append(
                     f"{entity}: {c.updated:,} of {c.before:,} updated = {share} > {t.update_ratio * 100:g} %"
                 )
-            if c.created > c.before:
-                reasons.append(f"{entity}: {c.created:,} created > {c.before:,} before (more than doubles)")
+            if c.created > c.before * t.growth_ratio:
+                if t.growth_ratio == 1:
+                    reasons.append(f"{entity}: {c.created:,} created > {c.before:,} before (more than doubles)")
+                else:
+                    reasons.append(f"{entity}: {c.created:,} created > {c.before:,} before × {t.growth_ratio:g}")
         elif c.deleted >= t.small_population_deletions:
             reasons.append(
                 f"{entity}: {c.deleted:,} of {c.before:,} deleted, at least {t.small_population_deletions} "

@@ -22,8 +22,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from circuit_breaks.cause import probable_cause
 from circuit_breaks.policy import EntityCounts, evaluate
-from circuit_breaks.services import circuit_break_open
+from circuit_breaks.selectors import thresholds_as_json, thresholds_for
+from circuit_breaks.services import circuit_break_open, circuit_break_supersede
 from partners.models import Partner
 from partners.selectors import local_today
 from partners.services import audit_record
@@ -31,7 +33,8 @@ from partners.services import audit_record
 from .diff import diff_snapshot, record_data, record_digest, row_digest
 from .models import RosterRecord, SyncRun, SyncState
 from .oneroster import ENTITIES, Limits, PackageError, read_package
-from .services import sync_hold
+from .review import review_material
+from .services import sync_hold, sync_release_hold
 
 
 @dataclass
@@ -45,10 +48,12 @@ class IngestResult:
     reason: str = ""
     checksum: str = ""
     run: SyncRun | None = None
+    circuit_break: int | None = None
 
     def as_dict(self) -> dict:
         return {
             "run": self.run.pk if self.run else None,
+            "circuit_break": self.circuit_break,
             "outcome": self.outcome,
             "reason": self.reason,
             "checksum": self.checksum,
@@ -180,6 +185,7 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestRes
             for entity, d in diffs.items()
         }
         first_sync = not any(roster.values())
+        thresholds = thresholds_for(partner)
         result.hold_reasons = evaluate(
             {
                 entity: EntityCounts(
@@ -194,16 +200,9 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestRes
                 )
                 for entity, c in result.counts.items()
             },
+            thresholds,
             first_sync=first_sync,
         )
-        state = SyncState.objects.filter(partner=partner).values_list("state", flat=True).get()
-        if state == SyncState.State.HELD:
-            # DESIGN.md: a newer snapshot for a held partner supersedes the open hold, so the review
-            # always shows the latest diff against the applied roster. Nothing is applied meanwhile.
-            result.hold_reasons = [
-                "a circuit break is already open for this partner: this newer snapshot replaces the one under review",
-                *result.hold_reasons,
-            ]
         result.outcome = SyncRun.Outcome.HELD if result.hold_reasons else SyncRun.Outcome.APPLIED
         result.reason = (
             "; ".join(result.hold_reasons)
@@ -214,12 +213,27 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestRes
             return result
         run = _finish(result, partner, path, raw, source, by, dry_run, local_date, run).run
         if result.outcome == SyncRun.Outcome.HELD:
-            circuit_break_open(
-                partner=partner, run=run, checksum=result.checksum, reasons=result.hold_reasons, counts=result.counts
+            # DESIGN.md: a newer snapshot for a held partner supersedes the open hold (in
+            # circuit_break_open), so the review always shows the latest diff against the roster.
+            samples, facts = review_material(partner, snapshot, diffs)
+            opened = circuit_break_open(
+                partner=partner,
+                run=run,
+                checksum=result.checksum,
+                reasons=result.hold_reasons,
+                counts=result.counts,
+                roster_version=_roster_version(partner),
+                thresholds=thresholds_as_json(thresholds),
+                cause=probable_cause(result.counts, facts),
+                samples=samples,
             )
-            sync_hold(partner=partner, reason=f"circuit break on sync run {run.pk}: {run.reason}")
+            result.circuit_break = opened.pk
+            sync_hold(partner=partner, reason=f"circuit break {opened.pk} on sync run {run.pk}: {run.reason}")
         else:
             _apply(partner, run, diffs)
+            # A newer snapshot within the policy ends an open hold: the old diff is moot.
+            if circuit_break_supersede(partner=partner, by_run=run):
+                sync_release_hold(partner=partner, reason=f"sync run {run.pk} applied within the policy")
         return result
 
 

@@ -2,6 +2,7 @@
 
 from django.template.loader import render_to_string
 
+from circuit_breaks.selectors import hold_notice
 from partners.selectors import local_today
 
 from .selectors import partner_season
@@ -13,5 +14,7 @@ def season_panel(request, partner) -> str:
     season = partner_season(partner)
     timeline = build_timeline(season, local_today(partner))
     return render_to_string(
-        "syncs/season_panel.html", {"partner": partner, "season": season, "timeline": timeline}, request=request
+        "syncs/season_panel.html",
+        {"partner": partner, "season": season, "timeline": timeline, "hold": hold_notice(partner)},
+        request=request,
     )

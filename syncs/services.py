@@ -387,6 +387,34 @@ def sync_hold(*, partner: Partner, reason: str) -> TransitionRecord | None:
     )
 
 
+def _calendar_state(partner: Partner, at: datetime | None) -> tuple[str, str]:
+    """The state the calendar gives the partner at ``at`` (default now), as if nothing held or
+    suspended it, and why."""
+    season = partner_season(partner)
+    return desired_state(
+        current=State.ACTIVE,
+        window=season.window,
+        today=calendar.local_date(at or timezone.now(), partner.tzinfo),
+        is_infinite_campus=season.is_infinite_campus,
+        rollover_confirmed=season.rollover_confirmed,
+    )
+
+
+@transaction.atomic
+def sync_release_hold(*, partner: Partner, reason: str, by=None, at: datetime | None = None) -> TransitionRecord | None:
+    """A decided circuit break lets the partner's sync go: from ``held`` to the state the calendar
+    gives now (``active``, ``paused`` or ``awaiting_rollover``). ``None`` when it was not held."""
+    to_state, why = _calendar_state(partner, at)
+    return _transition_one(
+        partner=partner,
+        to_state=to_state,
+        by=by,
+        actor_label="" if by else "job:circuit-break",
+        reason=f"{reason} ({why})",
+        allowed_from=frozenset({State.HELD}),
+    )
+
+
 @transaction.atomic
 def sync_suspend(*, partner: Partner, by, reason: str) -> TransitionRecord | None:
     """Staff stop a partner's nightly sync by hand. ``None`` when it was already suspended."""
@@ -402,15 +430,7 @@ def sync_suspend(*, partner: Partner, by, reason: str) -> TransitionRecord | Non
 @transaction.atomic
 def sync_unsuspend(*, partner: Partner, by, reason: str, at: datetime | None = None) -> TransitionRecord | None:
     """Staff lift a suspension; the partner goes to the state the calendar gives now."""
-    season = partner_season(partner)
-    today = calendar.local_date(at or timezone.now(), partner.tzinfo)
-    to_state, why = desired_state(
-        current=State.ACTIVE,
-        window=season.window,
-        today=today,
-        is_infinite_campus=season.is_infinite_campus,
-        rollover_confirmed=season.rollover_confirmed,
-    )
+    to_state, why = _calendar_state(partner, at)
     return _transition_one(
         partner=partner,
         to_state=to_state,

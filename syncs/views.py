@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from circuit_breaks.selectors import hold_notice
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from partners.services import audit_record
 
@@ -87,6 +88,7 @@ def sync_runs(request, slug):
             "form": form,
             "can_upload": can_upload,
             "result": result,
+            "hold": hold_notice(partner),
         },
     )
 
@@ -139,5 +141,6 @@ def roster(request, slug):
             "schools": roster_summary(partner),
             "query": query,
             "matches": roster_search(partner, query) if query else None,
+            "hold": hold_notice(partner),
         },
     )

@@ -198,6 +198,11 @@ BTS_PERIODIC_TASKS = {
         "every_seconds": 15 * 60,
         "description": "Starts each partner's nightly roster sync once per local date, after its sync time.",
     },
+    "escalate-circuit-breaks": {
+        "task": "circuit_breaks.tasks.escalate",
+        "every_seconds": 15 * 60,
+        "description": "Escalates circuit breaks open longer than the review SLA (once each).",
+    },
 }
 
 # Cards that upper apps add to the partner home page (partners imports none of them; the
@@ -226,3 +231,19 @@ BTS_INBOX_ROOT = Path(env.str("BTS_INBOX_ROOT", default=str(DATA_DIR / "inbox"))
 BTS_PACKAGE_MAX_COMPRESSED = env.int("BTS_PACKAGE_MAX_COMPRESSED", default=200 * 2**20)
 BTS_PACKAGE_MAX_UNCOMPRESSED = env.int("BTS_PACKAGE_MAX_UNCOMPRESSED", default=2 * 2**30)
 BTS_PACKAGE_MAX_FILES = env.int("BTS_PACKAGE_MAX_FILES", default=30)
+
+# Circuit breaks (DESIGN.md "Circuit-break policy"): the default thresholds (staff override them per
+# partner and entity type in admin), the review SLA in business days of the partner's calendar,
+# where escalations go besides the partner success manager, and how long a partner's answer link lives.
+BTS_CIRCUIT_BREAK_POLICY = {
+    "delete_ratio": 0.10,
+    "update_ratio": 0.75,
+    "growth_ratio": 1.0,
+    "small_population": 50,
+    "small_population_deletions": 25,
+    "rejected_ratio": 0.01,
+    "rejected_rows": 100,
+}
+BTS_BREAK_SLA_BUSINESS_DAYS = env.int("BTS_BREAK_SLA_BUSINESS_DAYS", default=2)
+BTS_SUPPORT_EMAIL = env.str("BTS_SUPPORT_EMAIL", default="support@localhost")
+BTS_BREAK_ANSWER_MAX_AGE_DAYS = env.int("BTS_BREAK_ANSWER_MAX_AGE_DAYS", default=7)

@@ -19,6 +19,7 @@ def test_migrate_brought_the_declared_tasks_in(db):
         "heartbeat": ("syncs.tasks.heartbeat", 30, "seconds", True),
         "reconcile-sync-states": ("syncs.tasks.reconcile", 900, "seconds", True),
         "dispatch-nightly-syncs": ("syncs.tasks.dispatch_nightly", 900, "seconds", True),
+        "escalate-circuit-breaks": ("circuit_breaks.tasks.escalate", 900, "seconds", True),
     }
 
 
@@ -26,7 +27,12 @@ def test_it_creates_then_changes_nothing_when_run_again(db):
     first = sync_periodic_tasks(declared=DECLARED)
     second = sync_periodic_tasks(declared=DECLARED)
     assert sorted(first.created) == ["nightly", "reconcile"]
-    assert sorted(first.disabled) == ["dispatch-nightly-syncs", "heartbeat", "reconcile-sync-states"]
+    assert sorted(first.disabled) == [
+        "dispatch-nightly-syncs",
+        "escalate-circuit-breaks",
+        "heartbeat",
+        "reconcile-sync-states",
+    ]
     assert (second.created, second.updated, second.disabled) == ((), (), ())
     assert sorted(second.unchanged) == ["nightly", "reconcile"]
 

@@ -46,3 +46,60 @@ def test_an_emptied_type_always_holds_and_the_first_sync_applies():
 
 def test_absent_types_are_not_judged():
     assert _one(before=100, deleted=100, mode="absent") == []
+
+
+def _counts(entity, **counts):
+    return {entity: EntityCounts(**counts)}
+
+
+def test_the_issue_six_boundaries_exactly():
+    # 200 enrollments before: 20 deleted (10 %) applies, 21 holds.
+    assert evaluate(_counts("enrollments", before=200, deleted=20, rows_read=180), first_sync=False) == []
+    assert evaluate(_counts("enrollments", before=200, deleted=21, rows_read=179), first_sync=False) == [
+        "enrollments: 21 of 200 deleted = 10.5 % > 10 %"
+    ]
+    # 40 users (below the floor of 50): 24 deleted applies, 25 holds.
+    assert evaluate(_counts("users", before=40, deleted=24, rows_read=16), first_sync=False) == []
+    assert evaluate(_counts("users", before=40, deleted=25, rows_read=15), first_sync=False) == [
+        "users: 25 of 40 deleted, at least 25 in a small population"
+    ]
+    # 1,000 users: 750 updated applies, 751 holds.
+    assert evaluate(_counts("users", before=1000, updated=750, rows_read=1000), first_sync=False) == []
+    assert evaluate(_counts("users", before=1000, updated=751, rows_read=1000), first_sync=False) == [
+        "users: 751 of 1,000 updated = 75.1 % > 75 %"
+    ]
+    # The first sync applies whatever it holds.
+    assert evaluate(_counts("users", before=0, created=5000, rows_read=5000), first_sync=True) == []
+
+
+def test_overrides_per_partner_and_per_type_win_in_that_order(db):
+    from circuit_breaks.models import PolicyOverride
+    from circuit_breaks.selectors import thresholds_for
+    from tests.factories import PartnerFactory
+
+    partner, other = PartnerFactory(), PartnerFactory()
+    PolicyOverride.objects.create(partner=partner, entity="", delete_ratio=0.2, small_population=10)
+    PolicyOverride.objects.create(partner=partner, entity="enrollments", delete_ratio=0.3)
+    mine, theirs = thresholds_for(partner), thresholds_for(other)
+    assert (mine["users"].delete_ratio, mine["users"].small_population) == (0.2, 10)
+    assert (mine["enrollments"].delete_ratio, mine["enrollments"].small_population) == (0.3, 10)
+    assert (theirs["enrollments"].delete_ratio, theirs["enrollments"].small_population) == (0.1, 50)
+    counts = _counts("enrollments", before=200, deleted=50, rows_read=150)
+    assert evaluate(counts, mine, first_sync=False) == []
+    assert evaluate(counts, theirs, first_sync=False) == ["enrollments: 50 of 200 deleted = 25.0 % > 10 %"]
+
+
+def test_the_admin_keeps_who_set_an_override(admin_client_, staff_user):
+    from circuit_breaks.models import PolicyOverride
+    from partners.models import AuditEvent
+    from tests.factories import PartnerFactory
+
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/circuit_breaks/policyoverride/add/",
+        {"partner": partner.pk, "entity": "enrollments", "delete_ratio": "0.25", "note": "rollover week"},
+    )
+    assert response.status_code == 302
+    override = PolicyOverride.objects.get()
+    assert (override.entity, override.delete_ratio, override.set_by) == ("enrollments", 0.25, staff_user)
+    assert AuditEvent.objects.get(action="circuit_break.policy_override_saved").actor == staff_user

@@ -45,7 +45,7 @@ def test_it_seeds_sync_states_for_the_day(db):
     assert states == {
         "lakeview-unified": "paused",
         "prairie-creek": "paused",
-        "grand-bend": "active",
+        "grand-bend": "held",  # its 2021-22 rollover waits in the circuit-break queue
         "harbor-city": "paused",
         "mesa-verde": "active",
         "kona-coast": "paused",
@@ -65,7 +65,10 @@ def test_it_leaves_the_same_row_counts_when_run_twice(db):
     assert first["partners.PartnerMembership"] == 8
     assert first["syncs.PartnerSchedule"] == 8
     assert first["partners.Plan"] == 8
-    assert first["syncs.SyncTransition"] == 1  # prairie-creek: active → awaiting_rollover
+    # prairie-creek: active → awaiting_rollover; grand-bend: active → held (the demo's held rollover)
+    assert first["syncs.SyncTransition"] == 2
+    assert first["syncs.SyncRun"] == 2
+    assert first["circuit_breaks.CircuitBreak"] == 1
 
 
 def test_every_printed_login_works(client, db):
@@ -74,3 +77,12 @@ def test_every_printed_login_works(client, db):
     for username, password, _ in seed_demo().logins:
         assert client.login(username=username, password=password), username
         client.logout()
+
+
+def test_grand_bend_has_a_real_held_rollover_in_the_queue(db):
+    from circuit_breaks.models import CircuitBreak
+
+    call_command("seed_demo", stdout=StringIO())
+    cb = CircuitBreak.objects.get()
+    assert (cb.partner.slug, cb.status, cb.cause) == ("grand-bend", "open", "term_change")
+    assert cb.reasons == ["users: 8 of 10 updated = 80.0 % > 75 %", "enrollments: 24 of 24 deleted = 100.0 % > 10 %"]

@@ -163,24 +163,41 @@ def test_two_ingests_at_once_apply_one_roster(settings, tmp_path):
     assert RosterRecord.objects.filter(partner=partner).count() == 51
 
 
-def test_a_newer_snapshot_for_a_held_partner_replaces_the_hold(partner, copy):
+def _hold_with_empty_enrollments(partner, copy):
     sync_ingest(partner=partner, path=GRAND_BEND)
     folder = copy("empty-enrollments")
     header = (folder / "enrollments.csv").read_text().splitlines()[0]
     (folder / "enrollments.csv").write_text(header + "\n")
-    first = sync_ingest(partner=partner, path=folder)
+    return sync_ingest(partner=partner, path=folder)
+
+
+def test_a_newer_snapshot_within_the_policy_supersedes_the_hold_and_applies(partner, copy):
+    first = _hold_with_empty_enrollments(partner, copy)
+    assert first.outcome == "held"
+    assert SyncState.objects.get(partner=partner).state == "held"
     newer = copy("newer")
     _edit(newer, "users.csv", ",Mary,Archer,", ",Maria,Archer,")
     second = sync_ingest(partner=partner, path=newer)
-    assert (first.outcome, second.outcome) == ("held", "held")
-    assert second.hold_reasons == [
-        "a circuit break is already open for this partner: this newer snapshot replaces the one under review"
-    ]
+    assert second.outcome == "applied"
+    assert list(CircuitBreak.objects.order_by("pk").values_list("status", "run_id")) == [("superseded", first.run.pk)]
+    assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["givenName"] == "Maria"
+    assert SyncState.objects.get(partner=partner).state == "active"
+
+
+def test_a_newer_snapshot_that_trips_the_policy_replaces_the_open_break(partner, copy):
+    first = _hold_with_empty_enrollments(partner, copy)
+    newer = copy("newer")
+    _edit(newer, "users.csv", ",Mary,Archer,", ",Maria,Archer,")
+    (newer / "enrollments.csv").write_text((newer / "enrollments.csv").read_text().splitlines()[0] + "\n")
+    second = sync_ingest(partner=partner, path=newer)
+    assert second.outcome == "held"
     assert list(CircuitBreak.objects.order_by("pk").values_list("status", "run_id")) == [
         ("superseded", first.run.pk),
         ("open", second.run.pk),
     ]
+    assert second.as_dict()["circuit_break"] == CircuitBreak.objects.get(status="open").pk
     assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["givenName"] == "Mary"
+    assert SyncState.objects.get(partner=partner).state == "held"
 
 
 def test_a_bad_row_in_a_bulk_file_does_not_delete_the_applied_record(partner, copy):

@@ -1,0 +1,104 @@
+"""Why did a night change so much? The probable cause of a circuit break, with its evidence. Pure.
+
+Issue #6 lists the causes staff meet every back-to-school season, checked in this order (the first
+that fits wins): an emptied or header-only file (a file problem), many rows rejected by validation
+(file quality), new academic sessions with large enrollment churn (term change or rollover), most
+records of a type deleted and about as many created (ids re-keyed in the SIS), most students'
+``grades`` moved up one (grade promotion), new classes for summer dates (summer school). Unknown
+when none fits.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CauseFacts:
+    """What the diff showed beyond the counts: new academic sessions ``(sourcedId, title, startDate,
+    endDate)``, students whose grades changed and how many of them moved up exactly one grade, and
+    new classes whose every term lies in June–August."""
+
+    new_sessions: list[tuple[str, str, str, str]] = field(default_factory=list)
+    students_regraded: int = 0
+    students_promoted: int = 0
+    students_before: int = 0
+    new_classes: int = 0
+    summer_classes: int = 0
+
+
+@dataclass(frozen=True)
+class Cause:
+    """``code`` (stable, for filters), ``label`` (plain words) and ``evidence`` (the numbers)."""
+
+    code: str
+    label: str
+    evidence: str
+
+
+UNKNOWN = Cause("unknown", "Unknown", "No known pattern fits these changes; look at the samples.")
+
+
+def probable_cause(counts: Mapping[str, Mapping[str, int | str]], facts: CauseFacts) -> Cause:
+    """The first known pattern that fits ``counts`` (``{entity: {before, created, updated, deleted,
+    rows_read, rows_dropped, mode}}``, as a run stores them) and ``facts``, or ``UNKNOWN``."""
+    for entity, c in counts.items():
+        emptied = c.get("deleted") == c.get("before") and not c.get("created")
+        if c.get("mode") == "bulk" and c.get("before") and (c.get("rows_read") == 0 or emptied):
+            return Cause(
+                "file_problem",
+                "File problem: a file is empty or header-only",
+                f"{entity}.csv has {c.get('rows_read', 0):,} rows and would remove {c['deleted']:,} of "
+                f"{c['before']:,} records. Usually an export that stopped early or a wrong file.",
+            )
+    for entity, c in counts.items():
+        read, dropped = c.get("rows_read", 0), c.get("rows_dropped", 0)
+        if read and dropped and (dropped > 100 or dropped > read * 0.01):
+            return Cause(
+                "file_quality",
+                "File quality: many rows rejected",
+                f"{entity}.csv: {dropped:,} of {read:,} rows failed validation; see the run's problems.",
+            )
+    enrollments = counts.get("enrollments", {})
+    churn = enrollments.get("created", 0) + enrollments.get("deleted", 0)
+    if facts.new_sessions and enrollments.get("before") and churn >= 0.2 * enrollments["before"]:
+        names = ", ".join(f"{title or sid} ({start} to {end})" for sid, title, start, end in facts.new_sessions[:3])
+        return Cause(
+            "term_change",
+            "Term change or rollover",
+            f"{len(facts.new_sessions)} new academic session(s): {names}; enrollments: "
+            f"{enrollments.get('created', 0):,} created and {enrollments.get('deleted', 0):,} deleted of "
+            f"{enrollments['before']:,}.",
+        )
+    for entity, c in counts.items():
+        before, deleted, created = c.get("before", 0), c.get("deleted", 0), c.get("created", 0)
+        if before >= 10 and deleted >= before * 0.5 and abs(created - deleted) <= 0.1 * deleted:
+            return Cause(
+                "rekeyed",
+                "Ids re-keyed in the SIS",
+                f"{entity}: {deleted:,} of {before:,} deleted and {created:,} created — the same records "
+                "under new sourcedIds, as after an SIS migration or a change of id source.",
+            )
+    if facts.students_before and facts.students_promoted >= 0.5 * facts.students_before:
+        return Cause(
+            "grade_promotion",
+            "Grade promotion",
+            f"{facts.students_promoted:,} of {facts.students_before:,} students moved up exactly one grade "
+            f"({facts.students_regraded:,} changed grade in all).",
+        )
+    if facts.new_classes and facts.summer_classes >= 0.5 * facts.new_classes:
+        return Cause(
+            "summer_school",
+            "Summer school",
+            f"{facts.summer_classes:,} of {facts.new_classes:,} new classes meet only in June–August terms.",
+        )
+    return UNKNOWN
+
+
+def moved_up_one(before: str, after: str) -> bool:
+    """Whether ``grades`` went up by exactly one: ``"08"`` → ``"09"``, ``"KG"`` → ``"01"``, ``"PK"`` →
+    ``"KG"`` (CEDS grade codes, as OneRoster 1.1 uses them)."""
+    order = ["IT", "PR", "PK", "TK", "KG", *[f"{n:02d}" for n in range(1, 14)]]
+    a, b = before.strip(), after.strip()
+    if a not in order or b not in order or "," in a or "," in b:
+        return False
+    return order.index(b) == order.index(a) + 1

@@ -1,0 +1,196 @@
+"""Reads of the circuit_breaks app: thresholds in force, review SLA, recent change volume."""
+
+from dataclasses import asdict
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from lib import calendar
+from syncs.models import SyncRun
+
+from .models import CircuitBreak, PolicyOverride
+from .policy import Thresholds
+
+ENTITIES = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics")
+OVERRIDE_FIELDS = [f.name for f in Thresholds.__dataclass_fields__.values()]
+
+
+def default_thresholds() -> Thresholds:
+    """The policy defaults from ``settings.BTS_CIRCUIT_BREAK_POLICY``."""
+    return Thresholds().with_overrides(settings.BTS_CIRCUIT_BREAK_POLICY)
+
+
+def thresholds_for(partner) -> dict[str, Thresholds]:
+    """``{entity: Thresholds}`` in force for ``partner``: the defaults, then the partner's
+    all-types override, then its per-type override (each non-empty field wins)."""
+    base = default_thresholds()
+    overrides = {o.entity: o for o in PolicyOverride.objects.filter(partner=partner)}
+    if "" in overrides:
+        base = base.with_overrides({name: getattr(overrides[""], name) for name in OVERRIDE_FIELDS})
+    result = {}
+    for entity in ENTITIES:
+        own = overrides.get(entity)
+        result[entity] = base.with_overrides({name: getattr(own, name) for name in OVERRIDE_FIELDS}) if own else base
+    return result
+
+
+def thresholds_as_json(thresholds: dict[str, Thresholds]) -> dict[str, dict]:
+    """The thresholds as stored on a break (``{entity: {field: value}}``)."""
+    return {entity: asdict(t) for entity, t in thresholds.items()}
+
+
+def _closures(partner) -> frozenset[date]:
+    return frozenset(partner.closure_dates.values_list("date", flat=True))
+
+
+def review_due(circuit_break: CircuitBreak, closures: frozenset[date] | None = None) -> date:
+    """The partner-local date by which staff should decide: the opening local date plus
+    ``BTS_BREAK_SLA_BUSINESS_DAYS`` business days (federal holidays observed and the partner's
+    closures skipped). A break opened Wed 2026-07-01 is due Mon 2026-07-06 (Fri 07-03 is the
+    observed July 4)."""
+    partner = circuit_break.partner
+    opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
+    if closures is None:
+        closures = _closures(partner)
+    return calendar.business_days_after(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
+
+
+def age_in_business_days(circuit_break: CircuitBreak, now=None) -> int:
+    """Business days from the opening local date to today's local date (0 on the day it opened)."""
+    partner = circuit_break.partner
+    opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
+    today = calendar.local_date(now or timezone.now(), partner.tzinfo)
+    return calendar.business_days_between(opened, today, _closures(partner))
+
+
+def sla_status(circuit_break: CircuitBreak, now=None) -> str:
+    """``decided``, ``escalated``, ``overdue`` (due, the escalation job has not run yet) or
+    ``on time``."""
+    if circuit_break.status != CircuitBreak.Status.OPEN:
+        return "decided"
+    if circuit_break.escalated_at:
+        return "escalated"
+    today = calendar.local_date(now or timezone.now(), circuit_break.partner.tzinfo)
+    return "overdue" if today >= review_due(circuit_break) else "on time"
+
+
+def _changes(counts: dict) -> int:
+    return sum(c.get("created", 0) + c.get("updated", 0) + c.get("deleted", 0) for c in counts.values())
+
+
+def recent_runs(partner, *, before=None, limit: int = 14) -> list[dict]:
+    """The partner's last ``limit`` runs (oldest first) with their change volume, for the review's
+    small chart: ``{"run", "date", "outcome", "changes", "height", "x", "y"}`` (height in % of the
+    largest; x and y place the bar in a 32-unit-per-run, 100-high box)."""
+    runs = SyncRun.objects.filter(partner=partner, dry_run=False).exclude(outcome=SyncRun.Outcome.RUNNING)
+    if before is not None:
+        runs = runs.filter(started_at__lte=before)
+    rows = [
+        {"run": r.pk, "date": r.local_date, "outcome": r.outcome, "changes": _changes(r.counts)}
+        for r in runs.order_by("-started_at", "-id")[:limit]
+    ][::-1]
+    peak = max((r["changes"] for r in rows), default=0) or 1
+    for index, r in enumerate(rows):
+        r["height"] = max(2, round(100 * r["changes"] / peak)) if r["changes"] else 0
+        r["x"], r["y"] = index * 32, 100 - r["height"]
+    return rows
+
+
+def previous_season(circuit_break: CircuitBreak) -> dict | None:
+    """The partner's runs a year before this break (± 30 days): how many, their changes and holds;
+    ``None`` when the portal has no runs from then."""
+    middle = circuit_break.opened_at - timedelta(days=365)
+    runs = SyncRun.objects.filter(
+        partner=circuit_break.partner,
+        dry_run=False,
+        started_at__range=(middle - timedelta(days=30), middle + timedelta(days=30)),
+    )
+    found = list(runs.values_list("counts", "outcome"))
+    if not found:
+        return None
+    return {
+        "runs": len(found),
+        "changes": sum(_changes(counts) for counts, _ in found),
+        "held": sum(1 for _, outcome in found if outcome == SyncRun.Outcome.HELD),
+        "largest": max(_changes(counts) for counts, _ in found),
+    }
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f} %" if whole else "—"
+
+
+def review_table(circuit_break: CircuitBreak) -> list[dict]:
+    """Per entity type with changes: before, created, updated, deleted and each share against its
+    threshold, ``over`` marking a tripped one."""
+    rows = []
+    for entity, c in circuit_break.counts.items():
+        if not (c.get("created") or c.get("updated") or c.get("deleted") or c.get("rows_dropped")):
+            continue
+        t = circuit_break.thresholds.get(entity) or asdict(default_thresholds())
+        before = c.get("before", 0)
+        rows.append(
+            {
+                "entity": entity,
+                "mode": c.get("mode", ""),
+                "before": before,
+                "created": c.get("created", 0),
+                "updated": c.get("updated", 0),
+                "deleted": c.get("deleted", 0),
+                "rows_dropped": c.get("rows_dropped", 0),
+                "deleted_share": _share(c.get("deleted", 0), before),
+                "deleted_limit": f"{t['delete_ratio'] * 100:g} %",
+                "deleted_over": bool(before) and c.get("deleted", 0) / before > t["delete_ratio"],
+                "updated_share": _share(c.get("updated", 0), before),
+                "updated_limit": f"{t['update_ratio'] * 100:g} %",
+                "updated_over": bool(before) and c.get("updated", 0) / before > t["update_ratio"],
+                "growth_share": _share(c.get("created", 0), before),
+                "growth_limit": f"{t['growth_ratio'] * 100:g} %",
+                "growth_over": bool(before) and c.get("created", 0) > before * t["growth_ratio"],
+            }
+        )
+    return rows
+
+
+def review_context(circuit_break: CircuitBreak) -> dict:
+    """Everything the break's review page shows beyond its fields."""
+    return {
+        "cb": circuit_break,
+        "review_rows": review_table(circuit_break),
+        "recent": (recent := recent_runs(circuit_break.partner, before=circuit_break.opened_at + timedelta(minutes=5))),
+        "chart_width": 32 * len(recent),
+        "previous": previous_season(circuit_break),
+        "due": review_due(circuit_break),
+        "sla": sla_status(circuit_break),
+        "age": age_in_business_days(circuit_break),
+        "is_open": circuit_break.status == CircuitBreak.Status.OPEN,
+    }
+
+
+def open_break(partner) -> CircuitBreak | None:
+    """The partner's open circuit break, if any."""
+    return CircuitBreak.objects.filter(partner=partner, status=CircuitBreak.Status.OPEN).select_related("run").first()
+
+
+def hold_notice(partner) -> dict | None:
+    """What the partner's pages say while a sync is held: since when, why in plain words, by when
+    staff decide, and whether we asked them something. ``None`` when nothing is held."""
+    cb = open_break(partner)
+    if cb is None:
+        return None
+    return {
+        "since": calendar.local_date(cb.opened_at, partner.tzinfo),
+        "due": review_due(cb),
+        "reasons": cb.reasons,
+        "cause": cb.cause_evidence,
+        "deletions_only": cb.kind == CircuitBreak.Kind.DELETIONS,
+        "asked": bool(cb.asked_at and not cb.answered_at),
+        "run": cb.run_id,
+        # {entity: (count, [sample records])} of the removals waiting for a decision
+        "pending_deletions": {
+            entity: (c.get("deleted", 0), cb.samples.get(entity, {}).get("deleted", []))
+            for entity, c in cb.counts.items()
+            if c.get("deleted")
+        },
+    }
