@@ -10,6 +10,8 @@ from . import views
 admin.site.site_header = "BTS Portal — staff"
 admin.site.site_title = "BTS Portal staff"
 admin.site.index_title = "Partners, school years and the season"
+# The review queue and run lists are wide: give them the whole page (the index lists every model).
+admin.site.enable_nav_sidebar = False
 
 urlpatterns = [
     path("", partner_views.home, name="home"),

@@ -14,6 +14,7 @@ from django.utils.html import format_html
 from partners.admin import ReadOnlyAdminMixin
 from partners.services import audit_record
 
+from .cause import CAUSE_LABELS
 from .models import BreakEvent, CircuitBreak, PolicyOverride
 from .selectors import age_in_business_days, review_context, review_due, sla_status
 from .services import BreakDecisionError, break_decide
@@ -63,11 +64,10 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "partner",
         "sis",
         "success_manager",
-        "opened_at",
         "age",
         "sla",
         "top_reason",
-        "cause",
+        "cause_label",
         "status",
         "partner_answer",
     ]
@@ -119,7 +119,7 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def success_manager(self, obj):
         return obj.partner.success_manager or "—"
 
-    @admin.display(description="age (business days)")
+    @admin.display(description="age (business days)", ordering="opened_at")
     def age(self, obj):
         return age_in_business_days(obj)
 
@@ -127,11 +127,15 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def sla(self, obj):
         status = sla_status(obj)
         colour = {"overdue": "#ba2121", "escalated": "#ba2121", "on time": "#447e36"}.get(status, "#666")
-        return format_html('<span style="color:{}">{}</span> (due {})', colour, status, review_due(obj))
+        return format_html('<span style="color:{}">{}</span><br>due {}', colour, status, f"{review_due(obj):%b %-d}")
 
     @admin.display(description="top reason")
     def top_reason(self, obj):
         return obj.reasons[0] if obj.reasons else "—"
+
+    @admin.display(description="probable cause", ordering="cause")
+    def cause_label(self, obj):
+        return CAUSE_LABELS.get(obj.cause, "Unknown")
 
     @admin.display(description="partner's answer")
     def partner_answer(self, obj):

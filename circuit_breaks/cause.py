@@ -36,6 +36,16 @@ class Cause:
 
 
 UNKNOWN = Cause("unknown", "Unknown", "No known pattern fits these changes; look at the samples.")
+# Code → label, for filters and lists.
+CAUSE_LABELS = {
+    "file_problem": "File problem",
+    "file_quality": "File quality",
+    "term_change": "Term change or rollover",
+    "rekeyed": "Ids re-keyed in the SIS",
+    "grade_promotion": "Grade promotion",
+    "summer_school": "Summer school",
+    "unknown": "Unknown",
+}
 
 
 def probable_cause(counts: Mapping[str, Mapping[str, int | str]], facts: CauseFacts) -> Cause:

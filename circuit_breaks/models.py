@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from .cause import CAUSE_LABELS
+
 
 class CircuitBreak(models.Model):
     """A held sync of one partner: the run that tripped it, the package checksum and roster version
@@ -45,7 +47,7 @@ class CircuitBreak(models.Model):
     counts = models.JSONField(default=dict)
     # The thresholds in force per entity type ({entity: {delete_ratio: …}}), for the review table.
     thresholds = models.JSONField(default=dict, blank=True)
-    cause = models.CharField(max_length=40, blank=True)
+    cause = models.CharField("probable cause", max_length=40, blank=True, choices=list(CAUSE_LABELS.items()))
     cause_evidence = models.TextField(blank=True)
     # {entity: {"created": [...], "updated": [{"sourcedId", "changes": {field: [before, after]}}], "deleted": [...]}}
     samples = models.JSONField(default=dict, blank=True)

@@ -130,6 +130,8 @@ def review_table(circuit_break: CircuitBreak) -> list[dict]:
             continue
         t = circuit_break.thresholds.get(entity) or asdict(default_thresholds())
         before = c.get("before", 0)
+        # Below the small-population floor only the absolute deletions rule applies.
+        ratios = before >= t["small_population"]
         rows.append(
             {
                 "entity": entity,
@@ -141,13 +143,18 @@ def review_table(circuit_break: CircuitBreak) -> list[dict]:
                 "rows_dropped": c.get("rows_dropped", 0),
                 "deleted_share": _share(c.get("deleted", 0), before),
                 "deleted_limit": f"{t['delete_ratio'] * 100:g} %",
-                "deleted_over": bool(before) and c.get("deleted", 0) / before > t["delete_ratio"],
+                "deleted_over": (
+                    c.get("deleted", 0) / before > t["delete_ratio"]
+                    if ratios
+                    else c.get("deleted", 0) >= t["small_population_deletions"]
+                ),
+                "small_population": None if ratios else t["small_population_deletions"],
                 "updated_share": _share(c.get("updated", 0), before),
                 "updated_limit": f"{t['update_ratio'] * 100:g} %",
-                "updated_over": bool(before) and c.get("updated", 0) / before > t["update_ratio"],
+                "updated_over": ratios and c.get("updated", 0) / before > t["update_ratio"],
                 "growth_share": _share(c.get("created", 0), before),
                 "growth_limit": f"{t['growth_ratio'] * 100:g} %",
-                "growth_over": bool(before) and c.get("created", 0) > before * t["growth_ratio"],
+                "growth_over": ratios and c.get("created", 0) > before * t["growth_ratio"],
             }
         )
     return rows

@@ -263,7 +263,7 @@ def test_the_queue_and_the_break_page_show_the_evidence_and_decide(admin_client_
     cb = _held(gb, tmp_path)
     queue = admin_client_.get("/admin/circuit_breaks/circuitbreak/").content.decode()
     assert "Grand Bend ISD" in queue and "users: 8 of 10 updated = 80.0 % &gt; 75 %" in queue
-    assert "on time" in queue and "term_change" in queue
+    assert "on time" in queue and "Term change or rollover" in queue
     page = admin_client_.get(f"/admin/circuit_breaks/circuitbreak/{cb.pk}/change/").content.decode()
     for expected in [
         'id="break-table"',
