@@ -104,11 +104,18 @@ def probable_cause(counts: Mapping[str, Mapping[str, int | str]], facts: CauseFa
     return UNKNOWN
 
 
+# The grade after each CEDS grade code (OneRoster 1.1 uses them); pre-K may skip transitional K.
+_NEXT_GRADES = {
+    "IT": {"PR"},
+    "PR": {"PK"},
+    "PK": {"TK", "KG"},
+    "TK": {"KG"},
+    "KG": {"01"},
+    **{f"{n:02d}": {f"{n + 1:02d}"} for n in range(1, 13)},
+}
+
+
 def moved_up_one(before: str, after: str) -> bool:
     """Whether ``grades`` went up by exactly one: ``"08"`` → ``"09"``, ``"KG"`` → ``"01"``, ``"PK"`` →
-    ``"KG"`` (CEDS grade codes, as OneRoster 1.1 uses them)."""
-    order = ["IT", "PR", "PK", "TK", "KG", *[f"{n:02d}" for n in range(1, 14)]]
-    a, b = before.strip(), after.strip()
-    if a not in order or b not in order or "," in a or "," in b:
-        return False
-    return order.index(b) == order.index(a) + 1
+    ``"KG"`` or ``"TK"`` (CEDS grade codes). A list of grades never counts."""
+    return after.strip() in _NEXT_GRADES.get(before.strip(), set())

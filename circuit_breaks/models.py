@@ -5,6 +5,7 @@
 """
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -96,6 +97,13 @@ class BreakEvent(models.Model):
         return f"{self.action} by {self.actor or self.actor_label} at {self.at:%Y-%m-%d %H:%M}Z"
 
 
+# A share is a fraction: 0.10 is 10 %.
+SHARE = [
+    MinValueValidator(0.0, "Give a share between 0 and 1 (0.10 = 10 %%)."),
+    MaxValueValidator(1.0, "Give a share between 0 and 1 (0.10 = 10 %%)."),
+]
+
+
 class PolicyOverride(models.Model):
     """A staff-set circuit-break threshold for one partner, for one entity type or (blank) all.
     Empty fields keep the default (``settings.BTS_CIRCUIT_BREAK_POLICY``); a per-type override wins
@@ -109,13 +117,25 @@ class PolicyOverride(models.Model):
     partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="policy_overrides")
     entity = models.CharField(max_length=20, choices=ENTITY_CHOICES, blank=True)
     delete_ratio = models.FloatField(
-        "delete share", null=True, blank=True, help_text="Hold when deleted/before is above this (0.10 = 10 %)."
+        "delete share",
+        null=True,
+        blank=True,
+        validators=SHARE,
+        help_text="Hold when deleted/before is above this (0.10 = 10 %).",
     )
     update_ratio = models.FloatField(
-        "update share", null=True, blank=True, help_text="Hold when updated/before is above this (0.75 = 75 %)."
+        "update share",
+        null=True,
+        blank=True,
+        validators=SHARE,
+        help_text="Hold when updated/before is above this (0.75 = 75 %).",
     )
     growth_ratio = models.FloatField(
-        "growth", null=True, blank=True, help_text="Hold when created is above before × this (1 = more than doubles)."
+        "growth",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0, "Growth cannot be negative.")],
+        help_text="Hold when created is above before × this (1 = more than doubles).",
     )
     small_population = models.PositiveIntegerField(
         "small-population floor", null=True, blank=True, help_text="Below this many records only the absolute rule."
@@ -124,7 +144,11 @@ class PolicyOverride(models.Model):
         "small-population deletions", null=True, blank=True, help_text="Below the floor, hold at this many deletions."
     )
     rejected_ratio = models.FloatField(
-        "validation-failure share", null=True, blank=True, help_text="Hold when dropped rows are above this share."
+        "validation-failure share",
+        null=True,
+        blank=True,
+        validators=SHARE,
+        help_text="Hold when dropped rows are above this share (0.01 = 1 %).",
     )
     rejected_rows = models.PositiveIntegerField(
         "validation-failure rows", null=True, blank=True, help_text="Hold when dropped rows are above this number."

@@ -103,3 +103,15 @@ def test_the_admin_keeps_who_set_an_override(admin_client_, staff_user):
     override = PolicyOverride.objects.get()
     assert (override.entity, override.delete_ratio, override.set_by) == ("enrollments", 0.25, staff_user)
     assert AuditEvent.objects.get(action="circuit_break.policy_override_saved").actor == staff_user
+
+
+def test_the_admin_refuses_a_share_above_one(admin_client_):
+    from circuit_breaks.models import PolicyOverride
+    from tests.factories import PartnerFactory
+
+    partner = PartnerFactory()
+    response = admin_client_.post(
+        "/admin/circuit_breaks/policyoverride/add/", {"partner": partner.pk, "entity": "", "delete_ratio": "10"}
+    )
+    assert response.context["adminform"].form.errors["delete_ratio"] == ["Give a share between 0 and 1 (0.10 = 10 %)."]
+    assert not PolicyOverride.objects.exists()

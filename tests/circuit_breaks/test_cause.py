@@ -1,0 +1,81 @@
+"""The probable cause of a circuit break, each pattern with its evidence (pure)."""
+
+from circuit_breaks.cause import UNKNOWN, CauseFacts, moved_up_one, probable_cause
+
+
+def _c(before=0, created=0, updated=0, deleted=0, rows_read=None, rows_dropped=0, mode="bulk"):
+    read = before - deleted + created if rows_read is None else rows_read
+    return {
+        "before": before,
+        "created": created,
+        "updated": updated,
+        "deleted": deleted,
+        "rows_read": read,
+        "rows_dropped": rows_dropped,
+        "mode": mode,
+    }
+
+
+def test_a_header_only_file_is_a_file_problem():
+    cause = probable_cause({"enrollments": _c(before=3950, deleted=3950, rows_read=0)}, CauseFacts())
+    assert (cause.code, cause.evidence) == (
+        "file_problem",
+        "enrollments.csv has 0 rows and would remove 3,950 of 3,950 records. Usually an export that stopped "
+        "early or a wrong file.",
+    )
+
+
+def test_many_rejected_rows_is_file_quality():
+    cause = probable_cause({"users": _c(before=1000, rows_read=1000, rows_dropped=150)}, CauseFacts())
+    assert (cause.code, cause.evidence) == (
+        "file_quality",
+        "users.csv: 150 of 1,000 rows failed validation; see the run's problems.",
+    )
+
+
+def test_new_sessions_with_enrollment_churn_is_a_term_change():
+    facts = CauseFacts(new_sessions=[("t2", "Spring 2027", "2027-01-05", "2027-05-28")])
+    cause = probable_cause({"enrollments": _c(before=1000, created=300, deleted=300)}, facts)
+    assert cause.code == "term_change"
+    assert cause.evidence == (
+        "1 new academic session(s): Spring 2027 (2027-01-05 to 2027-05-28); enrollments: 300 created and 300 "
+        "deleted of 1,000."
+    )
+
+
+def test_everything_deleted_and_recreated_without_new_sessions_is_a_rekey():
+    cause = probable_cause({"users": _c(before=500, created=498, deleted=500)}, CauseFacts())
+    assert cause.code == "rekeyed"
+    assert cause.evidence.startswith("users: 500 of 500 deleted and 498 created")
+
+
+def test_most_students_one_grade_up_is_a_promotion():
+    facts = CauseFacts(students_regraded=900, students_promoted=880, students_before=1000)
+    cause = probable_cause({"users": _c(before=1100, updated=900)}, facts)
+    assert (cause.code, cause.evidence) == (
+        "grade_promotion",
+        "880 of 1,000 students moved up exactly one grade (900 changed grade in all).",
+    )
+
+
+def test_new_summer_classes_are_summer_school():
+    cause = probable_cause({"classes": _c(before=100, created=120)}, CauseFacts(new_classes=120, summer_classes=110))
+    assert (cause.code, cause.label) == ("summer_school", "Summer school")
+
+
+def test_nothing_known_is_unknown():
+    assert probable_cause({"users": _c(before=100, updated=80)}, CauseFacts()) == UNKNOWN
+
+
+def test_moving_up_one_grade_follows_the_ceds_codes():
+    assert [
+        moved_up_one(a, b)
+        for a, b in [("08", "09"), ("KG", "01"), ("PK", "KG"), ("09", "11"), ("09", "09"), ("", "01")]
+    ] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
