@@ -30,7 +30,7 @@ class SlaFilter(admin.SimpleListFilter):
         return [("on time", "On time"), ("overdue", "Overdue"), ("escalated", "Escalated")]
 
     def queryset(self, request, queryset):
-        if not self.value():
+        if self.value() not in ("on time", "overdue", "escalated"):
             return queryset
         if self.value() == "escalated":
             return queryset.filter(status=CircuitBreak.Status.OPEN, escalated_at__isnull=False)
@@ -98,18 +98,16 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_staff
 
+    def get_ordering(self, request):
+        return ["open_first", "opened_at"]
+
     def get_queryset(self, request):
         # Open first, then oldest first: the queue reads top-down by SLA.
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                open_first=Case(
-                    When(status=CircuitBreak.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
-                )
-            )
-            .order_by("open_first", "opened_at")
+        open_first = Case(
+            When(status=CircuitBreak.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
         )
+        queryset = self.model._default_manager.get_queryset().annotate(open_first=open_first)
+        return queryset.order_by(*self.get_ordering(request))
 
     @admin.display(description="SIS", ordering="partner__sis")
     def sis(self, obj):
@@ -154,6 +152,8 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         ]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
+        if not str(object_id).isdigit():  # admin answers a bad id with its own "does not exist" redirect
+            return super().change_view(request, object_id, form_url, extra_context)
         cb = get_object_or_404(CircuitBreak.objects.select_related("partner", "run"), pk=object_id)
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **review_context(cb)})
 
@@ -186,7 +186,8 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             except BreakDecisionError as error:
                 self.message_user(request, str(error), messages.WARNING)
             else:
-                self.message_user(request, f"Circuit break {cb.pk} of {cb.partner}: {action}.", messages.SUCCESS)
+                done = "approved" if action == "approve" else "approved without deletions"
+                self.message_user(request, f"Circuit break {cb.pk} of {cb.partner}: {done}.", messages.SUCCESS)
 
     @admin.action(description="Approve the selected breaks (apply all)")
     def approve_selected(self, request, queryset):
@@ -237,10 +238,19 @@ class PolicyOverrideAdmin(admin.ModelAdmin):
         )
 
     def delete_model(self, request, obj):
+        self._audit_delete(request, obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self._audit_delete(request, obj)
+        super().delete_queryset(request, queryset)
+
+    def _audit_delete(self, request, obj):
+        fallback = "the every-type override or the defaults apply" if obj.entity else "the defaults apply"
         audit_record(
             action="circuit_break.policy_override_deleted",
             actor=request.user,
             partner=obj.partner,
-            message=f"Circuit-break override for {obj.entity or 'every type'} removed; defaults apply.",
+            message=f"Circuit-break override for {obj.entity or 'every type'} removed; {fallback}.",
         )
-        super().delete_model(request, obj)

@@ -138,7 +138,11 @@ class PolicyOverride(models.Model):
         help_text="Hold when created is above before × this (1 = more than doubles).",
     )
     small_population = models.PositiveIntegerField(
-        "small-population floor", null=True, blank=True, help_text="Below this many records only the absolute rule."
+        "small-population floor",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1, "The floor is at least 1 record.")],
+        help_text="Below this many records only the absolute rule.",
     )
     small_population_deletions = models.PositiveIntegerField(
         "small-population deletions", null=True, blank=True, help_text="Below the floor, hold at this many deletions."

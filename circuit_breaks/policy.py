@@ -79,7 +79,7 @@ def evaluate(
         if c.mode == "bulk" and c.before and c.deleted == c.before and c.created == 0:
             reasons.append(f"{entity}: every one of the {c.before:,} records would be removed")
             continue
-        if c.before >= t.small_population:
+        if c.before and c.before >= t.small_population:
             if c.deleted / c.before > t.delete_ratio:
                 share = _pct(c.deleted, c.before)
                 reasons.append(

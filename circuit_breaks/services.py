@@ -68,6 +68,14 @@ def circuit_break_open(
     """Open a circuit break for ``run``; a newer snapshot supersedes the partner's open break, so
     the review always shows the latest diff against the applied roster. ``cause`` is a
     ``circuit_breaks.cause.Cause``."""
+    held_deletions = [
+        (old.pk, sum(c.get("deleted", 0) for c in old.counts.values()))
+        for old in CircuitBreak.objects.filter(partner=partner, status=Status.OPEN, kind=CircuitBreak.Kind.DELETIONS)
+    ]
+    reasons = reasons + [
+        f"this review replaces the {count:,} deletions held by circuit break {pk} (those records are still active)"
+        for pk, count in held_deletions
+    ]
     circuit_break_supersede(partner=partner, by_run=run)
     created = CircuitBreak.objects.create(
         partner=partner,
@@ -87,10 +95,22 @@ def circuit_break_open(
     return created
 
 
-def circuit_break_supersede(*, partner, by_run) -> list[int]:
-    """Close the partner's open break as superseded by the newer ``by_run`` (its ids)."""
+def circuit_break_is_open(partner) -> bool:
+    """Whether the partner has an open circuit break."""
+    return CircuitBreak.objects.filter(partner=partner, status=Status.OPEN).exists()
+
+
+def circuit_break_supersede(*, partner, by_run, modes: dict[str, str] | None = None) -> list[int]:
+    """Close the partner's open break as superseded by the newer ``by_run``; returns the ids
+    closed. With ``modes`` (the newer snapshot's manifest modes), a break of held deletions is
+    closed only if the snapshot's ``bulk`` files restate every type it holds deletions for (a delta
+    or absent type says nothing about them, so they stay held)."""
     closed = []
     for old in CircuitBreak.objects.select_for_update().filter(partner=partner, status=Status.OPEN):
+        held = [entity for entity, c in old.counts.items() if c.get("deleted")]
+        if modes is not None and old.kind == CircuitBreak.Kind.DELETIONS:
+            if any(modes.get(entity) != "bulk" for entity in held):
+                continue
         if CircuitBreak.objects.filter(pk=old.pk, status=Status.OPEN).update(
             status=Status.SUPERSEDED, decided_at=timezone.now()
         ):
@@ -119,14 +139,21 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
             .select_related("partner", "decided_by")
             .get(pk=circuit_break_id)
         )
+        when = f"{cb.decided_at:%Y-%m-%d %H:%M} UTC" if cb.decided_at else "earlier"
+        if cb.status == Status.SUPERSEDED:
+            newer = CircuitBreak.objects.filter(partner=cb.partner, pk__gt=cb.pk).order_by("pk").first()
+            also = f"; see circuit break {newer.pk}" if newer else ""
+            raise BreakDecisionError(f"Circuit break {cb.pk} was superseded by a newer snapshot at {when}{also}.")
         if cb.status != Status.OPEN:
-            who = cb.decided_by or "a newer snapshot"
-            when = f"{cb.decided_at:%Y-%m-%d %H:%M} UTC" if cb.decided_at else "earlier"
             raise BreakDecisionError(
-                f"Circuit break {cb.pk} was already decided: {cb.get_status_display()} by {who} at {when}."
+                f"Circuit break {cb.pk} was already decided: {cb.get_status_display()} by {cb.decided_by} at {when}."
+            )
+        if action == "approve-without-deletions" and cb.kind == CircuitBreak.Kind.DELETIONS:
+            raise BreakDecisionError(
+                f"Circuit break {cb.pk} holds only deletions: approve them (apply) or reject them (keep the records)."
             )
         if action == "ask-partner":
-            return _ask_partner(cb, by)
+            return _ask_partner(cb, by, reason)
         status = {
             "approve": Status.APPROVED,
             "approve-without-deletions": Status.APPROVED_WITHOUT_DELETIONS,
@@ -177,6 +204,13 @@ def break_apply(circuit_break_id: int) -> CircuitBreak:
         cb.save(update_fields=["applied_at", "apply_error"])
         if not outcome.ok:
             _event(cb, "apply_failed", outcome.message, actor_label="job:apply")
+            if outcome.stale:
+                transaction.on_commit(lambda: _recheck(cb.pk))
+            elif not CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exists():
+                # Keep the partner held and put the break back in the queue: staff reject it, or a
+                # newer package replaces it.
+                CircuitBreak.objects.filter(pk=cb.pk).update(status=Status.OPEN)
+                _event(cb, "reopened", "back in the queue: the approval could not be applied", actor_label="job:apply")
             return cb
         applied = ", ".join(
             f"{e}: +{c['created']} ~{c['updated']} -{c['deleted']}"
@@ -194,7 +228,7 @@ def break_apply(circuit_break_id: int) -> CircuitBreak:
                 entity: {"created": [], "updated": [], "deleted": cb.samples.get(entity, {}).get("deleted", [])}
                 for entity in outcome.held_deletions
             }
-            circuit_break_open(
+            rest = circuit_break_open(
                 partner=cb.partner,
                 run=cb.run,
                 checksum=cb.checksum,
@@ -206,9 +240,32 @@ def break_apply(circuit_break_id: int) -> CircuitBreak:
                 kind=CircuitBreak.Kind.DELETIONS,
                 parent=cb,
             )
+            # The same change, so the same probable cause.
+            CircuitBreak.objects.filter(pk=rest.pk).update(cause=cb.cause, cause_evidence=cb.cause_evidence)
         else:
             _release_if_clear(cb, None, f"circuit break {cb.pk} {cb.get_status_display().lower()} and applied")
+        # An open break diffed against the roster before this apply is stale now: re-check it.
+        for stale in CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exclude(
+            roster_version=outcome.roster_version
+        ):
+            transaction.on_commit(lambda pk=stale.pk: _recheck(pk))
         return cb
+
+
+def _recheck(circuit_break_id: int) -> None:
+    """Run the pipeline again on a break's package against the roster as it is now; the result
+    (applied, or a fresh break) replaces what the stale diff said."""
+    from syncs.ingest import sync_recheck  # syncs.ingest imports this module
+
+    cb = CircuitBreak.objects.select_related("run", "partner").get(pk=circuit_break_id)
+    result = sync_recheck(run=cb.run)
+    run = f"sync run {result.run.pk}" if result.run else "no run"
+    _event(
+        cb,
+        "rechecked",
+        f"re-checked against the current roster ({run}): {result.outcome}. {result.reason}",
+        actor_label="job:apply",
+    )
 
 
 # --- Ask the partner ------------------------------------------------------------------------------
@@ -219,9 +276,15 @@ def answer_token(cb: CircuitBreak) -> str:
     return signing.TimestampSigner(salt=_ANSWER_SALT).sign_object({"b": cb.pk, "p": cb.partner_id, "n": cb.ask_nonce})
 
 
-def _ask_partner(cb: CircuitBreak, by) -> CircuitBreak:
+def _ask_partner(cb: CircuitBreak, by, note: str = "") -> CircuitBreak:
     plan = cb.partner.plans.filter(school_year__is_current=True).first()
     to = plan.roster_contact_email if plan and plan.roster_contact_email else ""
+    if cb.answered_at:
+        raise BreakDecisionError(
+            f"{cb.partner} already answered on {cb.answered_at:%Y-%m-%d %H:%M} UTC: {cb.get_answer_display()}"
+            + (f" (“{cb.answer_comment}”)" if cb.answer_comment else "")
+            + ". Their answer is on this page; call them for more."
+        )
     if not to:
         raise BreakDecisionError(
             f"{cb.partner} has no large roster changes contact in its planning form; call them instead."
@@ -229,7 +292,7 @@ def _ask_partner(cb: CircuitBreak, by) -> CircuitBreak:
     cb.asked_at, cb.ask_nonce = timezone.now(), secrets.token_hex(8)
     cb.answer, cb.answer_comment, cb.answered_at, cb.answered_by_email = "", "", None, ""
     cb.save(update_fields=["asked_at", "ask_nonce", "answer", "answer_comment", "answered_at", "answered_by_email"])
-    _event(cb, "asked_partner", f"asked {to}", actor=by)
+    _event(cb, "asked_partner", f"asked {to}" + (f": {note}" if note else ""), actor=by)
     link = settings.BTS_BASE_URL.rstrip("/") + reverse("circuit_breaks:answer", kwargs={"token": answer_token(cb)})
     transaction.on_commit(
         lambda: _mail("ask_partner", cb.pk, [to], {"link": link, "link_days": settings.BTS_BREAK_ANSWER_MAX_AGE_DAYS})
@@ -251,21 +314,20 @@ def read_answer_token(token: str) -> CircuitBreak:
 
 
 def break_record_answer(*, token: str, answer: str, comment: str, email: str = "") -> CircuitBreak:
-    """Record the partner's "expected" / "not expected" answer once per ask and tell staff. Raises
-    what ``read_answer_token`` raises, ``ValueError`` for an unknown answer and
-    ``BreakDecisionError`` when this link was already answered or the break is decided."""
+    """Record the partner's "expected" / "not expected" answer once per ask and tell staff (also
+    when staff decided meanwhile: the answer is theirs to see). Raises what ``read_answer_token``
+    raises, ``ValueError`` for an unknown answer and ``BreakDecisionError`` when this link was
+    already answered."""
     if answer not in CircuitBreak.Answer.values:
         raise ValueError(f"answer must be one of {CircuitBreak.Answer.values}")
     cb = read_answer_token(token)
     with transaction.atomic():
-        updated = CircuitBreak.objects.filter(
-            pk=cb.pk, ask_nonce=cb.ask_nonce, answered_at__isnull=True, status=Status.OPEN
-        ).update(
+        updated = CircuitBreak.objects.filter(pk=cb.pk, ask_nonce=cb.ask_nonce, answered_at__isnull=True).update(
             answer=answer, answer_comment=comment.strip()[:2000], answered_at=timezone.now(), answered_by_email=email
         )
         cb.refresh_from_db()
         if not updated:
-            raise BreakDecisionError("This question was already answered, or the sync was decided meanwhile.")
+            raise BreakDecisionError("This question was already answered.")
         _event(
             cb,
             "partner_answered",
@@ -330,6 +392,6 @@ def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> N
 def staff_user(username: str):
     """The staff user named ``username`` (for commands). Raises ``BreakDecisionError``."""
     try:
-        return get_user_model().objects.get(username=username, is_staff=True, is_active=True)
+        return get_user_model().objects.get(username__iexact=username, is_staff=True, is_active=True)
     except get_user_model().DoesNotExist as error:
         raise BreakDecisionError(f"No active staff user named {username!r}.") from error

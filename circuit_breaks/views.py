@@ -42,12 +42,8 @@ def answer(request, token):
             "invalid",
             404,
         )
-    if cb.answered_at or cb.status != CircuitBreak.Status.OPEN:
-        done = (
-            f"You answered “{cb.get_answer_display()}” on {cb.answered_at:%B %-d, %Y}. Thank you."
-            if cb.answered_at
-            else "Staff have decided on this sync meanwhile; nothing more is needed."
-        )
+    if cb.answered_at:
+        done = f"You answered “{cb.get_answer_display()}” on {cb.answered_at:%B %-d, %Y}. Thank you."
         return _problem(request, "Already answered", done, "used", 200)
     form = AnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -61,6 +57,9 @@ def answer(request, token):
         except BreakDecisionError as error:
             return _problem(request, "Already answered", str(error), "used", 200)
         return render(request, "circuit_breaks/answer_thanks.html", {"cb": cb, "partner": cb.partner})
+    decided = cb.status != CircuitBreak.Status.OPEN
     return render(
-        request, "circuit_breaks/answer.html", {"cb": cb, "partner": cb.partner, "form": form, "due": review_due(cb)}
+        request,
+        "circuit_breaks/answer.html",
+        {"cb": cb, "partner": cb.partner, "form": form, "due": review_due(cb), "decided": decided},
     )

@@ -256,8 +256,21 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     can send a package for any partner from here ("Upload a package")."""
 
     change_list_template = "admin/syncs/syncrun/change_list.html"
-    list_display = ["started_at", "partner", "local_date", "source", "outcome", "reason_short", "checksum_short"]
-    readonly_fields = ["package_link"]
+    list_display = [
+        "started_at",
+        "partner",
+        "local_date",
+        "source",
+        "outcome",
+        "review",
+        "reason_short",
+        "checksum_short",
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("circuit_breaks__decided_by")
+
+    readonly_fields = ["package_link", "review"]
 
     def get_urls(self):
         return [

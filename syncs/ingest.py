@@ -25,7 +25,7 @@ from django.utils import timezone
 from circuit_breaks.cause import probable_cause
 from circuit_breaks.policy import EntityCounts, evaluate
 from circuit_breaks.selectors import thresholds_as_json, thresholds_for
-from circuit_breaks.services import circuit_break_open, circuit_break_supersede
+from circuit_breaks.services import circuit_break_is_open, circuit_break_open, circuit_break_supersede
 from partners.models import Partner
 from partners.selectors import local_today
 from partners.services import audit_record
@@ -112,6 +112,7 @@ def sync_ingest(
     dry_run: bool = False,
     local_date: date | None = None,
     run: SyncRun | None = None,
+    recheck: bool = False,
 ) -> IngestResult:
     """Run the pipeline on the package at ``path`` (zip or folder) for ``partner``.
 
@@ -119,12 +120,20 @@ def sync_ingest(
     as the last applied or held run), ``held`` (the circuit-break policy tripped: a break is opened
     and the partner's state becomes ``held``), ``applied`` (the roster now equals the snapshot).
     ``dry_run`` reports the decision and writes nothing. ``run`` is a claimed nightly run to fill
-    in (see ``sync_dispatch_nightly``). Raises nothing for bad input: an unreadable package is a
-    ``rejected`` run with its reason.
+    in (see ``sync_dispatch_nightly``). ``recheck`` runs a package already seen again (see
+    ``sync_recheck``). Raises nothing for bad input: an unreadable package is a ``rejected`` run
+    with its reason.
     """
     try:
         return _ingest(
-            partner=partner, path=path, source=source, by=by, dry_run=dry_run, local_date=local_date, run=run
+            partner=partner,
+            path=path,
+            source=source,
+            by=by,
+            dry_run=dry_run,
+            local_date=local_date,
+            run=run,
+            recheck=recheck,
         )
     finally:
         # read_package froze the snapshot out of the cyclic GC; it is released by now, so what
@@ -132,7 +141,7 @@ def sync_ingest(
         gc.unfreeze()
 
 
-def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestResult:
+def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> IngestResult:
     path = Path(path)
     local_date = local_date or local_today(partner)
     result = IngestResult(outcome=SyncRun.Outcome.RUNNING)
@@ -167,7 +176,7 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestRes
             .order_by("-started_at", "-id")
             .first()
         )
-        if last and last.checksum == result.checksum:
+        if last and last.checksum == result.checksum and not recheck:
             result.outcome = SyncRun.Outcome.SKIPPED
             result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
             return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
@@ -232,9 +241,28 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run) -> IngestRes
         else:
             _apply(partner, run, diffs)
             # A newer snapshot within the policy ends an open hold: the old diff is moot.
-            if circuit_break_supersede(partner=partner, by_run=run):
+            # A newer snapshot within the policy ends an open hold (held deletions only when this
+            # package's bulk files restate those types), and a hold with no open break left ends.
+            circuit_break_supersede(partner=partner, by_run=run, modes=snapshot.modes)
+            if not circuit_break_is_open(partner):
                 sync_release_hold(partner=partner, reason=f"sync run {run.pk} applied within the policy")
         return result
+
+
+def sync_recheck(*, run: SyncRun) -> IngestResult:
+    """Run the pipeline again on the stored package of ``run``, against the roster as it is now
+    (a review changed it since the package was diffed): it applies if the new diff passes the
+    policy, else it opens a fresh circuit break in place of the stale one. A package that cannot be
+    read gives a ``rejected`` result and no run."""
+    try:
+        with run.package.open("rb") as handle:
+            data = handle.read()
+    except (OSError, ValueError):
+        return IngestResult(outcome=SyncRun.Outcome.REJECTED, reason="The stored package cannot be read.")
+    with tempfile.TemporaryDirectory(prefix="bts-recheck-") as folder:
+        path = Path(folder) / f"{Path(run.package_name or 'package').stem}.zip"
+        path.write_bytes(data)
+        return sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.RECHECK, recheck=True)
 
 
 def sync_ingest_upload(*, partner: Partner, upload, by, dry_run: bool = False) -> IngestResult:

@@ -229,6 +229,7 @@ class SyncRun(models.Model):
         NIGHTLY = "nightly", "Nightly (inbox)"
         UPLOAD = "upload", "Upload"
         COMMAND = "command", "Command"
+        RECHECK = "recheck", "Re-check after a review"
 
     class Outcome(models.TextChoices):
         RUNNING = "running", "Running"
@@ -265,3 +266,18 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"run {self.pk} of {self.partner} ({self.get_outcome_display()})"
+
+    @property
+    def review(self) -> str:
+        """For a held run, what its review came to, in words ("" otherwise), e.g. "Approved by
+        sam on 2026-11-30". Reads ``circuit_breaks`` (prefetch it for lists)."""
+        breaks = sorted(self.circuit_breaks.all(), key=lambda b: b.pk)
+        if not breaks:
+            return ""
+        last = breaks[-1]
+        if last.status == "open":
+            return "Waiting for review" if last.kind == "full" else "Deletions waiting for review"
+        by = f" by {last.decided_by}" if last.decided_by_id else ""
+        when = f" on {last.decided_at:%Y-%m-%d}" if last.decided_at else ""
+        failed = " (could not be applied)" if last.apply_error else ""
+        return f"{last.get_status_display()}{by}{when}{failed}"

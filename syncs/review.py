@@ -52,10 +52,13 @@ def review_material(partner: Partner, snapshot: Snapshot, diffs: dict[str, Entit
         created = [record_data(entity, row) for row, _ in zip(d.created, range(SAMPLES_PER_KIND), strict=False)]
         updated_rows = list(d.updated[:SAMPLES_PER_KIND])
         before = _stored(partner, entity, [row[0] for row in updated_rows] + list(d.deleted[:SAMPLES_PER_KIND]))
-        updated = [
-            {"sourcedId": row[0], "changes": changed_fields(before.get(row[0], {}), record_data(entity, row))}
-            for row in updated_rows
-        ]
+        updated = []
+        for row in updated_rows:
+            after = record_data(entity, row)
+            sample = {"sourcedId": row[0], "changes": changed_fields(before.get(row[0], {}), after)}
+            if entity == "users":
+                sample["name"] = f"{after.get('givenName', '')} {after.get('familyName', '')}".strip()
+            updated.append(sample)
         deleted = [before.get(sid, {"sourcedId": sid}) for sid in d.deleted[:SAMPLES_PER_KIND]]
         samples[entity] = {"created": created, "updated": updated, "deleted": deleted}
     return samples, _facts(partner, snapshot, diffs)
@@ -112,6 +115,8 @@ class ReviewedApply:
     applied: dict
     held_deletions: dict[str, list[str]]
     roster_version: int = 0
+    # The roster moved since the diff (another decision or sync applied): re-check the package.
+    stale: bool = False
 
 
 def sync_apply_reviewed(
@@ -133,9 +138,10 @@ def sync_apply_reviewed(
             return ReviewedApply(
                 False,
                 f"The roster changed since this diff was made (version {roster_version}, now {current}); "
-                "nothing was applied. Review the newer sync instead.",
+                "nothing was applied; the package is re-checked against the roster as it is now.",
                 {},
                 {},
+                stale=True,
             )
         if not run.package:
             return ReviewedApply(False, "The run kept no package; nothing was applied.", {}, {})

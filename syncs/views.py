@@ -78,7 +78,11 @@ def sync_runs(request, slug):
             if result.run is not None:
                 messages.info(request, f"Run {result.run.pk}: {SyncRun.Outcome(result.outcome).label}. {result.reason}")
                 return redirect("syncs:run", slug=partner.slug, run_id=result.run.pk)
-    runs = SyncRun.objects.filter(partner=partner).order_by("-started_at", "-id")[:30]
+    runs = (
+        SyncRun.objects.filter(partner=partner)
+        .prefetch_related("circuit_breaks__decided_by")
+        .order_by("-started_at", "-id")[:30]
+    )
     return render(
         request,
         "syncs/runs.html",

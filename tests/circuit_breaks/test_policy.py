@@ -115,3 +115,14 @@ def test_the_admin_refuses_a_share_above_one(admin_client_):
     )
     assert response.context["adminform"].form.errors["delete_ratio"] == ["Give a share between 0 and 1 (0.10 = 10 %)."]
     assert not PolicyOverride.objects.exists()
+
+
+def test_a_type_with_no_records_before_never_divides_by_zero():
+    from circuit_breaks.policy import Thresholds
+
+    assert (
+        evaluate(
+            _counts("demographics", before=0, created=8, rows_read=8), Thresholds(small_population=0), first_sync=False
+        )
+        == []
+    )

@@ -2,6 +2,8 @@
 queue and the break page in admin, the decide_break command."""
 
 import json
+import re
+import shutil
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -17,6 +19,7 @@ from circuit_breaks.services import (
     answer_token,
     break_decide,
     break_escalate_due,
+    read_answer_token,
 )
 from partners.models import Partner, Plan
 from syncs.ingest import sync_ingest
@@ -85,7 +88,11 @@ def test_the_held_break_carries_its_evidence(gb, tmp_path):
     ]
     assert cb.cause == "term_change"
     assert cb.cause_evidence.startswith("Term change or rollover: 3 new academic session(s): 2021-2022 School Year")
-    assert cb.samples["users"]["updated"][0] == {"sourcedId": "604863", "changes": {"grades": ["09", "10"]}}
+    assert cb.samples["users"]["updated"][0] == {
+        "sourcedId": "604863",
+        "name": "Mary Archer",
+        "changes": {"grades": ["09", "10"]},
+    }
     assert len(cb.samples["enrollments"]["deleted"]) == 20
     assert cb.thresholds["enrollments"]["small_population"] == 10
     assert _state(gb) == "held"
@@ -142,7 +149,9 @@ def test_a_changed_package_is_not_applied(gb, tmp_path, manager):
     cb.refresh_from_db()
     assert cb.apply_error == "The stored package is not the one reviewed (SHA-256 differs); nothing was applied."
     assert _active(gb, "enrollments", OLD_ENROLLMENT) is True
-    assert list(cb.events.values_list("action", flat=True)) == ["opened", "approve", "apply_failed"]
+    assert list(cb.events.values_list("action", flat=True)) == ["opened", "approve", "apply_failed", "reopened"]
+    # Back in the queue, the partner still held: staff can reject it, or a newer package replaces it.
+    assert (cb.status, _state(gb)) == ("open", "held")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -186,8 +195,8 @@ def test_asking_emails_a_link_and_get_records_nothing(client, asked):
     [message] = mail.outbox
     assert message.to == ["roster@gb.example.org"]
     assert message.subject == "Grand Bend ISD: was this roster change expected?"
-    link = f"/sync-review/{answer_token(asked)}/"
-    assert link in message.body
+    link = re.search(r"http://\S+(/sync-review/\S+/)", message.body).group(1)
+    assert read_answer_token(link.split("/")[2]).pk == asked.pk
     page = client.get(link)
     assert page.status_code == 200
     assert "users: 8 of 10 updated = 80.0 % &gt; 75 %" in page.content.decode()
@@ -325,3 +334,107 @@ def test_the_partner_sees_the_hold_in_plain_words(client, gb, tmp_path):
     home = client.get("/p/grand-bend/").content.decode()
     assert "Your nightly roster sync is on hold for review since" in home
     assert "Staff decide by <strong>" in home
+
+
+# --- Found by a new-user trial ------------------------------------------------------------------------
+
+
+def test_an_open_break_made_stale_by_another_apply_is_rechecked(
+    gb, tmp_path, manager, django_capture_on_commit_callbacks
+):
+    from circuit_breaks.services import break_apply
+
+    first = _held(gb, tmp_path)
+    with django_capture_on_commit_callbacks(execute=False):  # approved; the apply task has not run yet
+        break_decide(circuit_break_id=first.pk, action="approve", by=manager)
+    emptied = tmp_path / "emptied"
+    shutil.copytree(GRAND_BEND, emptied, ignore=shutil.ignore_patterns("*.md"))
+    (emptied / "enrollments.csv").write_text((emptied / "enrollments.csv").read_text().splitlines()[0] + "\n")
+    second = CircuitBreak.objects.get(pk=sync_ingest(partner=gb, path=emptied).circuit_break)
+    with committed():
+        break_apply(first.pk)  # the roster moves on: the second break's diff is stale now
+    second.refresh_from_db()
+    fresh = CircuitBreak.objects.get(status="open")
+    assert second.status == "superseded"
+    assert fresh.pk != second.pk
+    assert fresh.roster_version == SyncState.objects.get(partner=gb).roster_version
+    assert fresh.counts["enrollments"]["deleted"] == 24  # now against the 2021-22 enrollments
+    assert "rechecked" in list(second.events.values_list("action", flat=True))
+    assert _state(gb) == "held"
+
+
+def test_held_deletions_survive_a_delta_that_does_not_restate_them(gb, tmp_path, manager):
+    cb = _held(gb, tmp_path)
+    decide(circuit_break_id=cb.pk, action="approve-without-deletions", by=manager)
+    delta = tmp_path / "delta"
+    delta.mkdir()
+    (delta / "manifest.csv").write_text(
+        "propertyName,value\noneroster.version,1.1\nfile.users,delta\n"
+        + "".join(f"file.{e},absent\n" for e in ("orgs", "academicSessions", "courses", "classes", "enrollments"))
+    )
+    header = (GRAND_BEND / "users.csv").read_text().splitlines()[0]
+    mary = next(line for line in (GRAND_BEND / "users.csv").read_text().splitlines() if line.startswith("604863,"))
+    mary = mary.replace("604863,,,", "604863,active,2026-08-20T02:00:00Z,").replace("(950) 336 6601", "(950) 336 0000")
+    (delta / "users.csv").write_text(f"{header}\n{mary}\n")
+    assert sync_ingest(partner=gb, path=delta).outcome == "applied"
+    rest = CircuitBreak.objects.get(status="open")
+    assert rest.kind == "deletions"
+    assert _active(gb, "enrollments", OLD_ENROLLMENT) is True
+    assert _state(gb) == "held"
+    with pytest.raises(BreakDecisionError, match="holds only deletions"):
+        break_decide(circuit_break_id=rest.pk, action="approve-without-deletions", by=manager)
+
+
+def test_an_answer_after_the_decision_still_reaches_staff(client, asked, manager, settings):
+    decide(circuit_break_id=asked.pk, action="approve", by=manager)
+    link = f"/sync-review/{answer_token(asked)}/"
+    mail.outbox.clear()
+    with committed():
+        response = client.post(link, {"answer": "not_expected", "comment": "Please do NOT apply this."})
+    assert 'id="answer-recorded"' in response.content.decode()
+    asked.refresh_from_db()
+    assert (asked.answer, asked.answer_comment) == ("not_expected", "Please do NOT apply this.")
+    assert [m.subject for m in mail.outbox] == [f"Grand Bend ISD answered about circuit break {asked.pk}: Not expected"]
+
+
+def test_asking_again_after_an_answer_is_refused(client, asked, manager):
+    with committed():
+        client.post(f"/sync-review/{answer_token(asked)}/", {"answer": "expected"})
+    with pytest.raises(BreakDecisionError, match="already answered on .*: Expected"):
+        break_decide(circuit_break_id=asked.pk, action="ask-partner", by=manager)
+    asked.refresh_from_db()
+    assert asked.answer == "expected"
+
+
+def test_a_bad_break_id_in_admin_is_not_a_server_error(admin_client_):
+    response = admin_client_.get("/admin/circuit_breaks/circuitbreak/abc/change/")
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ask_partner_from_the_command_prints_only_json_on_stdout(tmp_path, capsys, settings):
+    """Committed for real, as on the command line: the console mail goes to stderr, so stdout
+    stays one JSON object."""
+    from tests.factories import SchoolYearFactory
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    StaffFactory(username="psm")
+    gb = PartnerFactory(slug="grand-bend", name="Grand Bend ISD", integration_type=Partner.IntegrationType.FILE_SHARING)
+    Plan.objects.create(partner=gb, school_year=SchoolYearFactory(), roster_contact_email="roster@gb.example.org")
+    cb = _held(gb, tmp_path)
+    out = StringIO()
+    call_command("decide_break", str(cb.pk), "ask-partner", "--by", "PSM", "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert (printed["action"], printed["status"], printed["asked_at"] is not None) == ("ask-partner", "open", True)
+    assert "Subject: Grand Bend ISD: was this roster change expected?" in capsys.readouterr().err
+
+
+def test_the_run_page_says_what_the_review_decided(client, gb, tmp_path, manager):
+    from tests.factories import MembershipFactory
+
+    cb = _held(gb, tmp_path)
+    decide(circuit_break_id=cb.pk, action="reject", by=manager, reason="last year's file")
+    client.force_login(MembershipFactory(partner=gb).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{cb.run_id}/").content.decode()
+    assert "<strong>Review:</strong> Rejected by psm on " in page
+    assert "Rejected by psm on" in client.get("/p/grand-bend/sync/").content.decode()

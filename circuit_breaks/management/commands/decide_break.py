@@ -1,7 +1,9 @@
 """``python manage.py decide_break ID approve|approve-without-deletions|reject|ask-partner --by USERNAME
 [--reason TEXT] [--json]``: a review decision through the same services as admin."""
 
+import contextlib
 import json
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -22,9 +24,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             user = staff_user(options["by"])
-            cb = break_decide(
-                circuit_break_id=options["break_id"], action=options["action"], by=user, reason=options["reason"]
-            )
+            # With --json, stdout carries one JSON object: mail printed by the console backend
+            # (the partner's link, escalations) goes to stderr.
+            with contextlib.redirect_stdout(sys.stderr if options["json"] else sys.stdout):
+                cb = break_decide(
+                    circuit_break_id=options["break_id"], action=options["action"], by=user, reason=options["reason"]
+                )
         except CircuitBreak.DoesNotExist as error:
             raise CommandError(f"There is no circuit break {options['break_id']}.") from error
         except BreakDecisionError as error:
