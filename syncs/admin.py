@@ -271,6 +271,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("circuit_breaks__decided_by")
 
     readonly_fields = ["package_link", "review"]
+    exclude = ["package"]  # its storage URL is not served; package_link downloads it (audited)
 
     def get_urls(self):
         return [

@@ -10,6 +10,7 @@ or update; ``absent`` — the entity is left untouched. Values are compared afte
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 from .oneroster import ENTITIES, NAMES, Snapshot
 
@@ -53,8 +54,12 @@ def record_digest(entity: str, data: Mapping[str, str]) -> str:
 
 
 def record_data(entity: str, row: Sequence[str]) -> dict[str, str]:
-    """A row as the ``{column: value}`` a roster record stores."""
-    return dict(zip(NAMES[entity], row, strict=True))
+    """A row as the ``{column: value}`` a roster record stores. A user's ``password`` is never kept
+    (the digest still sees it, so a changed password is still an update)."""
+    data = dict(zip(NAMES[entity], row, strict=True))
+    if data.get("password"):
+        data["password"] = ""
+    return data
 
 
 def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dict[str, EntityDiff]:
@@ -70,8 +75,9 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
             d.unchanged = len(current)
             continue
         rows = snapshot.rows.get(entity, [])
-        if mode == "delta":
-            d.deleted = [row[0] for row in rows if row[1] == "tobedeleted" and row[0] in current]
+        marked = set()
+        if "tobedeleted" in map(itemgetter(1), rows):  # delta deletions (and a bulk row marked so)
+            marked = {row[0] for row in rows if row[1] == "tobedeleted"}
             rows = [row for row in rows if row[1] != "tobedeleted"]
         if not current:
             d.created = rows  # as it is: a fast-path file is parsed again only when applied
@@ -84,12 +90,13 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
                     d.updated.append(row)
                 else:
                     d.unchanged += 1
-        ids = snapshot.ids(entity)
+        ids = snapshot.ids(entity) - marked
         left = current.keys() - ids
         if mode == "bulk":
             kept_back = snapshot.dropped_ids.get(entity, set())
             d.deleted = sorted(left - kept_back)
             d.unchanged += len(left & kept_back)
         else:
-            d.unchanged += len(left)
+            d.deleted = sorted(marked & current.keys())
+            d.unchanged += len(left - marked)
     return result

@@ -82,6 +82,7 @@ def _limits() -> Limits:
         max_compressed=settings.BTS_PACKAGE_MAX_COMPRESSED,
         max_uncompressed=settings.BTS_PACKAGE_MAX_UNCOMPRESSED,
         max_files=settings.BTS_PACKAGE_MAX_FILES,
+        max_rows=settings.BTS_PACKAGE_MAX_ROWS,
     )
 
 
@@ -163,7 +164,9 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
     result.problems = [p.as_dict() for p in snapshot.problems]
     if snapshot.rejected:
         result.outcome = SyncRun.Outcome.REJECTED
-        result.reason = "The package has problems that reject it whole; the roster is unchanged. " + result.reason
+        result.reason = (
+            "The package has problems that reject it whole; the roster is unchanged. " + result.reason
+        ).strip()
         return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
     with transaction.atomic():
         # Serialise ingests of one partner: the second waits here until the first commits, then
@@ -298,7 +301,7 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed
     )
     for name, value in fields.items():
         setattr(run, name, value)
-    if raw is not None:
+    if raw is not None and result.outcome != SyncRun.Outcome.SKIPPED:  # a skipped run's package is stored already
         run.package.save(f"{partner.slug}-{result.checksum[:12]}.zip", ContentFile(raw), save=False)
     run.save()
     result.run = run

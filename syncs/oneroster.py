@@ -196,11 +196,14 @@ class PackageError(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """Upload limits: bytes compressed, bytes uncompressed, number of files."""
+    """Package limits: bytes compressed, bytes uncompressed, number of files, lines per file.
+    Reading takes about 20 times a package's uncompressed size in memory (a 57 MB, 928k-row
+    package peaks near 1.1 GB), so the defaults keep one package within a few GB."""
 
     max_compressed: int = 200 * 2**20
-    max_uncompressed: int = 2 * 2**30
+    max_uncompressed: int = 256 * 2**20
     max_files: int = 30
+    max_rows: int = 5_000_000
 
 
 def _open_files(path: Path, limits: Limits) -> dict[str, bytes]:
@@ -235,9 +238,7 @@ def _read_zip(path: Path, limits: Limits) -> dict[str, bytes]:
         names = [Path(m.filename).name for m in members]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise PackageError(
-                f"The zip holds more than one {', '.join(duplicates)} (in different folders); send one export per zip."
-            )
+            raise PackageError(f"The zip holds {', '.join(duplicates)} more than once; send one export per zip.")
         if len(members) > limits.max_files:
             raise PackageError(f"The zip holds {len(members)} CSV files; at most {limits.max_files} are accepted.")
         total = sum(m.file_size for m in members)
@@ -262,7 +263,20 @@ def _decode(name: str, data: bytes, problems: list[Problem]) -> str | None:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        problems.append(Problem(name, line, 0, "", "", f"The file is not UTF-8 (byte {error.start + 1}).", "package"))
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        column = data[line_start : error.start].count(b",") + 1
+        byte = data[error.start]
+        problems.append(
+            Problem(
+                name,
+                line,
+                column,
+                "",
+                f"0x{byte:02X}",
+                f"The file is not UTF-8: byte 0x{byte:02X} on line {line} cannot be read. Save or export it as UTF-8.",
+                "package",
+            )
+        )
         return None
     return text
 
@@ -271,6 +285,9 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
     name = "manifest.csv"
     if name not in files:
         problems.append(Problem(name, 0, 0, "", "", "The package has no manifest.csv.", "package"))
+        return {}
+    if not files[name]:
+        problems.append(Problem(name, 0, 0, "", "", "manifest.csv is empty (zero bytes).", "package"))
         return {}
     text = _decode(name, files[name], problems)
     if text is None:
@@ -290,13 +307,14 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
         )
         return {}
     properties = {row[0].strip(): _nfc(row[1].strip()) for row in rows[1:] if len(row) >= 2}
+    lines = {row[0].strip(): number for number, row in enumerate(rows[1:], start=2) if row}
     version = properties.get("oneroster.version")
     if version != "1.1":
         problems.append(
             Problem(
                 name,
-                0,
-                2,
+                lines.get("oneroster.version", 0),
+                2 if "oneroster.version" in lines else 0,
                 "oneroster.version",
                 version or "",
                 "Only OneRoster 1.1 packages are accepted (oneroster.version must be 1.1).",
@@ -305,6 +323,22 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
         )
     modes = {}
     for line, row in enumerate(rows[1:], start=2):
+        key = row[0].strip() if row else ""
+        if key.lower().startswith(("files.", "file_")) or (
+            key.lower().startswith("file.") and not key.startswith("file.")
+        ):
+            wanted = "file." + (key.split(".", 1)[-1] if "." in key else key[5:])
+            problems.append(
+                Problem(
+                    name, line, 1, key, key, f"{key} is not a OneRoster 1.1 property; did you mean {wanted}?", "package"
+                )
+            )
+            continue
+        if key.startswith("file.") and key[5:] in modes:
+            problems.append(
+                Problem(name, line, 1, key, key, f"{key} is listed more than once; keep one line per file.", "package")
+            )
+            continue
         if len(row) >= 2 and row[0].strip().startswith("file."):
             entity, mode = row[0].strip()[5:], row[1].strip().lower()
             if entity not in ENTITIES and entity not in _OTHER_FILES:
@@ -391,14 +425,14 @@ def read_package(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _read(files, existing, fast)
+        return _read(files, existing, fast, limits)
     finally:
         if collecting:
             gc.freeze()
             gc.enable()
 
 
-def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fast: bool) -> Snapshot:
+def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fast: bool, limits: Limits) -> Snapshot:
     snapshot = Snapshot()
     snapshot.modes = _read_manifest(files, snapshot.problems)
     if snapshot.rejected:
@@ -423,6 +457,11 @@ def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fas
             continue
         if not files[name]:
             snapshot.problems.append(Problem(name, 0, 0, "", "", f"{name} is empty (zero bytes).", "package"))
+            continue
+        lines = files[name].count(b"\n") + (not files[name].endswith(b"\n"))
+        if lines > limits.max_rows:
+            message = f"{name} has {lines:,} lines; at most {limits.max_rows:,} are accepted per file."
+            snapshot.problems.append(Problem(name, 0, 0, "", "", message, "package"))
             continue
         parsed[entity] = _parse_file(entity, name, files[name], mode, snapshot, fast)
     if snapshot.rejected:
@@ -488,14 +527,17 @@ def _parse_file(
 # on broken variants).
 def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, list[list[str]], set[str]] | None:
     """``(rows, columns, sourcedIds)`` of a file whose every row is valid, or ``None``."""
-    if text.count("\r") != text.count("\r\n"):
-        return None  # a CR that does not end a line: inside a field
+    if text.count("\r") != text.count("\r\n") or "\x00" in text:
+        return None  # a CR that does not end a line (inside a field), or a NUL character
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()
     # Line by line (a CR before the split is the line end): a field with a line break inside
     # would join two lines into one row, so the counts differ and the slow path takes over.
-    rows = list(csv.reader(lines))
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error:
+        return None  # the row-by-row path says where
     if len(rows) != len(lines):
         return None
     del lines
@@ -562,10 +604,35 @@ def _read_rows(
     line = 1
     seen: dict[str, int] = {}
     read = dropped = 0
-    for raw in reader:
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append(
+                Problem(name, reader.line_num, 0, "", "", f"The file cannot be read as CSV here: {error}.", "package")
+            )
+            break
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
             continue
+        if line > start and any("\n" in value for value in raw):
+            column = next(index for index, value in enumerate(raw) if "\n" in value) + 1
+            problems.append(
+                Problem(
+                    name,
+                    start,
+                    column,
+                    "",
+                    "",
+                    f'A quoted field starting on line {start} runs over {line - start + 1} lines: a quote (") is '
+                    "probably not closed. The file is rejected, so the rows it would swallow are not taken as "
+                    "deletions.",
+                    "package",
+                )
+            )
+            break
         read += 1
         errors = []
         if len(raw) > width and any(v.strip() for v in raw[width:]):
@@ -575,6 +642,9 @@ def _read_rows(
             value = raw[index].strip() if index < len(raw) else ""
             if "\r" in value:
                 errors.append((index + 1, column, value, "The field contains a carriage return (CR)"))
+                continue
+            if "\x00" in value:
+                errors.append((index + 1, column, value.replace("\x00", "␀"), "The field contains a NUL character"))
                 continue
             if not value:
                 if required or (mode == "delta" and column in ("status", "dateLastModified")):

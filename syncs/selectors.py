@@ -1,5 +1,6 @@
 """Reads of the syncs app: a partner's season (effective window and key dates), heartbeats."""
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -170,7 +171,7 @@ def roster_search(partner: Partner, query: str, limit: int = 50) -> list[dict]:
     ``sourcedId``, given, middle or family name, username, identifier or email, so "mary archer"
     and "archer 604863" both find Mary Archer. At most ``limit``, by ``sourcedId``."""
     rows = RosterRecord.objects.active().filter(partner=partner, entity="users")
-    for word in query.split()[:5]:
+    for word in unicodedata.normalize("NFC", query).split()[:5]:
         rows = rows.filter(
             Q(sourced_id__icontains=word)
             | Q(data__givenName__icontains=word)

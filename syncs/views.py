@@ -144,7 +144,7 @@ def roster(request, slug):
             "partner": partner,
             "schools": roster_summary(partner),
             "query": query,
-            "matches": roster_search(partner, query) if query else None,
+            "matches": roster_search(partner, query, limit=51) if query else None,
             "hold": hold_notice(partner),
         },
     )

@@ -229,8 +229,10 @@ LOGGING = {
 # upload limits for OneRoster packages (bytes and files).
 BTS_INBOX_ROOT = Path(env.str("BTS_INBOX_ROOT", default=str(DATA_DIR / "inbox")))
 BTS_PACKAGE_MAX_COMPRESSED = env.int("BTS_PACKAGE_MAX_COMPRESSED", default=200 * 2**20)
-BTS_PACKAGE_MAX_UNCOMPRESSED = env.int("BTS_PACKAGE_MAX_UNCOMPRESSED", default=2 * 2**30)
+# Reading a package takes about 20 times its uncompressed size in memory: raise these with the RAM.
+BTS_PACKAGE_MAX_UNCOMPRESSED = env.int("BTS_PACKAGE_MAX_UNCOMPRESSED", default=256 * 2**20)
 BTS_PACKAGE_MAX_FILES = env.int("BTS_PACKAGE_MAX_FILES", default=30)
+BTS_PACKAGE_MAX_ROWS = env.int("BTS_PACKAGE_MAX_ROWS", default=5_000_000)
 
 # Circuit breaks (DESIGN.md "Circuit-break policy"): the default thresholds (staff override them per
 # partner and entity type in admin), the review SLA in business days of the partner's calendar,

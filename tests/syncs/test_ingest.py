@@ -265,3 +265,30 @@ def test_an_update_is_written_and_a_returning_record_is_reactivated_in_place(par
     assert record.data["givenName"] == "Mary"
     assert first.pk != third.run.pk
     assert sync_ingest(partner=partner, path=copy("again")).outcome == "skipped"
+
+
+def test_a_bulk_row_marked_tobedeleted_is_a_deletion(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _edit(folder, "demographics.csv", "604863,,,", "604863,tobedeleted,2026-08-20T02:00:00Z,")
+    result = sync_ingest(partner=partner, path=folder)
+    assert (result.counts["demographics"]["deleted"], result.counts["demographics"]["unchanged"]) == (1, 7)
+    assert RosterRecord.objects.get(partner=partner, entity="demographics", sourced_id="604863").active is False
+
+
+def test_too_many_lines_are_refused_before_reading(partner, copy, settings):
+    settings.BTS_PACKAGE_MAX_ROWS = 20
+    result = sync_ingest(partner=partner, path=GRAND_BEND)
+    assert result.outcome == "rejected"
+    assert {
+        "file": "enrollments.csv",
+        "message": "enrollments.csv has 25 lines; at most 20 are accepted per file.",
+    } in [{"file": p["file"], "message": p["message"]} for p in result.problems]
+
+
+def test_a_oneroster_password_is_never_stored(partner, copy):
+    folder = copy()
+    _edit(folder, "users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,hunter2")
+    sync_ingest(partner=partner, path=folder)
+    assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["password"] == ""
+    assert not RosterRecord.objects.filter(data__password="hunter2").exists()

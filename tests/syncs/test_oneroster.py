@@ -230,7 +230,7 @@ def test_two_exports_in_one_zip_are_refused(package, tmp_path):
         for path in package.glob("*.csv"):
             out.write(path, f"2026/{path.name}")
         out.write(package / "users.csv", "2025/users.csv")
-    with pytest.raises(PackageError, match="The zip holds more than one users.csv"):
+    with pytest.raises(PackageError, match="The zip holds users.csv more than once"):
         read_package(archive)
 
 
@@ -314,3 +314,53 @@ def test_a_clean_package_takes_the_fast_path(monkeypatch):
 
     monkeypatch.setattr("syncs.oneroster._read_rows", refuse)
     assert sum(len(rows) for rows in read_package(GRAND_BEND).rows.values()) == 51
+
+
+def test_an_unclosed_quote_rejects_the_file_instead_of_swallowing_rows(package):
+    _edit(package, "users.csv", ",Mary,Archer,", ',"Mary,Archer,')
+    snapshot = read_package(package)
+    assert snapshot.rejected
+    [problem] = [p for p in snapshot.problems if p.level == "package"]
+    assert (problem.file, problem.line, problem.column) == ("users.csv", 2, 9)
+    assert problem.message.startswith("A quoted field starting on line 2 runs over ")
+    assert 'a quote (") is probably not closed' in problem.message
+
+
+def test_a_field_over_the_csv_limit_is_a_located_problem_not_a_crash(package):
+    _edit(package, "users.csv", ",Mary,Archer,", ",Mary" + "x" * 140_000 + ",Archer,")
+    snapshot = read_package(package)
+    assert snapshot.rejected
+    assert [(p.file, p.line) for p in snapshot.problems if p.level == "package"] == [("users.csv", 2)]
+    assert "field larger than field limit" in snapshot.problems[0].message
+
+
+def test_a_nul_character_drops_the_row(package):
+    _edit(package, "users.csv", ",Mary,Archer,", ",Ma\x00ry,Archer,")
+    snapshot = read_package(package)
+    assert ("users.csv", 2, 9, "The field contains a NUL character.", "row") in _problems(snapshot)
+
+
+def test_a_non_utf8_byte_is_located(package):
+    path = package / "users.csv"
+    path.write_bytes(path.read_bytes().replace(b",Mary,Archer,", b",M\xe1ry,Archer,", 1))
+    [problem] = read_package(package).problems
+    assert (problem.line, problem.column, problem.value) == (2, 9, "0xE1")
+    assert problem.message == "The file is not UTF-8: byte 0xE1 on line 2 cannot be read. Save or export it as UTF-8."
+
+
+def test_manifest_mistakes_are_refused(package):
+    manifest = package / "manifest.csv"
+    original = manifest.read_text()
+    manifest.write_text(original + "file.users,absent\n")
+    assert "file.users is listed more than once; keep one line per file." in [
+        p.message for p in read_package(package).problems
+    ]
+    manifest.write_text(original.replace("file.users,bulk", "files.users,bulk"))
+    assert "files.users is not a OneRoster 1.1 property; did you mean file.users?" in [
+        p.message for p in read_package(package).problems
+    ]
+    manifest.write_bytes(b"")
+    assert [p.message for p in read_package(package).problems] == ["manifest.csv is empty (zero bytes)."]
+    manifest.write_text(original.replace("oneroster.version,1.1", "oneroster.version,1.2"))
+    [problem] = read_package(package).problems
+    assert (problem.line, problem.column) == (3, 2)
