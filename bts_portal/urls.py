@@ -17,6 +17,7 @@ urlpatterns = [
     path("", partner_views.home, name="home"),
     path("p/", include("partners.urls")),
     path("p/", include("syncs.urls")),
+    path("", include("season.urls")),
     path("invitations/<str:token>/", partner_views.invitation_accept_view, name="invitation_accept"),
     path("sync-review/", include("circuit_breaks.urls")),
     path("accounts/login/", views.LoginView.as_view(), name="login"),

@@ -1,10 +1,12 @@
 """Portal pages of the syncs app: the partner's season timeline and the IC rollover confirmation."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.module_loading import import_string
 
 from circuit_breaks.selectors import hold_notice
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
@@ -32,6 +34,7 @@ def timeline(request, slug):
             "season": season,
             "timeline": build_timeline(season, today),
             "can_act": can_act_for(request.user, partner),
+            "panels": [import_string(path)(request, partner) for path in settings.BTS_TIMELINE_PANELS],
         },
     )
 

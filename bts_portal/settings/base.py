@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "partners",
     "syncs",
     "circuit_breaks",
+    "season",
     "bts_portal.apps.BtsPortalConfig",
 ]
 
@@ -208,6 +209,8 @@ BTS_PERIODIC_TASKS = {
 # Cards that upper apps add to the partner home page (partners imports none of them; the
 # project wires them here). Each is a callable (request, partner) -> HTML.
 BTS_PARTNER_HOME_PANELS = ["syncs.panels.season_panel"]
+# Cards below the season timeline (syncs imports none of them): (request, partner) -> HTML.
+BTS_TIMELINE_PANELS = ["season.panels.calendar_panel"]
 # Called by partners.services.plan_approve, in its transaction: (plan=, by=) -> None.
 BTS_PLAN_APPROVAL_APPLIERS = ["syncs.services.schedule_apply_plan"]
 

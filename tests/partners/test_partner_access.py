@@ -25,6 +25,7 @@ OWN_PARTNER_GET_STATUS = {
     "partners:plan_summary": 302,
     "syncs:run": 404,  # run 999999 does not exist, for anyone
     "syncs:run_package": 404,
+    "season:partner_feed": 405,  # POST only
 }
 # Routes that take more than the slug.
 EXTRA_KWARGS = {"syncs:run": {"run_id": 999999}, "syncs:run_package": {"run_id": 999999}}

@@ -1,0 +1,25 @@
+"""Panels the season app adds to pages of lower apps, wired in settings (``BTS_TIMELINE_PANELS``)."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+
+from partners.selectors import can_act_for
+
+from .models import CalendarFeed
+
+
+def calendar_panel(request, partner) -> str:
+    """The timeline's "add to calendar" card: the partner's private feed address (https and
+    webcal), and the button to create or reset it (partner admins and staff)."""
+    live = CalendarFeed.objects.filter(partner=partner, revoked_at__isnull=True).first()
+    url = f"{settings.BTS_BASE_URL.rstrip('/')}/calendar/{live.token}.ics" if live else ""
+    return render_to_string(
+        "season/calendar_panel.html",
+        {
+            "partner": partner,
+            "feed_url": url,
+            "webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
+            "can_act": can_act_for(request.user, partner),
+        },
+        request=request,
+    )
