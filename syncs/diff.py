@@ -82,7 +82,7 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
             continue
         rows = snapshot.rows.get(entity, [])
         marked = set()
-        if "tobedeleted" in map(itemgetter(1), rows):  # delta deletions (and a bulk row marked so)
+        if snapshot.has_deletions_marked(entity):  # delta deletions (and a bulk row marked so)
             marked = {row[0] for row in rows if row[1] == "tobedeleted"}
             rows = [row for row in rows if row[1] != "tobedeleted"]
         if not current:
@@ -98,7 +98,7 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
             stored = compress(olds, map(operator.not_, is_new))
             d.updated = list(compress(known, map(operator.ne, stored, digests)))
             d.unchanged += len(known) - len(d.updated)
-        ids = snapshot.ids(entity) - marked
+        ids = snapshot.ids(entity) - marked if marked else snapshot.ids(entity)
         left = current.keys() - ids
         if mode == "bulk":
             kept_back = snapshot.dropped_ids.get(entity, set())

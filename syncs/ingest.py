@@ -158,6 +158,10 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
     except OSError as error:
         result.outcome, result.reason = SyncRun.Outcome.REJECTED, f"The package cannot be read: {error.strerror}."
         return _finish(result, partner, path, None, source, by, dry_run, local_date, run)
+    # The same package as last time (an inbox that did not change overnight) is skipped before any
+    # reading; the check is repeated under the lock below.
+    if not recheck and _skip_if_seen(result, partner):
+        return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
     # Read and validate outside any transaction: a large package must not hold the database's
     # write lock (SQLite) or the partner's row lock while it is parsed. The applied roster is read
     # once, here, for references and the diff; under the lock it is read again only if another
@@ -180,15 +184,7 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
         # diffs against what the first applied.
         SyncState.objects.get_or_create(partner=partner, defaults={"changed_at": timezone.now()})
         SyncState.objects.select_for_update().get(partner=partner)
-        last = (
-            SyncRun.objects.filter(partner=partner, outcome__in=[SyncRun.Outcome.APPLIED, SyncRun.Outcome.HELD])
-            .exclude(dry_run=True)
-            .order_by("-started_at", "-id")
-            .first()
-        )
-        if last and last.checksum == result.checksum and not recheck:
-            result.outcome = SyncRun.Outcome.SKIPPED
-            result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
+        if not recheck and _skip_if_seen(result, partner):
             return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         if _roster_version(partner) != version:
             roster = applied_roster(partner)
@@ -257,6 +253,21 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
             if not circuit_break_is_open(partner):
                 sync_release_hold(partner=partner, reason=f"sync run {run.pk} applied within the policy")
         return result
+
+
+def _skip_if_seen(result: IngestResult, partner: Partner) -> bool:
+    """Mark ``result`` skipped when its checksum is the partner's last applied or held package."""
+    last = (
+        SyncRun.objects.filter(partner=partner, outcome__in=[SyncRun.Outcome.APPLIED, SyncRun.Outcome.HELD])
+        .exclude(dry_run=True)
+        .order_by("-started_at", "-id")
+        .first()
+    )
+    if not (last and last.checksum == result.checksum):
+        return False
+    result.outcome = SyncRun.Outcome.SKIPPED
+    result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
+    return True
 
 
 def sync_recheck(*, run: SyncRun) -> IngestResult:

@@ -169,6 +169,16 @@ class Snapshot:
     # sourcedIds of the kept rows per entity, filled as they are known (see ``ids``).
     id_sets: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
+    # Entities whose kept rows include status=tobedeleted (the fast path knows from its distinct
+    # values; otherwise the rows are looked at once).
+    marked: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def has_deletions_marked(self, entity: str) -> bool:
+        """Whether some kept row of ``entity`` has ``status`` ``tobedeleted``."""
+        if entity not in self.marked:
+            self.marked[entity] = "tobedeleted" in map(itemgetter(1), self.rows.get(entity, ()))
+        return self.marked[entity]
+
     def ids(self, entity: str) -> set[str]:
         """The ``sourcedId``s of the kept rows of ``entity`` (computed once)."""
         if entity not in self.id_sets:
@@ -512,7 +522,7 @@ def _parse_file(
         return [], None, None
     found = _read_fast(entity, text, len(header), mode) if fast else None
     if found is not None:
-        rows, columns, snapshot.id_sets[entity] = found
+        rows, columns, snapshot.id_sets[entity], snapshot.marked[entity] = found
         snapshot.rows_read[entity] = len(rows)
         snapshot.rows_dropped[entity] = 0
         return rows, None, columns
@@ -525,8 +535,8 @@ def _parse_file(
 # break or CR inside a field, a blank or short line, a bad value anywhere) sends the whole file to
 # the row-by-row path, which words every problem. Both paths give the same rows (tests check this
 # on broken variants).
-def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, list[list[str]], set[str]] | None:
-    """``(rows, columns, sourcedIds)`` of a file whose every row is valid, or ``None``."""
+def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, list, set[str], bool] | None:
+    """``(rows, columns, sourcedIds, any row tobedeleted)`` of a file whose every row is valid, or ``None``."""
     if text.count("\r") != text.count("\r\n") or "\x00" in text:
         return None  # a CR that does not end a line (inside a field), or a NUL character
     lines = text.split("\n")
@@ -543,7 +553,7 @@ def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, lis
     del lines
     body = rows[1:]
     if not body:
-        return [], [], set()
+        return [], [], set(), False
     spec = COLUMNS[entity]
     lengths = set(map(len, body))
     if min(lengths) < len(spec):
@@ -586,7 +596,8 @@ def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, lis
     ids = set(columns[0])
     if len(ids) != len(body):
         return None
-    return (list(zip(*columns, strict=True)) if rebuild else body), columns, ids
+    marked = "tobedeleted" in distinct_of["status"]
+    return (list(zip(*columns, strict=True)) if rebuild else body), columns, ids, marked
 
 
 _DATE_ORDER = {"academicSessions": ("startDate", "endDate"), "enrollments": ("beginDate", "endDate")}
