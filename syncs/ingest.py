@@ -348,7 +348,7 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
                     sourced_id=row[0],
                     data=record_data(entity, row),
                     applied_by_run=run,
-                    digest=row_digest(row),
+                    digest=row_digest(entity, row),
                 )
                 for row in rows
             ],
@@ -366,7 +366,7 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
                         entity,
                         row[0],
                         json.dumps(record_data(entity, row), ensure_ascii=False),
-                        row_digest(row),
+                        row_digest(entity, row),
                         True,
                         run.pk,
                     )
@@ -394,7 +394,7 @@ def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list) ->
                         run.pk,
                         [row[0] for row in batch],
                         [json.dumps(record_data(entity, row), ensure_ascii=False) for row in batch],
-                        [row_digest(row) for row in batch],
+                        [row_digest(entity, row) for row in batch],
                         partner.pk,
                         entity,
                     ],
@@ -404,7 +404,7 @@ def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list) ->
         records = list(RosterRecord.objects.filter(partner=partner, entity=entity, sourced_id__in=list(by_id)))
         for record in records:
             row = by_id[record.sourced_id]
-            record.data, record.digest, record.active = record_data(entity, row), row_digest(row), True
+            record.data, record.digest, record.active = record_data(entity, row), row_digest(entity, row), True
             record.applied_by_run, record.deactivated_at, record.deactivated_by_run = run, None, None
         RosterRecord.objects.bulk_update(
             records, ["data", "digest", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"]
