@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html
 
 from partners.admin import ReadOnlyAdminMixin
@@ -64,6 +65,7 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "partner",
         "sis",
         "success_manager",
+        "opened",
         "age",
         "sla",
         "top_reason",
@@ -116,6 +118,11 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="partner success manager", ordering="partner__success_manager")
     def success_manager(self, obj):
         return obj.partner.success_manager or "—"
+
+    @admin.display(description="opened", ordering="opened_at")
+    def opened(self, obj):
+        local = timezone.localtime(obj.opened_at, obj.partner.tzinfo)
+        return f"{local:%b %-d, %H:%M %Z}"  # the partner's local time
 
     @admin.display(description="age (business days)", ordering="opened_at")
     def age(self, obj):
