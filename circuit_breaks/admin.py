@@ -36,6 +36,7 @@ class SlaFilter(admin.SimpleListFilter):
         if self.value() == "escalated":
             return queryset.filter(status=CircuitBreak.Status.OPEN, escalated_at__isnull=False)
         opened = queryset.filter(status=CircuitBreak.Status.OPEN, escalated_at__isnull=True).select_related("partner")
+        opened = opened.prefetch_related("partner__closure_dates")
         ids = [cb.pk for cb in opened if sla_status(cb) == self.value()]
         return queryset.filter(pk__in=ids)
 
@@ -108,7 +109,11 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         open_first = Case(
             When(status=CircuitBreak.Status.OPEN, then=Value(0)), default=Value(1), output_field=IntegerField()
         )
-        queryset = self.model._default_manager.get_queryset().annotate(open_first=open_first)
+        queryset = (
+            self.model._default_manager.get_queryset()
+            .annotate(open_first=open_first)
+            .prefetch_related("partner__closure_dates")  # age and SLA read them for every row
+        )
         return queryset.order_by(*self.get_ordering(request))
 
     @admin.display(description="SIS", ordering="partner__sis")

@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
+from syncs.oneroster import ENTITIES
+
 from .cause import CAUSE_LABELS
 
 
@@ -109,10 +111,7 @@ class PolicyOverride(models.Model):
     Empty fields keep the default (``settings.BTS_CIRCUIT_BREAK_POLICY``); a per-type override wins
     over an all-types one. Ratios are fractions (0.10 = 10 %)."""
 
-    ENTITY_CHOICES = [
-        ("", "every entity type"),
-        *[(e, e) for e in ("orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics")],
-    ]
+    ENTITY_CHOICES = [("", "every entity type"), *[(e, e) for e in ENTITIES]]
 
     partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="policy_overrides")
     entity = models.CharField(max_length=20, choices=ENTITY_CHOICES, blank=True)

@@ -44,6 +44,29 @@ class EntityCounts:
     mode: str = "bulk"
 
 
+@dataclass(frozen=True)
+class Tripped:
+    """Which change rules hold one entity type: ``ratio_rules`` is whether ``before`` reaches the
+    small-population floor (below it only the absolute deletions rule applies, as ``deleted``)."""
+
+    ratio_rules: bool
+    deleted: bool
+    updated: bool
+    grew: bool
+
+
+def tripped(c: EntityCounts, t: Thresholds) -> Tripped:
+    """The change rules of DESIGN.md for one type (strict ``>`` for the shares, as peers do): the one
+    place these comparisons live, for ``evaluate`` and for the review page's table."""
+    ratios = bool(c.before) and c.before >= t.small_population
+    return Tripped(
+        ratio_rules=ratios,
+        deleted=c.deleted / c.before > t.delete_ratio if ratios else c.deleted >= t.small_population_deletions,
+        updated=ratios and c.updated / c.before > t.update_ratio,
+        grew=ratios and c.created > c.before * t.growth_ratio,
+    )
+
+
 def _pct(part: int, whole: int) -> str:
     return f"{100 * part / whole:.1f} %"
 
@@ -79,23 +102,24 @@ def evaluate(
         if c.mode == "bulk" and c.before and c.deleted == c.before and c.created == 0:
             reasons.append(f"{entity}: every one of the {c.before:,} records would be removed")
             continue
-        if c.before and c.before >= t.small_population:
-            if c.deleted / c.before > t.delete_ratio:
+        rules = tripped(c, t)
+        if rules.ratio_rules:
+            if rules.deleted:
                 share = _pct(c.deleted, c.before)
                 reasons.append(
                     f"{entity}: {c.deleted:,} of {c.before:,} deleted = {share} > {t.delete_ratio * 100:g} %"
                 )
-            if c.updated / c.before > t.update_ratio:
+            if rules.updated:
                 share = _pct(c.updated, c.before)
                 reasons.append(
                     f"{entity}: {c.updated:,} of {c.before:,} updated = {share} > {t.update_ratio * 100:g} %"
                 )
-            if c.created > c.before * t.growth_ratio:
+            if rules.grew:
                 if t.growth_ratio == 1:
                     reasons.append(f"{entity}: {c.created:,} created > {c.before:,} before (more than doubles)")
                 else:
                     reasons.append(f"{entity}: {c.created:,} created > {c.before:,} before × {t.growth_ratio:g}")
-        elif c.deleted >= t.small_population_deletions:
+        elif rules.deleted:
             reasons.append(
                 f"{entity}: {c.deleted:,} of {c.before:,} deleted, at least {t.small_population_deletions} "
                 "in a small population"

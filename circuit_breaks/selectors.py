@@ -7,12 +7,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from lib import calendar
+from partners.selectors import partner_closures
 from syncs.models import SyncRun
+from syncs.oneroster import ENTITIES
 
 from .models import CircuitBreak, PolicyOverride
-from .policy import Thresholds
+from .policy import EntityCounts, Thresholds, tripped
 
-ENTITIES = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics")
 OVERRIDE_FIELDS = [f.name for f in Thresholds.__dataclass_fields__.values()]
 
 
@@ -40,10 +41,6 @@ def thresholds_as_json(thresholds: dict[str, Thresholds]) -> dict[str, dict]:
     return {entity: asdict(t) for entity, t in thresholds.items()}
 
 
-def _closures(partner) -> frozenset[date]:
-    return frozenset(partner.closure_dates.values_list("date", flat=True))
-
-
 def review_due(circuit_break: CircuitBreak, closures: frozenset[date] | None = None) -> date:
     """The partner-local date by which staff should decide: the opening local date plus
     ``BTS_BREAK_SLA_BUSINESS_DAYS`` business days (federal holidays observed and the partner's
@@ -52,7 +49,7 @@ def review_due(circuit_break: CircuitBreak, closures: frozenset[date] | None = N
     partner = circuit_break.partner
     opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
     if closures is None:
-        closures = _closures(partner)
+        closures = partner_closures(partner)
     return calendar.business_days_after(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
 
 
@@ -61,7 +58,7 @@ def age_in_business_days(circuit_break: CircuitBreak, now=None) -> int:
     partner = circuit_break.partner
     opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
     today = calendar.local_date(now or timezone.now(), partner.tzinfo)
-    return calendar.business_days_between(opened, today, _closures(partner))
+    return calendar.business_days_between(opened, today, partner_closures(partner))
 
 
 def sla_status(circuit_break: CircuitBreak, now=None) -> str:
@@ -130,8 +127,10 @@ def review_table(circuit_break: CircuitBreak) -> list[dict]:
             continue
         t = circuit_break.thresholds.get(entity) or asdict(default_thresholds())
         before = c.get("before", 0)
-        # Below the small-population floor only the absolute deletions rule applies.
-        ratios = before >= t["small_population"]
+        rules = tripped(
+            EntityCounts(**{k: c.get(k, 0) for k in ("before", "created", "updated", "deleted")}),
+            Thresholds().with_overrides(t),
+        )
         rows.append(
             {
                 "entity": entity,
@@ -143,18 +142,14 @@ def review_table(circuit_break: CircuitBreak) -> list[dict]:
                 "rows_dropped": c.get("rows_dropped", 0),
                 "deleted_share": _share(c.get("deleted", 0), before),
                 "deleted_limit": f"{t['delete_ratio'] * 100:g} %",
-                "deleted_over": (
-                    c.get("deleted", 0) / before > t["delete_ratio"]
-                    if ratios
-                    else c.get("deleted", 0) >= t["small_population_deletions"]
-                ),
-                "small_population": None if ratios else t["small_population_deletions"],
+                "deleted_over": rules.deleted,
+                "small_population": None if rules.ratio_rules else t["small_population_deletions"],
                 "updated_share": _share(c.get("updated", 0), before),
                 "updated_limit": f"{t['update_ratio'] * 100:g} %",
-                "updated_over": ratios and c.get("updated", 0) / before > t["update_ratio"],
+                "updated_over": rules.updated,
                 "growth_share": _share(c.get("created", 0), before),
                 "growth_limit": f"{t['growth_ratio'] * 100:g} %",
-                "growth_over": ratios and c.get("created", 0) > before * t["growth_ratio"],
+                "growth_over": rules.grew,
             }
         )
     return rows

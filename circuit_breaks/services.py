@@ -12,7 +12,6 @@ import secrets
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,7 +20,7 @@ from django.utils import timezone
 import syncs.review
 import syncs.services
 from lib import calendar
-from partners.services import audit_record
+from partners.services import audit_record, send_templated_mail
 
 from .models import BreakEvent, CircuitBreak
 from .selectors import review_due
@@ -382,11 +381,7 @@ def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> N
         **extra,
     }
     subject = render_to_string(f"circuit_breaks/email/{template}_subject.txt", context).strip()
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"circuit_breaks/email/{template}.txt", context), to=to
-    )
-    message.attach_alternative(render_to_string(f"circuit_breaks/email/{template}.html", context), "text/html")
-    message.send()
+    send_templated_mail(f"circuit_breaks/email/{template}", subject, to, context)
 
 
 def staff_user(username: str):

@@ -76,6 +76,12 @@ def plan_timeline(plan) -> list[tuple[str, object]]:
     return items
 
 
+def partner_closures(partner: Partner) -> frozenset[date]:
+    """The partner's closure dates (partner-local). Reads ``partner.closure_dates.all()``, so a
+    list that prefetched ``closure_dates`` asks no more queries."""
+    return frozenset(closure.date for closure in partner.closure_dates.all())
+
+
 def local_today(partner: Partner) -> date:
     """Today's date in the partner's time zone."""
     return calendar.local_date(timezone.now(), partner.tzinfo)

@@ -121,6 +121,15 @@ def invitation_from_token(token: str, *, now=None) -> Invitation:
     return invitation
 
 
+def send_templated_mail(template: str, subject: str, to: list[str], context: dict) -> None:
+    """Send one email with a text body ``<template>.txt`` and an HTML alternative
+    ``<template>.html`` (``template`` is a template path without extension, e.g.
+    ``partners/email/invitation``), through Django's configured backend."""
+    message = EmailMultiAlternatives(subject=subject, body=render_to_string(f"{template}.txt", context), to=to)
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.send()
+
+
 def _send_invitation_email(invitation_id: int, base_url: str | None) -> None:
     invitation = Invitation.objects.select_related("partner", "invited_by").get(pk=invitation_id)
     context = {
@@ -128,13 +137,12 @@ def _send_invitation_email(invitation_id: int, base_url: str | None) -> None:
         "url": invitation_url(invitation, base_url=base_url),
         "days": settings.BTS_INVITATION_MAX_AGE_DAYS,
     }
-    message = EmailMultiAlternatives(
-        subject=f"You're invited to the BTS Portal for {invitation.partner.name}",
-        body=render_to_string("partners/email/invitation.txt", context),
-        to=[invitation.email],
+    send_templated_mail(
+        "partners/email/invitation",
+        f"You're invited to the BTS Portal for {invitation.partner.name}",
+        [invitation.email],
+        context,
     )
-    message.attach_alternative(render_to_string("partners/email/invitation.html", context), "text/html")
-    message.send()
 
 
 @transaction.atomic
@@ -347,11 +355,7 @@ def _plan_recipients(plan: Plan) -> list[str]:
 def _send_plan_mail(plan_id: int, template: str, subject: str, to: list[str], extra: dict) -> None:
     plan = Plan.objects.select_related("partner", "school_year").get(pk=plan_id)
     context = {"plan": plan, "base_url": settings.BTS_BASE_URL.rstrip("/"), **extra}
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"partners/email/{template}.txt", context), to=to
-    )
-    message.attach_alternative(render_to_string(f"partners/email/{template}.html", context), "text/html")
-    message.send()
+    send_templated_mail(f"partners/email/{template}", subject, to, context)
 
 
 @transaction.atomic

@@ -12,6 +12,8 @@ import io
 import json
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -270,20 +272,29 @@ def _skip_if_seen(result: IngestResult, partner: Partner) -> bool:
     return True
 
 
+@contextmanager
+def stored_package(run: SyncRun) -> Iterator[tuple[Path, str]]:
+    """The package ``run`` stored, copied as a zip into a private temporary folder (whatever the
+    storage backend), and its SHA-256. Raises ``OSError`` or ``ValueError`` (no file) when it
+    cannot be read."""
+    with run.package.open("rb") as handle:
+        data = handle.read()
+    with tempfile.TemporaryDirectory(prefix="bts-package-") as folder:
+        path = Path(folder) / f"{Path(run.package_name or 'package').stem}.zip"
+        path.write_bytes(data)
+        yield path, hashlib.sha256(data).hexdigest()
+
+
 def sync_recheck(*, run: SyncRun) -> IngestResult:
     """Run the pipeline again on the stored package of ``run``, against the roster as it is now
     (a review changed it since the package was diffed): it applies if the new diff passes the
     policy, else it opens a fresh circuit break in place of the stale one. A package that cannot be
     read gives a ``rejected`` result and no run."""
     try:
-        with run.package.open("rb") as handle:
-            data = handle.read()
+        with stored_package(run) as (path, _):
+            return sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.RECHECK, recheck=True)
     except (OSError, ValueError):
         return IngestResult(outcome=SyncRun.Outcome.REJECTED, reason="The stored package cannot be read.")
-    with tempfile.TemporaryDirectory(prefix="bts-recheck-") as folder:
-        path = Path(folder) / f"{Path(run.package_name or 'package').stem}.zip"
-        path.write_bytes(data)
-        return sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.RECHECK, recheck=True)
 
 
 def sync_ingest_upload(*, partner: Partner, upload, by, dry_run: bool = False) -> IngestResult:

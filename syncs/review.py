@@ -7,10 +7,7 @@ pinned by the package's SHA-256 and the roster version the diff was made against
 """
 
 import gc
-import hashlib
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db import transaction
 
@@ -129,7 +126,7 @@ def sync_apply_reviewed(
     reason). With ``include_deletions=False`` creates and updates are applied and the deletions are
     returned in ``held_deletions``. Never raises for a changed or missing package.
     """
-    from .ingest import _apply, _limits, applied_roster  # the ingest module imports this one
+    from .ingest import _apply, _limits, applied_roster, stored_package  # the ingest module imports this one
 
     with transaction.atomic():
         SyncState.objects.select_for_update().get(partner=partner)
@@ -145,21 +142,19 @@ def sync_apply_reviewed(
             )
         if not run.package:
             return ReviewedApply(False, "The run kept no package; nothing was applied.", {}, {})
-        try:
-            with run.package.open("rb") as handle:
-                data = handle.read()
-        except OSError:
-            return ReviewedApply(False, "The stored package cannot be read; nothing was applied.", {}, {})
-        if hashlib.sha256(data).hexdigest() != checksum:
-            return ReviewedApply(
-                False, "The stored package is not the one reviewed (SHA-256 differs); nothing was applied.", {}, {}
-            )
         roster = applied_roster(partner)
         try:
-            with tempfile.TemporaryDirectory(prefix="bts-review-") as folder:
-                path = Path(folder) / "package.zip"
-                path.write_bytes(data)
+            with stored_package(run) as (path, sha256):
+                if sha256 != checksum:
+                    return ReviewedApply(
+                        False,
+                        "The stored package is not the one reviewed (SHA-256 differs); nothing was applied.",
+                        {},
+                        {},
+                    )
                 snapshot = read_package(path, existing=roster, limits=_limits())
+        except (OSError, ValueError):
+            return ReviewedApply(False, "The stored package cannot be read; nothing was applied.", {}, {})
         except PackageError as error:
             return ReviewedApply(False, f"The stored package cannot be read again: {error}", {}, {})
         finally:

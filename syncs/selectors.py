@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from lib import calendar
 from partners.models import Partner, SchoolYear
+from partners.selectors import partner_closures
 
 from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncState
 
@@ -79,7 +80,7 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
     """The season of ``partner`` in ``school_year`` (default: the current school year)."""
     school_year = school_year or SchoolYear.objects.current()
     schedule = PartnerSchedule.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
-    closures = frozenset(partner.closure_dates.values_list("date", flat=True))
+    closures = partner_closures(partner)
     window = window_for(partner, school_year, schedule)
     first_day = schedule.first_day_of_school if schedule else None
     resume_at = calendar.local_midnight(window.resume, partner.tzinfo) if window else None

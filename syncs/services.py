@@ -12,14 +12,13 @@ from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from lib import calendar
 from partners.models import Partner, PartnerMembership, Plan, SchoolYear
-from partners.services import audit_record
+from partners.selectors import partner_closures
+from partners.services import audit_record, send_templated_mail
 
 from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
 from .selectors import partner_season, window_for
@@ -471,7 +470,7 @@ def check_schedule(
         global_start=school_year.global_pause_start,
         global_resume=school_year.global_resume_date,
         first_day=first_day_of_school,
-        closures=frozenset(partner.closure_dates.values_list("date", flat=True)),
+        closures=partner_closures(partner),
     )
     return [calendar.DateProblem(SCHEDULE_FIELDS.get(p.field, p.field), p.message, p.severity) for p in problems]
 
@@ -491,11 +490,7 @@ def partner_contacts(partner: Partner) -> list[str]:
 
 
 def _send(template: str, subject: str, to: list[str], context: dict) -> None:
-    message = EmailMultiAlternatives(
-        subject=subject, body=render_to_string(f"syncs/email/{template}.txt", context), to=to
-    )
-    message.attach_alternative(render_to_string(f"syncs/email/{template}.html", context), "text/html")
-    message.send()
+    send_templated_mail(f"syncs/email/{template}", subject, to, context)
 
 
 def sync_send_pause_notices(*, at: datetime | None = None) -> int:

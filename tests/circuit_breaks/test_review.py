@@ -52,6 +52,7 @@ def manager(db):
 
 def _held(partner, tmp_path):
     """Grand Bend applied, then its 2021–22 rollover held for review; returns the open break."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     PolicyOverride.objects.create(partner=partner, entity="", small_population=10)
     assert sync_ingest(partner=partner, path=GRAND_BEND).outcome == "applied"
     night2 = tmp_path / "night2"
@@ -438,3 +439,53 @@ def test_the_run_page_says_what_the_review_decided(client, gb, tmp_path, manager
     page = client.get(f"/p/grand-bend/sync/runs/{cb.run_id}/").content.decode()
     assert "<strong>Review:</strong> Rejected by psm on " in page
     assert "Rejected by psm on" in client.get("/p/grand-bend/sync/").content.decode()
+
+
+# --- Promises checked in review ---------------------------------------------------------------------
+
+
+def test_the_apply_task_run_twice_applies_once(gb, tmp_path, manager):
+    from circuit_breaks.services import break_apply
+
+    cb = _held(gb, tmp_path)
+    decide(circuit_break_id=cb.pk, action="approve", by=manager)
+    version = SyncState.objects.get(partner=gb).roster_version
+    break_apply(cb.pk)  # a second delivery of the task
+    assert list(cb.events.values_list("action", flat=True)) == ["opened", "approve", "applied"]
+    assert SyncState.objects.get(partner=gb).roster_version == version
+
+
+def test_decide_break_refuses_unknown_breaks_and_non_staff(gb, tmp_path, manager):
+    from django.core.management.base import CommandError
+
+    from tests.factories import UserFactory
+
+    cb = _held(gb, tmp_path)
+    UserFactory(username="partner-person")
+    with pytest.raises(CommandError, match="There is no circuit break 999999."):
+        call_command("decide_break", "999999", "approve", "--by", "psm")
+    with pytest.raises(CommandError, match="No active staff user named 'partner-person'."):
+        call_command("decide_break", str(cb.pk), "approve", "--by", "partner-person")
+    cb.refresh_from_db()
+    assert cb.status == "open"
+
+
+def test_the_sla_filter_and_the_queue_ask_a_fixed_number_of_queries(admin_client_, gb, tmp_path, manager):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
+        old = _held(gb, tmp_path)
+    other = PartnerFactory(slug="other", integration_type=Partner.IntegrationType.FILE_SHARING)
+    with time_machine.travel(datetime(2026, 7, 6, 15, 0, tzinfo=UTC), tick=False):
+        fresh = _held(other, tmp_path / "other")
+        overdue = admin_client_.get("/admin/circuit_breaks/circuitbreak/?sla=overdue").context["cl"].result_list
+        on_time = admin_client_.get("/admin/circuit_breaks/circuitbreak/?sla=on+time").context["cl"].result_list
+        with CaptureQueriesContext(connection) as two:
+            admin_client_.get("/admin/circuit_breaks/circuitbreak/")
+        third = PartnerFactory(slug="third", integration_type=Partner.IntegrationType.FILE_SHARING)
+        _held(third, tmp_path / "third")
+        with CaptureQueriesContext(connection) as three:
+            admin_client_.get("/admin/circuit_breaks/circuitbreak/")
+    assert ([cb.pk for cb in overdue], [cb.pk for cb in on_time]) == ([old.pk], [fresh.pk])
+    assert len(three) == len(two)

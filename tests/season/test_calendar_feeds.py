@@ -83,3 +83,18 @@ def test_partner_admins_create_and_reset_from_the_timeline_viewers_only_read(cli
     client.force_login(viewer)
     assert client.post("/p/lakeview/calendar/", {"reset": "1"}).status_code == 403
     assert CalendarFeed.objects.get(partner=ps_partner, revoked_at__isnull=True) == feed
+
+
+def test_staff_create_and_reset_their_managers_feed(client, ps_partner):
+    manager = StaffFactory(username="psm")
+    Partner.objects.filter(pk=ps_partner.pk).update(success_manager=manager)
+    client.force_login(manager)
+    assert "Create my calendar address" in client.get("/staff/calendar/").content.decode()
+    client.post("/staff/calendar/")
+    first = CalendarFeed.objects.get(manager=manager, revoked_at__isnull=True)
+    assert f"/calendar/{first.token}.ics" in client.get("/staff/calendar/").content.decode()
+    client.post("/staff/calendar/", {"reset": "1"})
+    assert client.get(f"/calendar/{first.token}.ics").status_code == 404
+    assert CalendarFeed.objects.filter(manager=manager).count() == 2
+    client.force_login(MembershipFactory(partner=ps_partner).user)
+    assert client.get("/staff/calendar/").status_code == 403

@@ -308,3 +308,17 @@ def test_every_stored_digest_matches_its_stored_data(partner, copy):
     # A password change alone is not a change.
     _edit(folder, "users.csv", ",09,hunter2", ",09,hunter3")
     assert sum(c["updated"] for c in sync_ingest(partner=partner, path=folder).counts.values()) == 0
+
+
+def test_a_package_seen_last_time_is_skipped_before_it_is_read(partner, monkeypatch):
+    first = sync_ingest(partner=partner, path=GRAND_BEND)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the package was read")
+
+    monkeypatch.setattr("syncs.ingest.read_package", refuse)
+    again = sync_ingest(partner=partner, path=GRAND_BEND)
+    assert (again.outcome, again.reason) == (
+        "skipped",
+        f"The same package as run {first.run.pk} (applied); nothing new.",
+    )
