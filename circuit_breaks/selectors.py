@@ -61,15 +61,15 @@ def age_in_business_days(circuit_break: CircuitBreak, now=None) -> int:
     return calendar.business_days_between(opened, today, partner_closures(partner))
 
 
-def sla_status(circuit_break: CircuitBreak, now=None) -> str:
+def sla_status(circuit_break: CircuitBreak, now=None, closures: frozenset[date] | None = None) -> str:
     """``decided``, ``escalated``, ``overdue`` (due, the escalation job has not run yet) or
-    ``on time``."""
+    ``on time``. ``closures`` are the partner's closure dates when the caller has them (else read)."""
     if circuit_break.status != CircuitBreak.Status.OPEN:
         return "decided"
     if circuit_break.escalated_at:
         return "escalated"
     today = calendar.local_date(now or timezone.now(), circuit_break.partner.tzinfo)
-    return "overdue" if today >= review_due(circuit_break) else "on time"
+    return "overdue" if today >= review_due(circuit_break, closures) else "on time"
 
 
 def _changes(counts: dict) -> int:

@@ -20,6 +20,7 @@ from django.utils import timezone
 import syncs.review
 import syncs.services
 from lib import calendar
+from partners.selectors import staff_contacts
 from partners.services import audit_record, send_templated_mail
 
 from .models import BreakEvent, CircuitBreak
@@ -333,7 +334,7 @@ def break_record_answer(*, token: str, answer: str, comment: str, email: str = "
             f"{cb.get_answer_display()}: {cb.answer_comment}",
             actor_label=email or "partner link",
         )
-        transaction.on_commit(lambda: _mail("partner_answered", cb.pk, _staff_recipients(cb), {}))
+        transaction.on_commit(lambda: _mail("partner_answered", cb.pk, staff_contacts(cb.partner), {}))
     return cb
 
 
@@ -355,18 +356,10 @@ def break_escalate_due(now=None) -> list[int]:
             ):
                 continue  # another worker escalated it, or it was decided meanwhile
             _event(cb, "escalated", f"open since {cb.opened_at:%Y-%m-%d %H:%M} UTC", actor_label="job:escalate")
-            to = _staff_recipients(cb)
+            to = staff_contacts(cb.partner)
             transaction.on_commit(lambda pk=cb.pk, to=to: _mail("escalated", pk, to, {}))
         escalated.append(cb.pk)
     return escalated
-
-
-def _staff_recipients(cb: CircuitBreak) -> list[str]:
-    manager = cb.partner.success_manager
-    addresses = {settings.BTS_SUPPORT_EMAIL}
-    if manager and manager.email:
-        addresses.add(manager.email)
-    return sorted(a for a in addresses if a)
 
 
 def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> None:

@@ -5,7 +5,6 @@ read-only.
 """
 
 import csv
-import re
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,6 +12,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+
+from lib.spreadsheet import csv_safe
 
 from .models import (
     AuditEvent,
@@ -23,6 +24,7 @@ from .models import (
     Plan,
     PlanRevision,
     SchoolYear,
+    SentEmail,
     canonical_time_zone,
     partner_time_zones,
 )
@@ -410,28 +412,32 @@ class PlanAdmin(admin.ModelAdmin):
                     value = " ".join(str(v) for v in value)
                 elif isinstance(value, bool):
                     value = "yes" if value else "no"
-                answers.append("" if value is None else _csv_safe(str(value)))
+                answers.append("" if value is None else csv_safe(str(value)))
             writer.writerow(
                 [
-                    _csv_safe(plan.partner.name),
+                    csv_safe(plan.partner.name),
                     plan.partner.slug,
                     plan.school_year.label,
                     plan.status,
                     "yes" if plan.is_late else "no",
                     plan.submitted_at.isoformat() if plan.submitted_at else "",
                     *answers,
-                    _csv_safe(" | ".join(plan.warnings)),
+                    csv_safe(" | ".join(plan.warnings)),
                 ]
             )
         return response
 
 
-_PHONE = re.compile(r"[+-]?[0-9 ().-]+")
+@admin.register(SentEmail)
+class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every email the portal sent: who was told what, when (read-only)."""
 
+    list_display = ["sent_at", "subject", "recipients", "partner", "template"]
+    list_filter = ["template", "partner"]
+    list_select_related = ["partner"]
+    search_fields = ["subject", "to", "body"]
+    date_hierarchy = "sent_at"
 
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in partner-typed text (CSV injection); phone numbers such
-    as ``+1 555 0100`` stay as they are."""
-    if text[:1] in ("=", "@", "\t", "\r") or (text[:1] in ("+", "-") and not _PHONE.fullmatch(text)):
-        return "'" + text
-    return text
+    @admin.display(description="to")
+    def recipients(self, obj):
+        return ", ".join(obj.to)

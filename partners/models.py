@@ -509,3 +509,23 @@ class PlanRevision(models.Model):
 
     def __str__(self):
         return f"{self.plan}: {self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class SentEmail(models.Model):
+    """One email the portal sent (append-only): when, to whom, subject, which template, the text
+    body, and the partner it was about. Written by ``partners.services.send_templated_mail`` after
+    the backend accepted the message, so staff can see in admin what every partner was told."""
+
+    sent_at = models.DateTimeField(db_index=True)
+    partner = models.ForeignKey(Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_emails")
+    template = models.CharField(max_length=120, db_index=True, help_text="e.g. season/email/reminder_data_review")
+    subject = models.CharField(max_length=255)
+    to = models.JSONField(default=list)
+    body = models.TextField(help_text="The plain-text body.")
+
+    class Meta:
+        verbose_name = "sent email"
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self):
+        return f"{self.sent_at:%Y-%m-%d %H:%M} {self.subject}"

@@ -2,6 +2,7 @@
 
 from datetime import date
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.http import Http404
@@ -80,6 +81,16 @@ def partner_closures(partner: Partner) -> frozenset[date]:
     """The partner's closure dates (partner-local). Reads ``partner.closure_dates.all()``, so a
     list that prefetched ``closure_dates`` asks no more queries."""
     return frozenset(closure.date for closure in partner.closure_dates.all())
+
+
+def staff_contacts(partner: Partner) -> list[str]:
+    """Where staff mail about ``partner`` goes: its partner success manager (when they have an email)
+    and the support address ``BTS_SUPPORT_EMAIL``, sorted, without blanks."""
+    manager = partner.success_manager
+    addresses = {settings.BTS_SUPPORT_EMAIL}
+    if manager and manager.email:
+        addresses.add(manager.email)
+    return sorted(a for a in addresses if a)
 
 
 def local_today(partner: Partner) -> date:

@@ -29,6 +29,7 @@ from .models import (
     Plan,
     PlanRevision,
     SchoolYear,
+    SentEmail,
 )
 from .selectors import email_is_member, existing_account_for
 
@@ -121,13 +122,28 @@ def invitation_from_token(token: str, *, now=None) -> Invitation:
     return invitation
 
 
-def send_templated_mail(template: str, subject: str, to: list[str], context: dict) -> None:
+def send_templated_mail(template: str, subject: str, to: list[str], context: dict) -> SentEmail:
     """Send one email with a text body ``<template>.txt`` and an HTML alternative
     ``<template>.html`` (``template`` is a template path without extension, e.g.
-    ``partners/email/invitation``), through Django's configured backend."""
-    message = EmailMultiAlternatives(subject=subject, body=render_to_string(f"{template}.txt", context), to=to)
+    ``partners/email/invitation``), through Django's configured backend (``EMAIL_URL``), and log it
+    as a ``SentEmail`` (about ``context["partner"]`` when that is a partner).
+
+    Backend errors (``smtplib.SMTPException``, ``OSError``) propagate and nothing is logged; called
+    in a transaction, the log row rolls back with it.
+    """
+    body = render_to_string(f"{template}.txt", context)
+    message = EmailMultiAlternatives(subject=subject, body=body, to=to)
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
+    partner = context.get("partner")
+    return SentEmail.objects.create(
+        sent_at=timezone.now(),
+        partner=partner if isinstance(partner, Partner) else None,
+        template=template,
+        subject=subject[:255],
+        to=list(to),
+        body=body,
+    )
 
 
 def _send_invitation_email(invitation_id: int, base_url: str | None) -> None:

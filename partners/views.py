@@ -43,7 +43,7 @@ def partner_home(request, slug):
     partner = partner_for_user_or_404(request.user, slug)
     school_year = SchoolYear.objects.current()
     # Upper apps contribute cards (e.g. the season from syncs) through settings, not imports.
-    panels = [import_string(path)(request, partner) for path in settings.BTS_PARTNER_HOME_PANELS]
+    panels = [html for path in settings.BTS_PARTNER_HOME_PANELS if (html := import_string(path)(request, partner))]
     plan = Plan.objects.filter(partner=partner, school_year=school_year).first() if school_year else None
     return render(
         request,

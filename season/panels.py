@@ -3,9 +3,12 @@
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from partners.selectors import can_act_for
+from partners.models import SchoolYear
+from partners.selectors import can_act_for, local_today
+from syncs.selectors import partner_season
 
 from .models import CalendarFeed
+from .services import data_review_current
 
 
 def calendar_panel(request, partner) -> str:
@@ -21,5 +24,21 @@ def calendar_panel(request, partner) -> str:
             "webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
             "can_act": can_act_for(request.user, partner),
         },
+        request=request,
+    )
+
+
+def data_review_panel(request, partner) -> str:
+    """The partner home's data review card: from the data review day, the sign-off (or its answer)."""
+    year = SchoolYear.objects.current()
+    season = partner_season(partner, year)
+    if year is None or season.data_review_day is None:
+        return ""
+    today = local_today(partner)
+    if today < season.data_review_day:
+        return ""
+    return render_to_string(
+        "season/data_review_panel.html",
+        {"partner": partner, "season": season, "current": data_review_current(partner, year), "today": today},
         request=request,
     )

@@ -1,21 +1,31 @@
 """Calendar feed pages: the public ``.ics`` address (the token is the key) and the buttons that
 create or reset a partner's or a partner success manager's feed."""
 
+import csv
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from lib.spreadsheet import csv_safe
 from partners.models import Partner, SchoolYear
-from partners.selectors import can_act_for, partner_for_user_or_404
+from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from syncs.selectors import partner_season
 
+from .forms import DataReviewForm, ReadinessFilterForm
 from .ical import season_calendar
-from .models import CalendarFeed
-from .services import calendar_feed
+from .models import CalendarFeed, DataReviewAnswer
+from .readiness import readiness_counts
+from .selectors import season_facts
+from .services import DataReviewError, calendar_feed, data_review_answer, data_review_current
 
 
 @require_GET
@@ -71,3 +81,162 @@ def staff_feed(request):
     live = CalendarFeed.objects.filter(manager=request.user, revoked_at__isnull=True).first()
     managed = Partner.objects.filter(success_manager=request.user).order_by("name")
     return render(request, "season/staff_feed.html", {"feed": live, "managed": managed})
+
+
+@login_required
+def data_review(request, slug):
+    """The data review sign-off: from the data review day, the checklist with links to the roster
+    pages and the partner's answer; partner admins (and staff) answer, viewers read."""
+    partner = partner_for_user_or_404(request.user, slug)
+    year = SchoolYear.objects.current()
+    season = partner_season(partner, year)
+    today = local_today(partner)
+    current = data_review_current(partner, year) if year else None
+    opens = season.data_review_day
+    is_open = year is not None and opens is not None and today >= opens
+    can_answer = is_open and can_act_for(request.user, partner)
+    form = None
+    if request.method == "POST":
+        if not can_answer:
+            raise PermissionDenied(
+                "The data review opens on the data review day, and only a partner admin or staff can answer."
+            )
+        form = DataReviewForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                data_review_answer(
+                    partner=partner,
+                    school_year=year,
+                    by=request.user,
+                    answer=data["answer"],
+                    rosters_ok=data["rosters_ok"],
+                    schools_ok=data["schools_ok"],
+                    grades_ok=data["grades_ok"],
+                    details=data["details"],
+                    replaces=data["replaces"],
+                )
+            except DataReviewError as error:
+                messages.error(request, str(error))
+                return redirect("season:data_review", slug=partner.slug)
+            if data["answer"] == DataReviewAnswer.Answer.SOMETHING_OFF:
+                messages.success(
+                    request, "Thank you. Your partner success manager has your details and will be in touch."
+                )
+            else:
+                messages.success(request, "Thank you: your data review is signed off.")
+            return redirect("season:data_review", slug=partner.slug)
+    if form is None and can_answer:
+        form = DataReviewForm(initial={"replaces": current.pk if current else None})
+    return render(
+        request,
+        "season/data_review.html",
+        {
+            "partner": partner,
+            "season": season,
+            "school_year": year,
+            "current": current,
+            "is_open": is_open,
+            "form": form,
+            "today": today,
+        },
+    )
+
+
+@login_required
+def readiness(request):
+    """The staff readiness dashboard of the current school year: counts per bucket (each linking to
+    the admin list behind it), bar charts, the partners at risk, filters, and ``?format=csv``."""
+    if not request.user.is_staff:
+        raise PermissionDenied("The readiness dashboard is for staff.")
+    year = SchoolYear.objects.current()
+    managers = get_user_model().objects.filter(is_staff=True, managed_partners__isnull=False).distinct()
+    form = ReadinessFilterForm(request.GET or None, managers=managers.order_by("first_name", "username"))
+    partners = Partner.objects.filter(**form.partner_filters())
+    facts = season_facts(year, timezone.now(), partners) if year else []
+    if request.GET.get("format") == "csv":
+        return _readiness_csv(year, facts)
+    changelist = reverse("admin:season_partnerreadiness_changelist")
+    base_query = form.admin_query()
+    groups = []
+    for group, buckets in readiness_counts(facts):
+        top = max([count for _, count in buckets] + [1])
+        rows = [
+            {
+                "bucket": bucket,
+                "count": count,
+                "percent": round(100 * count / top),
+                "url": f"{changelist}?{urlencode({**base_query, 'readiness': bucket.key})}",
+            }
+            for bucket, count in buckets
+        ]
+        groups.append({"title": group, "rows": rows})
+    at_risk = [f for f in facts if f.risks]
+    query = request.GET.copy()
+    query["format"] = "csv"
+    return render(
+        request,
+        "season/readiness.html",
+        {
+            "school_year": year,
+            "form": form,
+            "groups": groups,
+            "total": len(facts),
+            "at_risk": at_risk,
+            "all_url": f"{changelist}?{urlencode(base_query)}",
+            "csv_url": f"?{query.urlencode()}",
+        },
+    )
+
+
+_CSV_HEADER = [
+    "partner",
+    "slug",
+    "sis",
+    "integration",
+    "partner_success_manager",
+    "plan_status",
+    "plan_late",
+    "sync_state",
+    "first_day_of_school",
+    "data_review_day",
+    "powerschool_sections",
+    "ic_rollover",
+    "data_review",
+    "open_break_sla",
+    "at_risk_because",
+]
+
+
+def _readiness_csv(year, facts) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="readiness-{year.label if year else "none"}.csv"'
+    response.write("\ufeff")  # a BOM, so spreadsheet programs read UTF-8 names correctly
+    writer = csv.writer(response)
+    writer.writerow(_CSV_HEADER)
+
+    def step(needed: bool, done: bool) -> str:
+        return ("done" if done else "missing") if needed else "n/a"
+
+    for f in facts:
+        manager = f.partner.success_manager
+        writer.writerow(
+            [
+                csv_safe(f.partner.name),
+                f.partner.slug,
+                f.partner.sis,
+                f.partner.integration_type,
+                manager.username if manager else "",
+                f.plan_status,
+                "yes" if f.plan_late else "no",
+                f.state,
+                f.first_day.isoformat() if f.first_day else "",
+                f.data_review_day.isoformat() if f.data_review_day else "",
+                step(f.needs_powerschool_prep, f.powerschool_prep_done),
+                step(f.needs_rollover, f.rollover_done),
+                f.review_answer,
+                f.break_sla,
+                "; ".join(f.risks),
+            ]
+        )
+    return response

@@ -199,6 +199,11 @@ BTS_PERIODIC_TASKS = {
         "every_seconds": 15 * 60,
         "description": "Starts each partner's nightly roster sync once per local date, after its sync time.",
     },
+    "send-reminders": {
+        "task": "season.tasks.send_reminders",
+        "every_seconds": 15 * 60,
+        "description": "Sends the season's reminders that are due, at each partner's local morning (once each).",
+    },
     "escalate-circuit-breaks": {
         "task": "circuit_breaks.tasks.escalate",
         "every_seconds": 15 * 60,
@@ -208,7 +213,7 @@ BTS_PERIODIC_TASKS = {
 
 # Cards that upper apps add to the partner home page (partners imports none of them; the
 # project wires them here). Each is a callable (request, partner) -> HTML.
-BTS_PARTNER_HOME_PANELS = ["syncs.panels.season_panel"]
+BTS_PARTNER_HOME_PANELS = ["season.panels.data_review_panel", "syncs.panels.season_panel"]
 # Cards below the season timeline (syncs imports none of them): (request, partner) -> HTML.
 BTS_TIMELINE_PANELS = ["season.panels.calendar_panel"]
 # Called by partners.services.plan_approve, in its transaction: (plan=, by=) -> None.
@@ -250,5 +255,7 @@ BTS_CIRCUIT_BREAK_POLICY = {
     "rejected_rows": 100,
 }
 BTS_BREAK_SLA_BUSINESS_DAYS = env.int("BTS_BREAK_SLA_BUSINESS_DAYS", default=2)
+# Partner-local wall-clock time (HH:MM) from which the day's reminders go out.
+BTS_REMINDER_LOCAL_TIME = env.str("BTS_REMINDER_LOCAL_TIME", default="08:00")
 BTS_SUPPORT_EMAIL = env.str("BTS_SUPPORT_EMAIL", default="support@localhost")
 BTS_BREAK_ANSWER_MAX_AGE_DAYS = env.int("BTS_BREAK_ANSWER_MAX_AGE_DAYS", default=7)

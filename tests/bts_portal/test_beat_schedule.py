@@ -20,6 +20,7 @@ def test_migrate_brought_the_declared_tasks_in(db):
         "reconcile-sync-states": ("syncs.tasks.reconcile", 900, "seconds", True),
         "dispatch-nightly-syncs": ("syncs.tasks.dispatch_nightly", 900, "seconds", True),
         "escalate-circuit-breaks": ("circuit_breaks.tasks.escalate", 900, "seconds", True),
+        "send-reminders": ("season.tasks.send_reminders", 900, "seconds", True),
     }
 
 
@@ -32,6 +33,7 @@ def test_it_creates_then_changes_nothing_when_run_again(db):
         "escalate-circuit-breaks",
         "heartbeat",
         "reconcile-sync-states",
+        "send-reminders",
     ]
     assert (second.created, second.updated, second.disabled) == ((), (), ())
     assert sorted(second.unchanged) == ["nightly", "reconcile"]

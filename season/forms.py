@@ -1,0 +1,85 @@
+"""Forms of the season app."""
+
+from django import forms
+
+from partners.models import Partner
+
+from .models import DataReviewAnswer
+
+
+class DataReviewForm(forms.Form):
+    """The data review sign-off: three checks, "all good" or "something is off" with details.
+    ``replaces`` carries the id of the answer the person saw (blank for none)."""
+
+    rosters_ok = forms.BooleanField(required=False, label="Rosters look correct (students, teachers and classes)")
+    schools_ok = forms.BooleanField(required=False, label="The right schools are visible")
+    grades_ok = forms.BooleanField(required=False, label="The right grades are visible")
+    answer = forms.ChoiceField(
+        choices=DataReviewAnswer.Answer.choices,
+        widget=forms.RadioSelect,
+        label="Your answer",
+    )
+    details = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=5000,
+        label="What is off?",
+        help_text="Which schools, grades, classes or people, and what you expected to see.",
+    )
+    replaces = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        data = super().clean()
+        answer = data.get("answer")
+        if answer == DataReviewAnswer.Answer.ALL_GOOD:
+            unticked = [name for name in ("rosters_ok", "schools_ok", "grades_ok") if not data.get(name)]
+            for name in unticked:
+                self.add_error(name, "Tick this to answer \u201call good\u201d, or choose \u201csomething is off\u201d")
+        elif answer == DataReviewAnswer.Answer.SOMETHING_OFF and not (data.get("details") or "").strip():
+            self.add_error("details", "Tell us what is off, so your partner success manager can fix it.")
+        return data
+
+
+class ReadinessFilterForm(forms.Form):
+    """The readiness dashboard's filters (GET): partner success manager, SIS, integration type.
+    Each blank means "all"; ``manager`` ``none`` means partners without one."""
+
+    manager = forms.TypedChoiceField(required=False, label="Partner success manager", coerce=str)
+    sis = forms.ChoiceField(required=False, label="SIS", choices=[("", "All")] + Partner.Sis.choices)
+    integration = forms.ChoiceField(
+        required=False,
+        label="Integration",
+        choices=[("", "All")] + Partner.IntegrationType.choices,
+    )
+
+    def __init__(self, *args, managers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["manager"].choices = [
+            ("", "All"),
+            ("none", "No manager"),
+            *((str(u.pk), u.get_full_name() or u.username) for u in managers),
+        ]
+
+    def partner_filters(self) -> dict:
+        """Partner queryset lookups of the valid filters (``{}`` for none)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        lookups = {}
+        if data.get("manager") == "none":
+            lookups["success_manager__isnull"] = True
+        elif data.get("manager"):
+            lookups["success_manager_id"] = int(data["manager"])
+        if data.get("sis"):
+            lookups["sis"] = data["sis"]
+        if data.get("integration"):
+            lookups["integration_type"] = data["integration"]
+        return lookups
+
+    def admin_query(self) -> dict:
+        """The same filters as admin changelist parameters."""
+        names = {
+            "success_manager__isnull": "success_manager__isnull",
+            "success_manager_id": "success_manager__id__exact",
+            "sis": "sis__exact",
+            "integration_type": "integration_type__exact",
+        }
+        return {names[k]: ("True" if v is True else v) for k, v in self.partner_filters().items()}
