@@ -17,10 +17,11 @@ from django.db import transaction
 from circuit_breaks.models import PolicyOverride
 from partners.models import Partner, PartnerClosureDate, PartnerMembership, SchoolYear
 from partners.services import plans_ensure
+from season.services import data_review_answer, data_review_current
 from syncs.ingest import sync_ingest
 from syncs.models import PartnerSchedule, SyncRun
 from syncs.nightly import inbox_folder
-from syncs.services import sync_reconcile
+from syncs.services import sync_mark_powerschool_sections_enabled, sync_reconcile
 
 DEMO_PASSWORD = "bts-demo-2026"  # noqa: S105  (printed demo login, local data only)
 STAFF_USERNAME = "staff"
@@ -212,6 +213,30 @@ class DemoLogins:
     logins: list[tuple[str, str, str]]
 
 
+# Data review answers of the demo season: one signed off, one flagged (it opens a support request).
+REVIEWS = {
+    "lakeview-unified": {"answer": "all_good", "rosters_ok": True, "schools_ok": True, "grades_ok": True},
+    "harbor-city": {
+        "answer": "something_off",
+        "rosters_ok": True,
+        "schools_ok": True,
+        "grades_ok": False,
+        "details": "Grade 6 at Harbor Middle School is missing; the students still show in grade 5.",
+    },
+}
+
+
+def _demo_season_steps(year: SchoolYear, staff) -> None:
+    """Lakeview's PowerSchool sections are enabled; the data reviews in ``REVIEWS`` are answered
+    (each only once, so a second seed changes nothing)."""
+    sync_mark_powerschool_sections_enabled(partner=Partner.objects.get(slug="lakeview-unified"), by=staff)
+    for slug, answer in REVIEWS.items():
+        partner = Partner.objects.get(slug=slug)
+        if data_review_current(partner, year) is None:
+            admin = PartnerMembership.objects.filter(partner=partner).select_related("user").first()
+            data_review_answer(partner=partner, school_year=year, by=admin.user if admin else None, **answer)
+
+
 @transaction.atomic
 def seed_demo() -> DemoLogins:
     """Create or bring up to date the demo data; running it again changes no row counts.
@@ -275,6 +300,7 @@ def seed_demo() -> DemoLogins:
     _demo_nights(Partner.objects.get(slug="grand-bend"))
     # Every partner has a plan for the year ("not started" until the partner saves it).
     plans_ensure(school_year=year)
+    _demo_season_steps(year, staff)
     # Bring every partner's sync state in line with today (idempotent: a second run writes nothing).
     sync_reconcile()
     return DemoLogins(logins=logins)
