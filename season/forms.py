@@ -49,7 +49,7 @@ class ReadinessFilterForm(forms.Form):
     integration = forms.ChoiceField(
         required=False,
         label="Integration",
-        choices=[("", "All")] + Partner.IntegrationType.choices,
+        choices=[("", "All"), *((value, label.split(" (")[0]) for value, label in Partner.IntegrationType.choices)],
     )
 
     def __init__(self, *args, managers=(), **kwargs):
