@@ -518,7 +518,7 @@ class SentEmail(models.Model):
 
     sent_at = models.DateTimeField(db_index=True)
     partner = models.ForeignKey(Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_emails")
-    template = models.CharField(max_length=120, db_index=True, help_text="e.g. season/email/reminder_data_review")
+    template = models.CharField(max_length=120, db_index=True, help_text="e.g. season/email/reminder")
     subject = models.CharField(max_length=255)
     to = models.JSONField(default=list)
     body = models.TextField(help_text="The plain-text body.")

@@ -1,7 +1,9 @@
 """Season models in admin: calendar feeds, reminders sent, data review answers, support requests
 (a work queue for partner success managers) and the partner readiness list the dashboard links to."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 
 from partners.admin import ReadOnlyAdminMixin
@@ -40,22 +42,84 @@ class DataReviewAnswerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["partner__name", "details"]
 
 
+class SupportRequestForm(forms.ModelForm):
+    """Resolve an open support request with a note (through ``support_request_resolve``)."""
+
+    resolve = forms.BooleanField(required=False, label="Mark resolved")
+
+    class Meta:
+        model = SupportRequest
+        fields = ["resolution"]
+        labels = {"resolution": "Resolution note"}
+
+    def clean(self):
+        data = super().clean()
+        if data.get("resolution", "").strip() and not data.get("resolve"):
+            self.add_error("resolve", "Tick this to resolve the request with your note.")
+        return data
+
+
 @admin.register(SupportRequest)
-class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SupportRequestAdmin(admin.ModelAdmin):
     """Data review "something is off" answers, open first, for partner success managers."""
 
+    form = SupportRequestForm
     list_display = ["opened_at", "partner", "status", "what_is_off", "success_manager", "resolved_by"]
     list_filter = ["status", "school_year", "partner__success_manager"]
     list_select_related = ["partner", "partner__success_manager", "answer", "resolved_by"]
     search_fields = ["partner__name", "answer__details"]
     actions = ["resolve"]
+    _facts = ["partner", "school_year", "status", "opened_at", "what_is_off", "checks", "answered_by"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-status", "-opened_at")  # "open" sorts after "resolved"
 
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.status == SupportRequest.Status.OPEN:
+            return [*self._facts, "resolution", "resolve"]
+        return [*self._facts, "resolution", "resolved_at", "resolved_by"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.status == SupportRequest.Status.OPEN:
+            return self._facts
+        return [*self._facts, "resolution", "resolved_at", "resolved_by"]
+
+    def save_model(self, request, obj, form, change):
+        # Services own the write: nothing is saved here unless the request is resolved.
+        if form.cleaned_data.get("resolve"):
+            if support_request_resolve(request=obj, by=request.user, resolution=form.cleaned_data["resolution"]):
+                self.message_user(request, f"Support request {obj.pk} resolved.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"Support request {obj.pk} was already resolved.", messages.WARNING)
+
+    def log_change(self, request, obj, message):
+        pass  # the service leaves the audit row
+
     @admin.display(description="what is off")
     def what_is_off(self, obj):
         return obj.answer.details
+
+    @admin.display(description="checks")
+    def checks(self, obj):
+        answer = obj.answer
+        return "; ".join(
+            f"{label}: {'yes' if ok else 'no'}"
+            for label, ok in (
+                ("rosters look correct", answer.rosters_ok),
+                ("right schools", answer.schools_ok),
+                ("right grades", answer.grades_ok),
+            )
+        )
+
+    @admin.display(description="answered by")
+    def answered_by(self, obj):
+        return obj.answer.answered_by or "—"
 
     @admin.display(description="partner success manager")
     def success_manager(self, obj):
@@ -77,9 +141,13 @@ class ReadinessFilter(admin.SimpleListFilter):
         return [(b.key, f"{b.group}: {b.label}") for b in BUCKETS]
 
     def queryset(self, request, queryset):
-        year = SchoolYear.objects.current()
-        if self.value() not in {b.key for b in BUCKETS} or year is None:
+        if self.value() is None:
             return queryset
+        if self.value() not in {b.key for b in BUCKETS}:
+            raise IncorrectLookupParameters(f"Unknown readiness bucket {self.value()!r}.")
+        year = SchoolYear.objects.current()
+        if year is None:
+            return queryset.none()
         facts = season_facts(year, timezone.now(), queryset)
         return queryset.filter(pk__in=[f.partner.pk for f in bucket_members(self.value(), facts)])
 

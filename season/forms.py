@@ -26,7 +26,15 @@ class DataReviewForm(forms.Form):
         label="What is off?",
         help_text="Which schools, grades, classes or people, and what you expected to see.",
     )
-    replaces = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    replaces = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean_replaces(self) -> int | None:
+        """The id of the answer the page showed; a value that is not one (a tampered or broken page)
+        becomes ``-1``, which matches no answer, so the service asks for a fresh page."""
+        value = self.cleaned_data["replaces"].strip()
+        if not value:
+            return None
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 12 else -1
 
     def clean(self):
         data = super().clean()
@@ -57,7 +65,10 @@ class ReadinessFilterForm(forms.Form):
         self.fields["manager"].choices = [
             ("", "All"),
             ("none", "No manager"),
-            *((str(u.pk), u.get_full_name() or u.username) for u in managers),
+            *(
+                (str(u.pk), f"{u.get_full_name()} ({u.username})" if u.get_full_name() else u.username)
+                for u in managers
+            ),
         ]
 
     def partner_filters(self) -> dict:

@@ -100,7 +100,7 @@ class Reminder(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.partner_id}: {self.get_kind_display()} ({self.due_date:%Y-%m-%d})"
+        return f"{self.partner}: {self.get_kind_display()} (due {self.due_date:%Y-%m-%d})"
 
 
 class DataReviewAnswer(models.Model):
@@ -136,7 +136,7 @@ class DataReviewAnswer(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.partner_id} {self.school_year_id}: {self.get_answer_display()}"
+        return f"{self.partner} {self.school_year}: {self.get_answer_display()}"
 
 
 class SupportRequest(models.Model):

@@ -12,8 +12,10 @@ date it is still worth sending (a job that was down for days sends it late, once
 | ``powerschool_sections`` | 5 business days before resume | resume date | staff | sections enabled |
 | ``ic_rollover`` | resume date | the day before the first day (or resume + 14) | both | rollover confirmed |
 | ``data_review`` | data review day | the day before the first day | partner | review answered |
-| ``first_day_no_sync`` | first day of school | first day + 7 days | staff | a sync applied since resume |
+| ``first_day_no_sync`` | first day of school | first day + 7 days | staff | a sync applied since resume (*) |
 | ``stale_data`` | 3rd business day after the last update | — | both | updated since, or not active |
+
+(*) For a partner that does not pause, since the school year's global pause start.
 
 ``stale_data`` is keyed on the date of the last update, so data that goes stale again later is
 reported again; every other kind is sent at most once per partner and school year.
@@ -167,11 +169,15 @@ def reminder_message(reminder: DueReminder, facts: SeasonFacts) -> tuple[str, li
             "Check rosters, schools and grades",
         )
     if kind == Kind.FIRST_DAY_NO_SYNC:
+        since = (
+            f"since its sync resumed ({_day(facts.resume_reference)})"
+            if facts.window
+            else f"since {_day(facts.resume_reference)} (it does not pause for the summer)"
+        )
         return (
             f"URGENT {name}: first day of school with no applied sync",
             [
-                f"{name}'s first day of school is {_day(first)} and no roster sync has been applied since"
-                f" its sync resumed ({_day(facts.resume_reference)}).",
+                f"{name}'s first day of school is {_day(first)} and no roster sync has been applied {since}.",
                 "Teachers and families may see last year's rosters. Check the partner's runs and any open"
                 " circuit break now.",
             ],

@@ -71,9 +71,10 @@ class SeasonFacts:
 
     @property
     def resume_reference(self) -> date:
-        """The date "since resume" counts from: the partner's resume date, or the school year's
-        global resume date for a partner that does not pause."""
-        return self.window.resume if self.window else self.school_year.global_resume_date
+        """The date "since resume" counts from: the partner's resume date, or, for a partner that
+        does not pause, the start of the school year's global pause (when the new year's data starts
+        to matter; a partner whose first day comes earlier still counts from there)."""
+        return self.window.resume if self.window else self.school_year.global_pause_start
 
     @property
     def applied_since_resume(self) -> bool:
@@ -111,6 +112,16 @@ class SeasonFacts:
     def review_answer(self) -> str:
         """``all_good``, ``something_off`` or ``""`` (not answered yet)."""
         return self.review.answer if self.review else ""
+
+    @property
+    def review_status(self) -> str:
+        """The answer, else ``waiting`` (the data review day has come), ``not_due`` (it has not) or
+        ``""`` (no first day of school known)."""
+        if self.review:
+            return self.review.answer
+        if self.data_review_day is None:
+            return ""
+        return "waiting" if self.today >= self.data_review_day else "not_due"
 
     @property
     def first_day_soon(self) -> bool:

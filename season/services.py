@@ -195,8 +195,10 @@ def data_review_answer(
     ticked) or "something is off" with ``details``, which opens a ``SupportRequest`` and emails the
     partner success manager (and support). ``replaces`` is the id of the answer the person saw
     (``None`` for none): if someone answered in between, nothing is written and
-    ``DataReviewError`` says who. Raises ``DataReviewError`` too for an inconsistent answer."""
-    details = details.strip()
+    ``DataReviewError`` says who — unless it is the same person's same answer (a double click),
+    which is returned as it is. Details are kept only with "something is off". Raises
+    ``DataReviewError`` too for an inconsistent answer."""
+    details = details.strip() if answer == DataReviewAnswer.Answer.SOMETHING_OFF else ""
     if answer == DataReviewAnswer.Answer.ALL_GOOD and not (rosters_ok and schools_ok and grades_ok):
         raise DataReviewError("Tick all three checks to answer \u201call good\u201d, or tell us what is off.")
     if answer == DataReviewAnswer.Answer.SOMETHING_OFF and not details:
@@ -207,10 +209,27 @@ def data_review_answer(
         Partner.objects.select_for_update().get(pk=partner.pk)  # one answer at a time per partner
         current = data_review_current(partner, school_year)
         if (current.pk if current else None) != replaces:
-            who = current.answered_by or "someone"
+            if current is None:
+                raise DataReviewError("This page was out of date, so nothing was recorded. Please answer again.")
+            mine = current.answered_by_id is not None and current.answered_by_id == getattr(by, "pk", None)
+            same = (current.answer, current.rosters_ok, current.schools_ok, current.grades_ok, current.details) == (
+                answer,
+                rosters_ok,
+                schools_ok,
+                grades_ok,
+                details,
+            )
+            if mine and same:
+                return current  # the same answer sent twice (a double click)
+            when = f"{timezone.localtime(current.answered_at, partner.tzinfo):%Y-%m-%d %H:%M %Z}"
+            if mine:
+                raise DataReviewError(
+                    f"You already answered at {when} (in another tab?); that answer is shown below. "
+                    "Answer again if it should change."
+                )
             raise DataReviewError(
-                f"{who} answered at {timezone.localtime(current.answered_at, partner.tzinfo):%Y-%m-%d %H:%M}"
-                " while you were reading; their answer is shown below. Answer again if yours differs."
+                f"{current.answered_by or 'Someone'} answered at {when} while you were reading; their answer is "
+                "shown below. Answer again if yours differs."
             )
         record = DataReviewAnswer.objects.create(
             partner=partner,

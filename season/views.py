@@ -150,8 +150,20 @@ def readiness(request):
     if not request.user.is_staff:
         raise PermissionDenied("The readiness dashboard is for staff.")
     year = SchoolYear.objects.current()
-    managers = get_user_model().objects.filter(is_staff=True, managed_partners__isnull=False).distinct()
-    form = ReadinessFilterForm(request.GET or None, managers=managers.order_by("first_name", "username"))
+    managers = list(
+        get_user_model()
+        .objects.filter(is_staff=True, managed_partners__isnull=False)
+        .distinct()
+        .order_by("first_name", "username")
+    )
+    filters = {name: request.GET[name] for name in ReadinessFilterForm.base_fields if request.GET.get(name)}
+    form = ReadinessFilterForm(filters or None, managers=managers)
+    ignored = []
+    if form.is_bound and not form.is_valid():
+        # Only the filters that were not understood are dropped; the page says which.
+        ignored = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        kept = {name: filters[name] for name in filters if name not in form.errors}
+        form = ReadinessFilterForm(kept or None, managers=managers)
     partners = Partner.objects.filter(**form.partner_filters())
     facts = season_facts(year, timezone.now(), partners) if year else []
     if request.GET.get("format") == "csv":
@@ -172,19 +184,19 @@ def readiness(request):
         ]
         groups.append({"title": group, "rows": rows})
     at_risk = [f for f in facts if f.risks]
-    query = request.GET.copy()
-    query["format"] = "csv"
+    query = {**(form.cleaned_data if form.is_bound else {}), "format": "csv"}
     return render(
         request,
         "season/readiness.html",
         {
             "school_year": year,
             "form": form,
+            "ignored": ignored,
             "groups": groups,
             "total": len(facts),
             "at_risk": at_risk,
             "all_url": f"{changelist}?{urlencode(base_query)}",
-            "csv_url": f"?{query.urlencode()}",
+            "csv_url": "?" + urlencode({k: v for k, v in query.items() if v}),
         },
     )
 
@@ -234,7 +246,7 @@ def _readiness_csv(year, facts) -> HttpResponse:
                 f.data_review_day.isoformat() if f.data_review_day else "",
                 step(f.needs_powerschool_prep, f.powerschool_prep_done),
                 step(f.needs_rollover, f.rollover_done),
-                f.review_answer,
+                f.review_status,
                 f.break_sla,
                 "; ".join(f.risks),
             ]

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('sent_at', models.DateTimeField(db_index=True)),
-                ('template', models.CharField(db_index=True, help_text='e.g. season/email/reminder_data_review', max_length=120)),
+                ('template', models.CharField(db_index=True, help_text='e.g. season/email/reminder', max_length=120)),
                 ('subject', models.CharField(max_length=255)),
                 ('to', models.JSONField(default=list)),
                 ('body', models.TextField(help_text='The plain-text body.')),

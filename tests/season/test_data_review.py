@@ -119,13 +119,21 @@ def test_resolving_a_support_request_is_guarded_and_audited(client, admin, partn
 
 
 def test_an_answer_given_while_someone_else_answered_is_not_recorded(partner, school_year, admin):
+    colleague = MembershipFactory(partner=partner, user__username="kim@grand-bend.example.org").user
     first = data_review_answer(
-        partner=partner, school_year=school_year, by=admin, answer="all_good", rosters_ok=True,
+        partner=partner, school_year=school_year, by=colleague, answer="all_good", rosters_ok=True,
         schools_ok=True, grades_ok=True, replaces=None,
     )  # fmt: skip
-    with pytest.raises(DataReviewError, match="answered at .* while you were reading"):
+    with pytest.raises(
+        DataReviewError, match=r"kim@grand-bend.example.org answered at 2026-\d\d-\d\d \d\d:\d\d C[SD]T while you"
+    ):
         data_review_answer(
             partner=partner, school_year=school_year, by=admin, answer="something_off", rosters_ok=False,
+            schools_ok=True, grades_ok=True, details="late", replaces=None,
+        )  # fmt: skip
+    with pytest.raises(DataReviewError, match="You already answered at"):
+        data_review_answer(
+            partner=partner, school_year=school_year, by=colleague, answer="something_off", rosters_ok=False,
             schools_ok=True, grades_ok=True, details="late", replaces=None,
         )  # fmt: skip
     again = data_review_answer(
@@ -136,12 +144,28 @@ def test_an_answer_given_while_someone_else_answered_is_not_recorded(partner, sc
     assert SupportRequest.objects.get().answer == again
 
 
-def test_a_double_submitted_form_records_one_answer(client, admin):
+def test_a_double_submitted_form_records_one_answer_without_a_warning(client, admin):
     with time_machine.travel(REVIEW_DAY, tick=False):
         client.post("/p/grand-bend/data-review/", ALL_GOOD)
         response = client.post("/p/grand-bend/data-review/", ALL_GOOD, follow=True)
-    assert "while you were reading" in response.content.decode()
+    text = response.content.decode()
+    assert "Thank you: your data review is signed off." in text and "already answered" not in text
     assert DataReviewAnswer.objects.count() == 1
+
+
+@pytest.mark.parametrize("replaces", ["abc", "-3", "1e3", "99999999999999999999", "<script>"])
+def test_a_tampered_page_records_nothing_and_says_so(client, admin, replaces):
+    with time_machine.travel(REVIEW_DAY, tick=False):
+        response = client.post("/p/grand-bend/data-review/", {**ALL_GOOD, "replaces": replaces}, follow=True)
+    assert "This page was out of date, so nothing was recorded. Please answer again." in response.content.decode()
+    assert response.context["form"]["replaces"].value() is None  # the reloaded page works again
+    assert DataReviewAnswer.objects.count() == 0
+
+
+def test_details_are_kept_only_with_something_is_off(client, admin):
+    with time_machine.travel(REVIEW_DAY, tick=False):
+        client.post("/p/grand-bend/data-review/", {**ALL_GOOD, "details": "typed, then changed my mind"})
+    assert DataReviewAnswer.objects.get().details == ""
 
 
 def test_viewers_read_and_other_partners_get_404(client, partner, school_year):
@@ -171,3 +195,22 @@ def test_answers_are_kept_per_school_year(client, admin, partner, school_year):
         page = client.get("/p/grand-bend/data-review/")
     assert page.context["current"] is None
     assert DataReviewAnswer.objects.get().school_year == school_year
+
+
+def test_staff_resolve_a_support_request_with_a_note_in_admin(client, admin, admin_client_, staff_user):
+    with time_machine.travel(REVIEW_DAY, tick=False):
+        client.post("/p/grand-bend/data-review/", {"answer": "something_off", "details": "Wrong school"})
+    request = SupportRequest.objects.get()
+    url = f"/admin/season/supportrequest/{request.pk}/change/"
+    page = admin_client_.get(url).content.decode()
+    assert "Wrong school" in page and "rosters look correct: no" in page
+    refused = admin_client_.post(url, {"resolution": "Fixed the school mapping"})
+    assert refused.context["adminform"].form.errors == {"resolve": ["Tick this to resolve the request with your note."]}
+    admin_client_.post(url, {"resolution": "Fixed the school mapping", "resolve": "on"})
+    request.refresh_from_db()
+    assert (request.status, request.resolution, request.resolved_by) == (
+        SupportRequest.Status.RESOLVED,
+        "Fixed the school mapping",
+        staff_user,
+    )
+    assert AuditEvent.objects.filter(action="season.support_request_resolved").count() == 1

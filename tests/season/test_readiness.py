@@ -79,9 +79,16 @@ def test_a_manager_filter_and_a_bad_filter(demo, admin_client_):
         nobody = admin_client_.get("/staff/readiness/?manager=none")
         assert nobody.context["total"] == 0
         bad = admin_client_.get("/staff/readiness/?sis=dos")
+        half_bad = admin_client_.get("/staff/readiness/?manager=abc&sis=skyward")
+        unknown_bucket = admin_client_.get("/admin/season/partnerreadiness/?readiness=bogus")
     assert bad.status_code == 200
     assert bad.context["total"] == 8
-    assert "Some filters were not understood and are ignored" in bad.content.decode()
+    assert "Some filters were not understood and are ignored: SIS: Select a valid choice." in bad.content.decode()
+    # Only the filter that was not understood is dropped; the page shows what it applied.
+    assert half_bad.context["total"] == 1
+    assert half_bad.context["form"].data == {"sis": "skyward"}
+    assert "Partner success manager: Select a valid choice." in half_bad.content.decode()
+    assert (unknown_bucket.status_code, unknown_bucket["Location"]) == (302, "/admin/season/partnerreadiness/?e=1")
 
 
 def test_csv_export_has_one_row_per_partner(demo, admin_client_):

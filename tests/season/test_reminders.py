@@ -288,3 +288,16 @@ def test_sent_emails_are_visible_in_admin(make, admin_client_):
     assert "admin@district-new-york.example.org" in page
     page = admin_client_.get("/admin/season/reminder/").content.decode()
     assert "Planning form due in 14 days" in page
+
+
+@pytest.mark.parametrize(("applied_on", "urgent"), [(date(2026, 7, 1), False), (date(2026, 6, 1), True), (None, True)])
+def test_a_partner_that_does_not_pause_counts_from_the_global_pause_start(make, applied_on, urgent):
+    partner = make("America/Phoenix", first_day=date(2026, 7, 20))
+    PartnerSchedule.objects.filter(partner=partner).update(do_not_pause=True)
+    if applied_on:
+        _applied_run(partner, applied_on)
+    sent = [r.kind for r in reminders_send_due(at=_at(date(2026, 7, 20), "America/Phoenix"))]
+    assert (Kind.FIRST_DAY_NO_SYNC in sent) is urgent
+    if urgent:
+        body = next(m.body for m in mail.outbox if m.subject.startswith("URGENT"))
+        assert "no roster sync has been applied since Friday, June 12, 2026 (it does not pause" in body
