@@ -18,11 +18,11 @@ import re
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from operator import itemgetter
+from operator import itemgetter, methodcaller, ne
 from pathlib import Path
 
 ENTITIES = ("orgs", "academicSessions", "courses", "classes", "users", "enrollments", "demographics")
@@ -486,14 +486,15 @@ def _parse_file(
     entity: str, name: str, data: bytes, mode: str, snapshot: Snapshot, fast: bool
 ) -> tuple[list, list[int] | None, list[list[str]] | None]:
     """The valid rows of one file as sequences of its standard columns, their line numbers
-    (``None`` when row ``i`` is on line ``i + 2``) and, from the fast path, the same values a
-    column at a time. Problems go to ``snapshot``."""
+    (``None`` when row ``i`` is on line ``i + 2``) and, from the fast path, the distinct values of
+    each column (``{column index: set}``). Problems go to ``snapshot``."""
     problems = snapshot.problems
     text = _decode(name, data, problems)
     if text is None:
         return [], None, None
-    # NFC once for the whole file (it never changes commas, quotes or line breaks), not per value.
-    if not unicodedata.is_normalized("NFC", text):
+    # NFC once for the whole file (it never changes commas, quotes or line breaks), not per value;
+    # ASCII text is NFC already.
+    if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     newline = text.find("\n")
     header_text = text if newline < 0 else text[:newline]
@@ -522,85 +523,117 @@ def _parse_file(
         return [], None, None
     found = _read_fast(entity, text, len(header), mode) if fast else None
     if found is not None:
-        rows, columns, snapshot.id_sets[entity], snapshot.marked[entity] = found
+        rows, distinct, snapshot.id_sets[entity], snapshot.marked[entity] = found
         snapshot.rows_read[entity] = len(rows)
         snapshot.rows_dropped[entity] = 0
-        return rows, None, columns
+        return rows, None, distinct
     return *_read_rows(entity, name, text, len(header), mode, snapshot), None
 
 
-# The fast path: the csv module splits the whole file, then every check runs a column at a time
-# with C-level operations (strip, membership, a set of the distinct values), so a clean file costs
-# a few passes over its values and no Python code per row. Anything it does not vouch for (a line
-# break or CR inside a field, a blank or short line, a bad value anywhere) sends the whole file to
-# the row-by-row path, which words every problem. Both paths give the same rows (tests check this
-# on broken variants).
-def _read_fast(entity: str, text: str, width: int, mode: str) -> tuple[list, list, set[str], bool] | None:
-    """``(rows, columns, sourcedIds, any row tobedeleted)`` of a file whose every row is valid, or ``None``."""
-    if text.count("\r") != text.count("\r\n") or "\x00" in text:
+# The fast path: the csv module splits the whole file, then every check runs a column at a time on
+# the set of the column's distinct values, built by C-level maps: a clean file costs one pass per
+# column and no Python code per row, and a column of a few distinct values (roles, dates, class
+# ids) is checked in a few steps. Anything it does not vouch for (a line break or CR inside a
+# field, a blank or short line, a bad value anywhere) sends the whole file to the row-by-row path,
+# which words every problem. Both paths give the same rows (tests check this on broken variants).
+def _read_fast(
+    entity: str, text: str, width: int, mode: str
+) -> tuple[list, dict[int, set[str]], set[str], bool] | None:
+    """``(rows, {column index: distinct values}, sourcedIds, any row tobedeleted)`` of a file whose
+    every row is valid, or ``None``."""
+    crs = text.count("\r") if "\r" in text else 0
+    if (crs and crs != text.count("\r\n")) or "\x00" in text:
         return None  # a CR that does not end a line (inside a field), or a NUL character
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    # Line by line (a CR before the split is the line end): a field with a line break inside
-    # would join two lines into one row, so the counts differ and the slow path takes over.
-    try:
-        rows = list(csv.reader(lines))
-    except csv.Error:
-        return None  # the row-by-row path says where
-    if len(rows) != len(lines):
-        return None
-    del lines
+    rows = _split_plain(text, crs)
+    if rows is None:
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        # Line by line (a CR before the split is the line end): a field with a line break inside
+        # would join two lines into one row, so the counts differ and the slow path takes over.
+        try:
+            rows = list(csv.reader(lines))
+        except csv.Error:
+            return None  # the row-by-row path says where
+        if len(rows) != len(lines):
+            return None
+        del lines
     body = rows[1:]
     if not body:
-        return [], [], set(), False
+        return [], {}, set(), False
     spec = COLUMNS[entity]
     lengths = set(map(len, body))
     if min(lengths) < len(spec):
         return None  # a blank or short line
     if max(lengths) > width and any(any(v.strip() for v in row[width:]) for row in body if len(row) > width):
         return None  # a filled field to the right of the header
-    columns = [list(map(itemgetter(index), body)) for index in range(len(spec))]
-    rebuild = lengths != {len(spec)}
-    distinct_of = {}
+    fixes: dict[int, Callable[[str], str]] = {}  # column index → the per-value fix the column needs
+    distinct_of: dict[int, set[str]] = {}
     for index, (column, required, kind) in enumerate(spec):
-        values = columns[index]
+        values = list(map(itemgetter(index), body))  # (a list, then a set: faster than a set of a map)
+        distinct = distinct_of[index] = set(values)
         required = required or (mode == "delta" and column in ("status", "dateLastModified"))
         if _checked(kind):
             # A padded or empty-but-required value fails here too and goes the slow way.
-            distinct = distinct_of[column] = set(values)
             if required and "" in distinct:
                 return None
-            distinct.discard("")
-            if kind == "bool" and not distinct <= {"true", "false"}:
-                if not {v.lower() for v in distinct} <= {"true", "false"}:
+            values = distinct - {""}
+            if kind == "bool" and not values <= {"true", "false"}:
+                if not {v.lower() for v in values} <= {"true", "false"}:
                     return None
-                columns[index] = list(map(str.lower, values))
-                rebuild = True
-            elif any(_check_value(kind, value) for value in distinct):
+                fixes[index] = str.lower
+            elif any(_check_value(kind, value) for value in values):
                 return None
             continue
-        stripped = list(map(str.strip, values))
-        if stripped != values:
-            columns[index] = values = stripped
-            rebuild = True
-        if required and "" in values:
+        # Stripping a value with no space around it gives the value back, so a clean column costs
+        # no new strings. Few distinct values are looked at in the set; many, in the list (walking
+        # a large set is slower than walking a list).
+        probe = distinct if len(distinct) * 4 < len(values) else values
+        if any(map(ne, map(str.strip, probe), probe)):
+            fixes[index] = str.strip
+            distinct = distinct_of[index] = set(map(str.strip, distinct))
+        if required and "" in distinct:
             return None
+    status = NAMES[entity].index("status")
     if entity in _DATE_ORDER:
-        begin, end = _DATE_ORDER[entity]
+        b, e = (NAMES[entity].index(c) for c in _DATE_ORDER[entity])
+        begins, ends = distinct_of[b] - {""}, distinct_of[e] - {""}
         # Only when some begin is after some end do the pairs need looking at.
-        if distinct_of[begin] and distinct_of[end] and max(distinct_of[begin]) > min(distinct_of[end]):
-            b, e = (columns[NAMES[entity].index(c)] for c in (begin, end))
-            if any(x and y and y < x for x, y in set(zip(b, e, strict=True))):
+        if begins and ends and max(begins) > min(ends):
+            if any(x and y and y < x for x, y in set(map(itemgetter(b, e), body))):
                 return None
-    ids = set(columns[0])
+    ids = distinct_of[0]
     if len(ids) != len(body):
         return None
-    marked = "tobedeleted" in distinct_of["status"]
-    return (list(zip(*columns, strict=True)) if rebuild else body), columns, ids, marked
+    marked = "tobedeleted" in distinct_of[status]
+    if fixes:
+        fixed = dict.fromkeys(range(len(spec)), None) | fixes
+        columns = [
+            list(map(fix, map(itemgetter(index), body))) if fix else list(map(itemgetter(index), body))
+            for index, fix in fixed.items()
+        ]
+        return list(zip(*columns, strict=True)), distinct_of, ids, marked
+    if lengths != {len(spec)}:
+        return list(map(itemgetter(slice(0, len(spec))), body)), distinct_of, ids, marked
+    return body, distinct_of, ids, marked
 
 
 _DATE_ORDER = {"academicSessions": ("startDate", "endDate"), "enrollments": ("beginDate", "endDate")}
+
+
+def _split_plain(text: str, crs: int) -> list[list[str]] | None:
+    """The rows of a file with no quote character at all, split on commas exactly as the csv module
+    would split them (with no quotes it only splits on the delimiter), or ``None`` when the csv
+    module must read it: quotes somewhere, line ends mixing LF and CRLF, or a line longer than
+    the csv module's field limit (it reports such a field; the row-by-row path says where)."""
+    if '"' in text or (crs and crs != text.count("\n")):
+        return None
+    lines = text.split("\r\n" if crs else "\n")
+    if lines[-1] == "":
+        lines.pop()
+    if lines and max(map(len, lines)) > csv.field_size_limit():
+        return None
+    return list(map(methodcaller("split", ","), lines))
 
 
 def _read_rows(
@@ -704,7 +737,7 @@ def _resolve_entity(
     entity: str,
     rows: list,
     lines: list[int] | None,
-    columns: list[list[str]] | None,
+    distinct: dict[int, set[str]] | None,
     snapshot: Snapshot,
     existing: Mapping[str, Iterable[str]],
 ) -> list:
@@ -720,7 +753,7 @@ def _resolve_entity(
             if snapshot.modes.get(target) != "bulk":  # a bulk file replaces the roster of its type
                 ids.update(existing.get(target, ()))
             if target == entity:  # a self-reference (parent org, agent) may point anywhere in the file
-                ids.update(columns[0] if columns else map(itemgetter(0), rows))
+                ids.update(distinct[0] if distinct else map(itemgetter(0), rows))
             known_by_target[target] = ids
         return known_by_target[target]
 
@@ -729,14 +762,14 @@ def _resolve_entity(
         if not kind.startswith(("ref:", "refs:")):
             continue
         target, is_list = kind.split(":", 1)[1], kind.startswith("refs:")
-        values = set(columns[index] if columns else map(itemgetter(index), rows)) - {""}
+        values = (distinct[index] if distinct else set(map(itemgetter(index), rows))) - {""}
         if is_list:
             values = {ref.strip() for value in values for ref in value.split(",")} - {""}
         missing = values - known(target)
         if missing:
             suspect.append((index, column, target, is_list, missing))
     if entity == "demographics":
-        missing = set(columns[0] if columns else map(itemgetter(0), rows)) - known("users")
+        missing = (distinct[0] if distinct else set(map(itemgetter(0), rows))) - known("users")
         if missing:
             suspect.append((0, "sourcedId", "users", False, missing))
     if not suspect:

@@ -299,11 +299,26 @@ def _comparable(snapshot):
         ("classes.csv", "25590100102Trad220ALG112011,,,ALG-1", "25590100101Trad120ENG112011,,,ALG-1"),
         ("enrollments.csv", "25590100101Trad120ENG112011,255901001,604863", "NOPE,255901001,604863"),
         ("manifest.csv", "file.users,bulk", "file.users,delta"),
+        # users.csv has no quotes: the plain split reads it. A field over the csv module's limit,
+        # and LF and CRLF line ends mixed, send it to the csv module.
+        ("users.csv", ",Mary,Archer,", ",Mary" + "y" * 140_000 + ",Archer,"),
+        ("users.csv", ",Mary,Archer,", ",Mary,Archer,\r"),
     ],
 )
 def test_the_fast_path_and_the_row_by_row_path_agree(package, file, old, new):
     _edit(package, file, old, new)
     assert _comparable(read_package(package)) == _comparable(read_package(package, fast=False))
+
+
+@pytest.mark.parametrize("line_end", ["\r\n", "\n"])
+def test_a_file_without_quotes_reads_the_same_with_crlf_or_lf(package, line_end):
+    users = package / "users.csv"
+    before = [tuple(row) for row in read_package(package, fast=False).rows["users"]]
+    users.write_bytes(users.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", line_end.encode()))
+    assert b'"' not in users.read_bytes()
+    fast, slow = read_package(package), read_package(package, fast=False)
+    assert [tuple(row) for row in fast.rows["users"]] == before == [tuple(row) for row in slow.rows["users"]]
+    assert len(before) == 10 and fast.problems == slow.problems == []
 
 
 def test_a_clean_package_takes_the_fast_path(monkeypatch):
