@@ -39,8 +39,9 @@ from syncs.ingest import applied_roster, sync_ingest  # noqa: E402
 from syncs.oneroster import COLUMNS, ENTITIES, read_package  # noqa: E402
 
 
-def write_package(folder: Path, students: int, seed: int, churn: bool) -> None:
-    """Write one night's package; ``churn`` applies the back-to-school changes to the same district."""
+def write_package(folder: Path, students: int, seed: int, churn: bool, quoting: int = csv.QUOTE_MINIMAL) -> None:
+    """Write one night's package; ``churn`` applies the back-to-school changes to the same district;
+    ``quoting`` as the csv module's (``QUOTE_ALL``: every field quoted, as some SIS exports do)."""
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     teachers, classes = students * 6 // 100, students * 12 // 100
@@ -152,7 +153,7 @@ def write_package(folder: Path, students: int, seed: int, churn: bool) -> None:
         )
     for entity in ENTITIES:
         with open(folder / f"{entity}.csv", "w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
+            writer = csv.writer(out, quoting=quoting)
             writer.writerow([c for c, _, _ in COLUMNS[entity]])
             writer.writerows(rows[entity])
     with open(folder / "manifest.csv", "w", newline="", encoding="utf-8") as out:
@@ -218,6 +219,22 @@ def main() -> None:
             f"read+validate+diff night 1 (empty roster)   {rvd:8.2f} s  = {rvd / f:.1f}x floor  "
             f"(target <= 3x: {'met' if rvd <= 3 * f else 'MISSED'}; runs: {_runs(times)})"
         )
+        # The same night with every field quoted: the csv module reads every file (no plain split).
+        quoted = work / "night1-quoted"
+        write_package(quoted, args.students, seed=1, churn=False, quoting=csv.QUOTE_ALL)
+        qf = min(floor(quoted) for _ in range(3))
+        qtimes = []
+        for _ in range(3):
+            started = time.perf_counter()
+            snapshot = read_package(quoted)
+            diffs = diff_snapshot(snapshot, applied_roster(partner))
+            qtimes.append(time.perf_counter() - started)
+            del snapshot, diffs
+        print(
+            f"  the same, every field quoted              {min(qtimes):8.2f} s  = {min(qtimes) / qf:.1f}x its floor "
+            f"of {qf:.2f} s (runs: {_runs(qtimes)})"
+        )
+        shutil.rmtree(quoted)
         started = time.perf_counter()
         first = sync_ingest(partner=partner, path=night1)
         t1 = time.perf_counter() - started

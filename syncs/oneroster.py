@@ -541,11 +541,13 @@ def _read_fast(
 ) -> tuple[list, dict[int, set[str]], set[str], bool] | None:
     """``(rows, {column index: distinct values}, sourcedIds, any row tobedeleted)`` of a file whose
     every row is valid, or ``None``."""
+    if "\x00" in text:
+        return None  # a NUL character
     crs = text.count("\r") if "\r" in text else 0
-    if (crs and crs != text.count("\r\n")) or "\x00" in text:
-        return None  # a CR that does not end a line (inside a field), or a NUL character
     rows = _split_plain(text, crs)
     if rows is None:
+        if crs and crs != text.count("\r\n"):
+            return None  # a CR that does not end a line (inside a field)
         lines = text.split("\n")
         if lines[-1] == "":
             lines.pop()
@@ -570,11 +572,11 @@ def _read_fast(
     fixes: dict[int, Callable[[str], str]] = {}  # column index → the per-value fix the column needs
     distinct_of: dict[int, set[str]] = {}
     for index, (column, required, kind) in enumerate(spec):
-        values = list(map(itemgetter(index), body))  # (a list, then a set: faster than a set of a map)
-        distinct = distinct_of[index] = set(values)
         required = required or (mode == "delta" and column in ("status", "dateLastModified"))
         if _checked(kind):
-            # A padded or empty-but-required value fails here too and goes the slow way.
+            # An enum, a date or a flag: few distinct values, so a set straight from the rows. A
+            # padded or empty-but-required value fails here too and goes the slow way.
+            distinct = distinct_of[index] = set(map(itemgetter(index), body))
             if required and "" in distinct:
                 return None
             values = distinct - {""}
@@ -586,13 +588,22 @@ def _read_fast(
                 return None
             continue
         # Stripping a value with no space around it gives the value back, so a clean column costs
-        # no new strings. Few distinct values are looked at in the set; many, in the list (walking
-        # a large set is slower than walking a list).
-        probe = distinct if len(distinct) * 4 < len(values) else values
-        if any(map(ne, map(str.strip, probe), probe)):
+        # no new strings. References repeat (a class, a school, a user per enrollment): their
+        # distinct values, needed to resolve them, are checked. SourcedIds are all distinct (a set
+        # for uniqueness) and text needs no set: both are checked in a list, which is faster to
+        # walk than a large set.
+        if kind.startswith(("ref:", "refs:")) and index:
+            values = distinct = set(map(itemgetter(index), body))
+        else:
+            values = list(map(itemgetter(index), body))
+            distinct = set(values) if index == 0 else None
+        if any(map(ne, map(str.strip, values), values)):
             fixes[index] = str.strip
-            distinct = distinct_of[index] = set(map(str.strip, distinct))
-        if required and "" in distinct:
+            values = list(map(str.strip, values))
+            distinct = None if distinct is None else set(values)
+        if distinct is not None:
+            distinct_of[index] = distinct
+        if required and "" in values:
             return None
     status = NAMES[entity].index("status")
     if entity in _DATE_ORDER:
@@ -624,11 +635,15 @@ _DATE_ORDER = {"academicSessions": ("startDate", "endDate"), "enrollments": ("be
 def _split_plain(text: str, crs: int) -> list[list[str]] | None:
     """The rows of a file with no quote character at all, split on commas exactly as the csv module
     would split them (with no quotes it only splits on the delimiter), or ``None`` when the csv
-    module must read it: quotes somewhere, line ends mixing LF and CRLF, or a line longer than
-    the csv module's field limit (it reports such a field; the row-by-row path says where)."""
-    if '"' in text or (crs and crs != text.count("\n")):
+    module must read it: quotes somewhere, line ends other than all LF or all CRLF (``crs``
+    counts the CRs), or a line longer than the csv module's field limit (it reports such a
+    field; the row-by-row path says where)."""
+    if '"' in text:
         return None
     lines = text.split("\r\n" if crs else "\n")
+    # Every CR and every LF is in a CRLF line end exactly when both counts equal the splits made.
+    if crs and not crs == len(lines) - 1 == text.count("\n"):
+        return None
     if lines[-1] == "":
         lines.pop()
     if lines and max(map(len, lines)) > csv.field_size_limit():
