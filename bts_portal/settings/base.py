@@ -137,6 +137,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Email --------------------------------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# An email provider's API through django-anymail instead of SMTP: EMAIL_BACKEND names its backend
+# (e.g. anymail.backends.postmark.EmailBackend) and ANYMAIL_<SETTING> variables give its settings
+# (e.g. ANYMAIL_POSTMARK_SERVER_TOKEN becomes ANYMAIL["POSTMARK_SERVER_TOKEN"]).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
+ANYMAIL = {name.removeprefix("ANYMAIL_"): env.str(name) for name in sorted(env.ENVIRON) if name.startswith("ANYMAIL_")}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BTS Portal <bts-portal@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in email (invitations) when no request is at hand, e.g. in a Celery task.

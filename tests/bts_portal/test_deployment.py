@@ -37,6 +37,21 @@ def test_production_settings_pass_check_deploy():
     assert result.stdout.strip() == "System check identified no issues (0 silenced)."
 
 
+def test_an_anymail_provider_is_configured_from_the_environment():
+    env = {
+        **PRODUCTION_ENV,
+        "EMAIL_BACKEND": "anymail.backends.postmark.EmailBackend",
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": "server-token",
+    }
+    result = _manage(
+        "shell", "-c", "from django.conf import settings; print(settings.EMAIL_BACKEND, settings.ANYMAIL)", env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == (
+        "anymail.backends.postmark.EmailBackend {'POSTMARK_SERVER_TOKEN': 'server-token'}"
+    )
+
+
 def test_production_settings_refuse_to_start_without_a_secret():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
     result = _manage("check", env=env)

@@ -301,3 +301,14 @@ def test_a_partner_that_does_not_pause_counts_from_the_global_pause_start(make, 
     if urgent:
         body = next(m.body for m in mail.outbox if m.subject.startswith("URGENT"))
         assert "no roster sync has been applied since Friday, June 12, 2026 (it does not pause" in body
+
+
+def test_reminders_go_through_an_anymail_provider_backend(make, settings):
+    # anymail's test backend runs the provider code path without leaving the machine.
+    settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
+    make("America/New_York", plan=Plan.Status.DRAFT)
+    reminders_send_due(at=_at(date(2026, 4, 11), "America/New_York"))
+    [message] = mail.outbox
+    assert message.anymail_status.status == {"sent"}
+    assert message.to == ["admin@district-new-york.example.org"]
+    assert SentEmail.objects.get().subject == message.subject
