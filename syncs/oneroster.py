@@ -302,7 +302,11 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
     text = _decode(name, files[name], problems)
     if text is None:
         return {}
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        problems.append(Problem(name, 0, 0, "", "", f"manifest.csv cannot be read as CSV: {error}.", "package"))
+        return {}
     if not rows or [c.strip() for c in rows[0][:2]] != ["propertyName", "value"]:
         problems.append(
             Problem(
@@ -497,8 +501,23 @@ def _parse_file(
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     newline = text.find("\n")
-    header_text = text if newline < 0 else text[:newline]
-    header = next(csv.reader([header_text.rstrip("\r")]), None)
+    header_text = (text if newline < 0 else text[:newline]).rstrip("\r")
+    unreadable = None
+    if "\r" in header_text:
+        unreadable = (
+            "Line 1 has a carriage return (CR) inside it: the file's lines seem to end with CR only. "
+            "Save it with CRLF or LF line ends."
+        )
+    elif header_text.count('"') % 2:
+        unreadable = 'The header line has a quote (") that is not closed.'
+    else:
+        try:
+            header = next(csv.reader([header_text]), None)
+        except csv.Error as error:
+            unreadable = f"The header line cannot be read as CSV: {error}."
+    if unreadable:
+        problems.append(Problem(name, 1, 0, "", "", unreadable, "package"))
+        return [], None, None
     if not header or header == [""]:
         problems.append(Problem(name, 1, 0, "", "", f"{name} has no header line.", "package"))
         return [], None, None
@@ -548,6 +567,8 @@ def _read_fast(
     if rows is None:
         if crs and crs != text.count("\r\n"):
             return None  # a CR that does not end a line (inside a field)
+        if text.count('"') % 2:
+            return None  # a quote not closed: the row-by-row path says where
         lines = text.split("\n")
         if lines[-1] == "":
             lines.pop()
@@ -658,7 +679,7 @@ def _read_rows(
     problems = snapshot.problems
     columns, expected = COLUMNS[entity], NAMES[entity]
     reader = csv.reader(io.StringIO(text, newline=""))
-    next(reader)
+    next(reader)  # the header line, read already (_parse_file): it ends on line 1
     rows, lines = [], []
     line = 1
     seen: dict[str, int] = {}
@@ -676,8 +697,11 @@ def _read_rows(
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
             continue
-        if line > start and any("\n" in value for value in raw):
+        if any("\n" in value for value in raw):
+            # A line break inside a value: a quoted field ran over lines, or (on the last line) to
+            # the end of the file.
             column = next(index for index, value in enumerate(raw) if "\n" in value) + 1
+            spread = f"runs over {line - start + 1} lines" if line > start else "runs to the end of the file"
             problems.append(
                 Problem(
                     name,
@@ -685,9 +709,8 @@ def _read_rows(
                     column,
                     "",
                     "",
-                    f'A quoted field starting on line {start} runs over {line - start + 1} lines: a quote (") is '
-                    "probably not closed. The file is rejected, so the rows it would swallow are not taken as "
-                    "deletions.",
+                    f'A quoted field starting on line {start} {spread}: a quote (") is probably not closed. The '
+                    "file is rejected, so the rows it would swallow are not taken as deletions.",
                     "package",
                 )
             )

@@ -379,3 +379,63 @@ def test_manifest_mistakes_are_refused(package):
     manifest.write_text(original.replace("oneroster.version,1.1", "oneroster.version,1.2"))
     [problem] = read_package(package).problems
     assert (problem.line, problem.column) == (3, 2)
+
+
+def _package_problems(snapshot):
+    return [(p.file, p.line, p.message) for p in snapshot.problems if p.level == "package"]
+
+
+@pytest.mark.parametrize(
+    ("header_end", "message"),
+    [
+        (
+            ',"metadata.state\n',
+            'The header line has a quote (") that is not closed.',
+        ),
+        (
+            ",metadata.state\r",
+            "Line 1 has a carriage return (CR) inside it: the file's lines seem to end with CR only. "
+            "Save it with CRLF or LF line ends.",
+        ),
+        (
+            "," + "x" * 131_073 + "\n",
+            "The header line cannot be read as CSV: field larger than field limit (131072).",
+        ),
+    ],
+)
+def test_an_unreadable_header_rejects_the_file_on_both_paths(package, header_end, message):
+    orgs = package / "orgs.csv"
+    header, rest = orgs.read_text(encoding="utf-8").split("\n", 1)
+    orgs.write_text(header + header_end + rest, encoding="utf-8")
+    for fast in (True, False):
+        assert _package_problems(read_package(package, fast=fast)) == [("orgs.csv", 1, message)]
+
+
+def test_a_quote_left_open_on_the_last_line_rejects_the_file_on_both_paths(package):
+    orgs = package / "orgs.csv"
+    text = orgs.read_text(encoding="utf-8")
+    assert text.endswith("\n")
+    last_start = text.rstrip("\n").rfind("\n") + 1
+    orgs.write_text(text[:last_start] + text[last_start:].replace(",", ',"', 3).replace(',"', ",", 2), encoding="utf-8")
+    fast, slow = read_package(package), read_package(package, fast=False)
+    assert _comparable(fast) == _comparable(slow)
+    [(file, line, message)] = _package_problems(fast)
+    assert (file, line) == ("orgs.csv", text.count("\n"))
+    assert message.startswith('A quoted field starting on line 3 runs to the end of the file: a quote (") is probably')
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n"])
+def test_a_field_at_the_csv_limit_with_its_quote_open_reads_the_same_on_both_paths(package, line_end):
+    orgs = package / "orgs.csv"
+    text = orgs.read_text(encoding="utf-8").rstrip("\n") + ',"' + "Z" * (131_072 - len(line_end) + 1) + "\n"
+    orgs.write_bytes(text.replace("\n", line_end).encode())
+    assert _comparable(read_package(package)) == _comparable(read_package(package, fast=False))
+    assert read_package(package).rejected
+
+
+def test_an_unreadable_manifest_is_a_problem_not_a_crash(package):
+    manifest = package / "manifest.csv"
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "source.note," + "n" * 131_073 + "\n", encoding="utf-8")
+    assert _package_problems(read_package(package)) == [
+        ("manifest.csv", 0, "manifest.csv cannot be read as CSV: field larger than field limit (131072).")
+    ]
