@@ -173,6 +173,18 @@ def floor(folder: Path) -> float:
     return time.perf_counter() - started
 
 
+def read_validate_diff(folder: Path, partner) -> list[float]:
+    """Three timed runs of reading, validating and diffing ``folder`` against the partner's roster."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        snapshot = read_package(folder)
+        diffs = diff_snapshot(snapshot, applied_roster(partner))
+        times.append(time.perf_counter() - started)
+        del snapshot, diffs
+    return times
+
+
 def _runs(times: list[float]) -> str:
     return ", ".join(f"{t:.2f}" for t in times)
 
@@ -207,13 +219,7 @@ def main() -> None:
         floors = [floor(night1) for _ in range(3)]
         f = min(floors)
         print(f"floor: csv module reading night 1          {f:8.2f} s  (runs: {_runs(floors)})")
-        times = []
-        for _ in range(3):
-            started = time.perf_counter()
-            snapshot = read_package(night1)
-            diffs = diff_snapshot(snapshot, applied_roster(partner))
-            times.append(time.perf_counter() - started)
-            del snapshot, diffs
+        times = read_validate_diff(night1, partner)
         rvd = min(times)
         print(
             f"read+validate+diff night 1 (empty roster)   {rvd:8.2f} s  = {rvd / f:.1f}x floor  "
@@ -223,13 +229,7 @@ def main() -> None:
         quoted = work / "night1-quoted"
         write_package(quoted, args.students, seed=1, churn=False, quoting=csv.QUOTE_ALL)
         qf = min(floor(quoted) for _ in range(3))
-        qtimes = []
-        for _ in range(3):
-            started = time.perf_counter()
-            snapshot = read_package(quoted)
-            diffs = diff_snapshot(snapshot, applied_roster(partner))
-            qtimes.append(time.perf_counter() - started)
-            del snapshot, diffs
+        qtimes = read_validate_diff(quoted, partner)
         print(
             f"  the same, every field quoted              {min(qtimes):8.2f} s  = {min(qtimes) / qf:.1f}x its floor "
             f"of {qf:.2f} s (runs: {_runs(qtimes)})"
