@@ -4,6 +4,7 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.http import HttpResponseRedirect
 from django.utils import timezone
 
 from partners.admin import ReadOnlyAdminMixin
@@ -91,12 +92,26 @@ class SupportRequestAdmin(admin.ModelAdmin):
         return [*self._facts, "resolution", "resolved_at", "resolved_by"]
 
     def save_model(self, request, obj, form, change):
-        # Services own the write: nothing is saved here unless the request is resolved.
-        if form.cleaned_data.get("resolve"):
-            if support_request_resolve(request=obj, by=request.user, resolution=form.cleaned_data["resolution"]):
-                self.message_user(request, f"Support request {obj.pk} resolved.", messages.SUCCESS)
-            else:
-                self.message_user(request, f"Support request {obj.pk} was already resolved.", messages.WARNING)
+        # Services own the write: nothing is saved here unless an open request is resolved (a page
+        # opened before someone else resolved it has no note field any more, and changes nothing).
+        request._support_request_resolved = form.cleaned_data.get("resolve") and support_request_resolve(
+            request=obj, by=request.user, resolution=form.cleaned_data.get("resolution", "")
+        )
+
+    def response_change(self, request, obj):
+        if getattr(request, "_support_request_resolved", False):
+            self.message_user(request, f"Support request {obj.pk} resolved.", messages.SUCCESS)
+        else:
+            obj.refresh_from_db()
+            who = f" by {obj.resolved_by}" if obj.resolved_by_id else ""
+            self.message_user(
+                request,
+                f"Support request {obj.pk} was resolved{who} already; nothing changed."
+                if obj.status == SupportRequest.Status.RESOLVED
+                else f"Nothing changed: tick \u201cMark resolved\u201d to resolve support request {obj.pk}.",
+                messages.WARNING,
+            )
+        return HttpResponseRedirect(request.path)
 
     def log_change(self, request, obj, message):
         pass  # the service leaves the audit row

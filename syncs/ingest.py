@@ -162,7 +162,7 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
         return _finish(result, partner, path, None, source, by, dry_run, local_date, run)
     # The same package as last time (an inbox that did not change overnight) is skipped before any
     # reading; the check is repeated under the lock below.
-    if not recheck and _skip_if_seen(result, partner):
+    if not recheck and _skip_if_seen(result, partner, source, run):
         return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
     # Read and validate outside any transaction: a large package must not hold the database's
     # write lock (SQLite) or the partner's row lock while it is parsed. The applied roster is read
@@ -186,7 +186,7 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
         # diffs against what the first applied.
         SyncState.objects.get_or_create(partner=partner, defaults={"changed_at": timezone.now()})
         SyncState.objects.select_for_update().get(partner=partner)
-        if not recheck and _skip_if_seen(result, partner):
+        if not recheck and _skip_if_seen(result, partner, source, run):
             return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
         if _roster_version(partner) != version:
             roster = applied_roster(partner)
@@ -257,14 +257,30 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
         return result
 
 
-def _skip_if_seen(result: IngestResult, partner: Partner) -> bool:
-    """Mark ``result`` skipped when its checksum is the partner's last applied or held package."""
-    last = (
-        SyncRun.objects.filter(partner=partner, outcome__in=[SyncRun.Outcome.APPLIED, SyncRun.Outcome.HELD])
-        .exclude(dry_run=True)
-        .order_by("-started_at", "-id")
-        .first()
-    )
+def _skip_if_seen(result: IngestResult, partner: Partner, source: str, run: SyncRun | None) -> bool:
+    """Mark ``result`` skipped when its package was seen: for a nightly run, a package any earlier
+    run of the partner processed (the inbox's newest *unprocessed* package is the night's work, so
+    an old file left in the inbox is not applied again over newer data); for an upload or a
+    command, the partner's last applied or held package (sending an older package again on purpose
+    is allowed)."""
+    runs = SyncRun.objects.filter(partner=partner).exclude(dry_run=True)
+    if run is not None:
+        runs = runs.exclude(pk=run.pk)
+    if source == SyncRun.Source.NIGHTLY:
+        last = (
+            runs.filter(
+                checksum=result.checksum,
+                outcome__in=[SyncRun.Outcome.APPLIED, SyncRun.Outcome.HELD, SyncRun.Outcome.REJECTED],
+            )
+            .order_by("-started_at", "-id")
+            .first()
+        )
+    else:
+        last = (
+            runs.filter(outcome__in=[SyncRun.Outcome.APPLIED, SyncRun.Outcome.HELD])
+            .order_by("-started_at", "-id")
+            .first()
+        )
     if not (last and last.checksum == result.checksum):
         return False
     result.outcome = SyncRun.Outcome.SKIPPED

@@ -302,6 +302,14 @@ def _read_manifest(files: Mapping[str, bytes], problems: list[Problem]) -> dict[
     text = _decode(name, files[name], problems)
     if text is None:
         return {}
+    if text.count('"') % 2:
+        at = text.rfind('"')
+        line_start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at)) + 1
+        line, column = text[:at].count("\n") + 1, text[line_start:at].count(",") + 1
+        problems.append(
+            Problem(name, line, column, "", "", 'manifest.csv has a quote (") that is not closed.', "package")
+        )
+        return {}
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
@@ -500,26 +508,24 @@ def _parse_file(
     # ASCII text is NFC already.
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    newline = text.find("\n")
-    header_text = (text if newline < 0 else text[:newline]).rstrip("\r")
+    # The header is line 1, whatever ends it (LF, CRLF or an old Mac's CR): a quote left open
+    # there would swallow the rows below it into the header.
+    ends = [i for i in (text.find("\n"), text.find("\r")) if i >= 0]
+    header_text = text[: min(ends)] if ends else text
     unreadable = None
-    if "\r" in header_text:
-        unreadable = (
-            "Line 1 has a carriage return (CR) inside it: the file's lines seem to end with CR only. "
-            "Save it with CRLF or LF line ends."
-        )
-    elif header_text.count('"') % 2:
-        unreadable = 'The header line has a quote (") that is not closed.'
+    if header_text.count('"') % 2:
+        column = header_text[: header_text.rfind('"')].count(",") + 1
+        unreadable = (column, 'The header line has a quote (") that is not closed.')
     else:
         try:
             header = next(csv.reader([header_text]), None)
         except csv.Error as error:
-            unreadable = f"The header line cannot be read as CSV: {error}."
+            unreadable = (1, f"The header line cannot be read as CSV: {error}.")
+        else:
+            if not header or header == [""]:
+                unreadable = (1, f"{name} has no header line.")
     if unreadable:
-        problems.append(Problem(name, 1, 0, "", "", unreadable, "package"))
-        return [], None, None
-    if not header or header == [""]:
-        problems.append(Problem(name, 1, 0, "", "", f"{name} has no header line.", "package"))
+        problems.append(Problem(name, 1, unreadable[0], "", "", unreadable[1], "package"))
         return [], None, None
     expected = NAMES[entity]
     header = [h.strip() for h in header]
@@ -576,6 +582,10 @@ def _read_fast(
         # would join two lines into one row, so the counts differ and the slow path takes over.
         try:
             rows = list(csv.reader(lines))
+            if lines and '"' in lines[-1]:
+                # A quote left open on the last line ends with the file, where the csv module
+                # quietly closes it: strict reading says so (the row-by-row path words it).
+                next(csv.reader([lines[-1]], strict=True), None)
         except csv.Error:
             return None  # the row-by-row path says where
         if len(rows) != len(lines):
@@ -684,6 +694,7 @@ def _read_rows(
     line = 1
     seen: dict[str, int] = {}
     read = dropped = 0
+    last: tuple[int, list[str]] | None = None  # (line, fields) of the last record read
     while True:
         try:
             raw = next(reader)
@@ -716,9 +727,20 @@ def _read_rows(
             )
             break
         read += 1
+        last = (start, raw)
         errors = []
         if len(raw) > width and any(v.strip() for v in raw[width:]):
             errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
+        if len(raw) < len(columns):
+            errors.append(
+                (
+                    len(raw) + 1,
+                    columns[len(raw)][0],
+                    "",
+                    f"The row has {len(raw)} fields but a {entity} row has {len(columns)}: fields are missing "
+                    "(the row may be cut short)",
+                )
+            )
         values = {}
         for index, (column, required, kind) in enumerate(columns):
             value = raw[index].strip() if index < len(raw) else ""
@@ -752,9 +774,36 @@ def _read_rows(
         seen[sourced_id] = start
         rows.append(tuple(values[c] for c in expected))
         lines.append(start)
+    broken = any(p.file == name and p.level == "package" for p in problems)
+    if last and not broken and text.count('"') % 2 and _open_at_end(text, last[0]):
+        # The file ends inside a quoted field on its last line (no line end after it, so no line
+        # break in a value gave it away above): that row took the rest of the file.
+        problems.append(
+            Problem(
+                name,
+                last[0],
+                len(last[1]),
+                "",
+                "",
+                f'A quoted field on line {last[0]} is not closed: a quote (") is missing before the end of the '
+                "file. The file is rejected.",
+                "package",
+            )
+        )
     snapshot.rows_read[entity] = read
     snapshot.rows_dropped[entity] = dropped
     return rows, lines
+
+
+def _open_at_end(text: str, line: int) -> bool:
+    """Whether the record starting on ``line`` (1-based, as the csv module counts) ends the file
+    inside a quoted field."""
+    tail = io.StringIO(text, newline="").readlines()[line - 1 :]
+    try:
+        list(csv.reader(tail, strict=True))
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _row_checks(entity: str, values: dict[str, str], seen: dict[str, int]) -> list[tuple]:

@@ -139,7 +139,8 @@ def roster(request, slug):
     """The applied roster for the partner's data review: per school, students, teachers and classes by
     grade; search users by name or id."""
     partner = partner_for_user_or_404(request.user, slug)
-    query = request.GET.get("q", "").strip()[:100]
+    # Control characters (a NUL from a pasted value) match nothing anyone typed: they are dropped.
+    query = "".join(c for c in request.GET.get("q", "")[:200] if c.isprintable()).strip()[:100]
     return render(
         request,
         "syncs/roster.html",

@@ -214,3 +214,19 @@ def test_staff_resolve_a_support_request_with_a_note_in_admin(client, admin, adm
         staff_user,
     )
     assert AuditEvent.objects.filter(action="season.support_request_resolved").count() == 1
+
+
+def test_a_page_opened_before_someone_resolved_the_request_changes_nothing(client, admin, admin_client_, staff_user):
+    with time_machine.travel(REVIEW_DAY, tick=False):
+        client.post("/p/grand-bend/data-review/", {"answer": "something_off", "details": "Wrong school"})
+    request = SupportRequest.objects.get()
+    url = f"/admin/season/supportrequest/{request.pk}/change/"
+    admin_client_.post(url, {"resolution": "Fixed", "resolve": "on"})
+    stale = admin_client_.post(url, {"resolution": "Fixed again", "resolve": "on"}, follow=True)
+    assert stale.status_code == 200
+    assert f"Support request {request.pk} was resolved by {staff_user} already; nothing changed." in (
+        stale.content.decode()
+    )
+    request.refresh_from_db()
+    assert request.resolution == "Fixed"
+    assert AuditEvent.objects.filter(action="season.support_request_resolved").count() == 1

@@ -101,3 +101,27 @@ def test_a_nightly_run_that_fails_is_not_left_running(inbox, school_year, monkey
         "rejected",
         "The run failed unexpectedly (MemoryError); support has the details in the worker log.",
     )
+
+
+def test_an_old_package_left_in_the_inbox_is_not_applied_again_over_newer_data(
+    inbox, school_year, tmp_path, django_capture_on_commit_callbacks
+):
+    """Package A applied by a nightly run, then B uploaded: A, still the newest file in the inbox,
+    is already processed, so the next night skips it instead of putting A's roster back."""
+    from syncs.ingest import sync_ingest
+
+    partner = PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    _drop(inbox, "gb")
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_dispatch_nightly(at=datetime(2026, 8, 20, 7, 0, tzinfo=UTC))
+    newer = tmp_path / "newer"
+    shutil.copytree(GRAND_BEND, newer)
+    users = newer / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace(",Mary,Archer,", ",Maria,Archer,"), encoding="utf-8")
+    assert sync_ingest(partner=partner, path=newer, source=SyncRun.Source.UPLOAD).outcome == "applied"
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_dispatch_nightly(at=datetime(2026, 8, 21, 7, 0, tzinfo=UTC))
+    night = SyncRun.objects.get(local_date="2026-08-21", source="nightly")
+    first = SyncRun.objects.get(local_date="2026-08-20", source="nightly")
+    assert (night.outcome, night.reason) == ("skipped", f"The same package as run {first.pk} (applied); nothing new.")
+    assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["givenName"] == "Maria"

@@ -104,6 +104,9 @@ def test_the_roster_page_counts_by_school_and_grade_and_finds_people(client, gb_
         found = client.get("/p/gb/roster/", {"q": query}).context["matches"]
         assert [m["sourcedId"] for m in found] == ["604863"], query
     assert client.get("/p/gb/roster/", {"q": "Mary Hughes"}).context["matches"] == []
+    # A control character is dropped: alone, it is no search at all; in a name, it is ignored.
+    assert client.get("/p/gb/roster/", {"q": "\x00"}).context["matches"] is None
+    assert [m["sourcedId"] for m in client.get("/p/gb/roster/", {"q": "arc\x00her"}).context["matches"]] == ["604863"]
 
 
 def test_a_partner_admin_downloads_the_raw_package_and_it_is_audited(client, gb_admin, gb):
