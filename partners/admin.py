@@ -433,6 +433,8 @@ class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every email the portal sent: who was told what, when (read-only)."""
 
     list_display = ["sent_at", "subject", "recipients", "partner", "template"]
+    fields = ["sent_at", "partner", "recipients", "subject", "template", "body"]
+    readonly_fields = fields
     list_filter = ["template", "partner"]
     list_select_related = ["partner"]
     search_fields = ["subject", "to", "body"]

@@ -312,3 +312,11 @@ def test_reminders_go_through_an_anymail_provider_backend(make, settings):
     assert message.anymail_status.status == {"sent"}
     assert message.to == ["admin@district-new-york.example.org"]
     assert SentEmail.objects.get().subject == message.subject
+
+
+def test_a_sent_email_page_shows_its_recipients_as_a_list(make, admin_client_):
+    make("America/New_York", plan=Plan.Status.DRAFT)
+    reminders_send_due(at=_at(date(2026, 4, 11), "America/New_York"))
+    page = admin_client_.get(f"/admin/partners/sentemail/{SentEmail.objects.get().pk}/change/").content.decode()
+    assert "admin@district-new-york.example.org" in page and "[&quot;admin@" not in page
+    assert "The back-to-school planning form for 2026-27 is due Saturday, April 25, 2026 (in 14 days)" in page
