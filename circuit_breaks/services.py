@@ -374,7 +374,7 @@ def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> N
         **extra,
     }
     subject = render_to_string(f"circuit_breaks/email/{template}_subject.txt", context).strip()
-    send_templated_mail(f"circuit_breaks/email/{template}", subject, to, context)
+    send_templated_mail(f"circuit_breaks/email/{template}", subject, to, context, partner=cb.partner)
 
 
 def staff_user(username: str):

@@ -122,11 +122,13 @@ def invitation_from_token(token: str, *, now=None) -> Invitation:
     return invitation
 
 
-def send_templated_mail(template: str, subject: str, to: list[str], context: dict) -> SentEmail:
+def send_templated_mail(
+    template: str, subject: str, to: list[str], context: dict, *, partner: Partner | None
+) -> SentEmail:
     """Send one email with a text body ``<template>.txt`` and an HTML alternative
     ``<template>.html`` (``template`` is a template path without extension, e.g.
-    ``partners/email/invitation``), through Django's configured backend (``EMAIL_URL``), and log it
-    as a ``SentEmail`` (about ``context["partner"]`` when that is a partner).
+    ``partners/email/invitation``), through Django's configured backend (``EMAIL_URL``, or
+    ``EMAIL_BACKEND``), and log it as a ``SentEmail`` about ``partner`` (``None``: no partner).
 
     Backend errors (``smtplib.SMTPException``, ``OSError``) propagate and nothing is logged; called
     in a transaction, the log row rolls back with it.
@@ -135,10 +137,9 @@ def send_templated_mail(template: str, subject: str, to: list[str], context: dic
     message = EmailMultiAlternatives(subject=subject, body=body, to=to)
     message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
     message.send()
-    partner = context.get("partner")
     return SentEmail.objects.create(
         sent_at=timezone.now(),
-        partner=partner if isinstance(partner, Partner) else None,
+        partner=partner,
         template=template,
         subject=subject[:255],
         to=list(to),
@@ -158,6 +159,7 @@ def _send_invitation_email(invitation_id: int, base_url: str | None) -> None:
         f"You're invited to the BTS Portal for {invitation.partner.name}",
         [invitation.email],
         context,
+        partner=invitation.partner,
     )
 
 
@@ -371,7 +373,7 @@ def _plan_recipients(plan: Plan) -> list[str]:
 def _send_plan_mail(plan_id: int, template: str, subject: str, to: list[str], extra: dict) -> None:
     plan = Plan.objects.select_related("partner", "school_year").get(pk=plan_id)
     context = {"plan": plan, "base_url": settings.BTS_BASE_URL.rstrip("/"), **extra}
-    send_templated_mail(f"partners/email/{template}", subject, to, context)
+    send_templated_mail(f"partners/email/{template}", subject, to, context, partner=plan.partner)
 
 
 @transaction.atomic

@@ -164,6 +164,7 @@ class ReadinessFilter(admin.SimpleListFilter):
         if year is None:
             return queryset.none()
         facts = season_facts(year, timezone.now(), queryset)
+        request.season_facts = {f.partner.pk: f for f in facts}  # the list's columns reuse them
         return queryset.filter(pk__in=[f.partner.pk for f in bucket_members(self.value(), facts)])
 
 
@@ -181,8 +182,8 @@ class PartnerReadinessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         changelist = super().get_changelist_instance(request)
         year = SchoolYear.objects.current()
         rows = list(changelist.result_list)
-        facts = {}
-        if year is not None and rows:
+        facts = getattr(request, "season_facts", {})  # computed by the readiness filter, if it ran
+        if year is not None and rows and not all(row.pk in facts for row in rows):
             partners = Partner.objects.filter(pk__in=[row.pk for row in rows])
             facts = {f.partner.pk: f for f in season_facts(year, timezone.now(), partners)}
         for row in rows:

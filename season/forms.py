@@ -5,6 +5,7 @@ from django import forms
 from partners.models import Partner
 
 from .models import DataReviewAnswer
+from .services import CHECKS, data_review_problems
 
 
 class DataReviewForm(forms.Form):
@@ -38,13 +39,12 @@ class DataReviewForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        answer = data.get("answer")
-        if answer == DataReviewAnswer.Answer.ALL_GOOD:
-            unticked = [name for name in ("rosters_ok", "schools_ok", "grades_ok") if not data.get(name)]
-            for name in unticked:
-                self.add_error(name, "Tick this to answer \u201call good\u201d, or choose \u201csomething is off\u201d")
-        elif answer == DataReviewAnswer.Answer.SOMETHING_OFF and not (data.get("details") or "").strip():
-            self.add_error("details", "Tell us what is off, so your partner success manager can fix it.")
+        if "answer" in data:  # (an unknown answer is the choice field's own error)
+            problems = data_review_problems(
+                answer=data["answer"], checks={name: data.get(name) for name in CHECKS}, details=data.get("details", "")
+            )
+            for name, message in problems.items():
+                self.add_error(name, message)
         return data
 
 
@@ -70,6 +70,18 @@ class ReadinessFilterForm(forms.Form):
                 for u in managers
             ),
         ]
+
+    @classmethod
+    def from_query(cls, query, *, managers) -> tuple["ReadinessFilterForm", list[str]]:
+        """The form of a request's GET parameters, keeping only the filters it understands, and
+        the ones it dropped in words ("SIS: Select a valid choice. …")."""
+        filters = {name: query[name] for name in cls.base_fields if query.get(name)}
+        form = cls(filters or None, managers=managers)
+        if not form.is_bound or form.is_valid():
+            return form, []
+        ignored = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        kept = {name: value for name, value in filters.items() if name not in form.errors}
+        return cls(kept or None, managers=managers), ignored
 
     def partner_filters(self) -> dict:
         """Partner queryset lookups of the valid filters (``{}`` for none)."""

@@ -3,9 +3,10 @@ partner in it. The dashboard counts partners per bucket and the admin list it li
 (``season.admin.PartnerReadinessAdmin``, filter ``readiness=<key>``) filters by the same rule, so
 a count always equals the list behind it."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from lib.spreadsheet import csv_safe
 from partners.models import Plan
 from syncs.models import SyncState
 
@@ -102,3 +103,50 @@ def readiness_counts(facts: list[SeasonFacts]) -> list[tuple[str, list[tuple[Buc
     for bucket in BUCKETS:
         groups.setdefault(bucket.group, []).append((bucket, sum(1 for f in facts if bucket.rule(f))))
     return list(groups.items())
+
+
+CSV_COLUMNS = [
+    "partner",
+    "slug",
+    "sis",
+    "integration",
+    "partner_success_manager",
+    "plan_status",
+    "plan_late",
+    "sync_state",
+    "first_day_of_school",
+    "data_review_day",
+    "powerschool_sections",
+    "ic_rollover",
+    "data_review",
+    "open_break_sla",
+    "at_risk_because",
+]
+
+
+def _step(needed: bool, done: bool) -> str:
+    return ("done" if done else "missing") if needed else "n/a"
+
+
+def csv_rows(facts: list[SeasonFacts]) -> Iterator[list[str]]:
+    """The dashboard's CSV export, one row per partner in ``CSV_COLUMNS`` order (partner-typed text
+    made safe for spreadsheets)."""
+    for f in facts:
+        manager = f.partner.success_manager
+        yield [
+            csv_safe(f.partner.name),
+            f.partner.slug,
+            f.partner.sis,
+            f.partner.integration_type,
+            manager.username if manager else "",
+            f.plan_status,
+            "yes" if f.plan_late else "no",
+            f.state,
+            f.first_day.isoformat() if f.first_day else "",
+            f.data_review_day.isoformat() if f.data_review_day else "",
+            _step(f.needs_powerschool_prep, f.powerschool_prep_done),
+            _step(f.needs_rollover, f.rollover_done),
+            f.review_status,
+            f.break_sla,
+            "; ".join(f.risks),
+        ]

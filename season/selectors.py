@@ -7,6 +7,7 @@ Dates are partner-local dates; instants are aware UTC datetimes.
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.contrib.auth import get_user_model
 from django.db.models import Max, Prefetch
 
 from circuit_breaks.models import CircuitBreak
@@ -211,3 +212,13 @@ def season_facts(school_year: SchoolYear, at: datetime, partners=None) -> list[S
             )
         )
     return facts
+
+
+def success_managers() -> list:
+    """Staff users who manage at least one partner, by first name then username."""
+    return list(
+        get_user_model()
+        .objects.filter(is_staff=True, managed_partners__isnull=False)
+        .distinct()
+        .order_by("first_name", "username")
+    )

@@ -147,6 +147,7 @@ def reminders_send_due(*, at: datetime | None = None) -> list[Reminder]:
                         "link": _reminder_link(reminder.kind, facts),
                         "urgent": reminder.kind == Kind.FIRST_DAY_NO_SYNC,
                     },
+                    partner=facts.partner,
                 )
                 audit_record(
                     action=f"season.reminder_{reminder.kind}",
@@ -179,6 +180,26 @@ def data_review_current(partner: Partner, school_year: SchoolYear) -> DataReview
     )
 
 
+CHECKS = ("rosters_ok", "schools_ok", "grades_ok")
+
+
+def data_review_problems(*, answer: str, checks: dict[str, bool], details: str) -> dict[str, str]:
+    """What makes a data review answer inconsistent, as ``{field: message}`` (``{}`` when it is
+    fine): "all good" needs every check in ``CHECKS`` ticked; "something is off" needs details.
+    The form shows each message at its field; ``data_review_answer`` refuses the answer."""
+    if answer == DataReviewAnswer.Answer.ALL_GOOD:
+        return {
+            name: "Tick this to answer \u201call good\u201d, or choose \u201csomething is off\u201d"
+            for name in CHECKS
+            if not checks.get(name)
+        }
+    if answer == DataReviewAnswer.Answer.SOMETHING_OFF:
+        if not details.strip():
+            return {"details": "Tell us what is off, so your partner success manager can fix it."}
+        return {}
+    return {"answer": "Choose \u201call good\u201d or \u201csomething is off\u201d."}
+
+
 def data_review_answer(
     *,
     partner: Partner,
@@ -198,13 +219,13 @@ def data_review_answer(
     ``DataReviewError`` says who — unless it is the same person's same answer (a double click),
     which is returned as it is. Details are kept only with "something is off". Raises
     ``DataReviewError`` too for an inconsistent answer."""
-    details = details.strip() if answer == DataReviewAnswer.Answer.SOMETHING_OFF else ""
-    if answer == DataReviewAnswer.Answer.ALL_GOOD and not (rosters_ok and schools_ok and grades_ok):
+    checks = {"rosters_ok": rosters_ok, "schools_ok": schools_ok, "grades_ok": grades_ok}
+    problems = data_review_problems(answer=answer, checks=checks, details=details)
+    if set(problems) & set(CHECKS):
         raise DataReviewError("Tick all three checks to answer \u201call good\u201d, or tell us what is off.")
-    if answer == DataReviewAnswer.Answer.SOMETHING_OFF and not details:
-        raise DataReviewError("Tell us what is off, so your partner success manager can fix it.")
-    if answer not in DataReviewAnswer.Answer.values:
-        raise DataReviewError("Choose \u201call good\u201d or \u201csomething is off\u201d.")
+    if problems:
+        raise DataReviewError(next(iter(problems.values())))
+    details = details.strip() if answer == DataReviewAnswer.Answer.SOMETHING_OFF else ""
     with transaction.atomic():
         Partner.objects.select_for_update().get(pk=partner.pk)  # one answer at a time per partner
         current = data_review_current(partner, school_year)
@@ -270,6 +291,7 @@ def _mail_support_request(request_id: int) -> None:
             "admin_url": _base_url() + reverse("admin:season_supportrequest_change", args=[request.pk]),
             "roster_url": _base_url() + reverse("syncs:roster", kwargs={"slug": request.partner.slug}),
         },
+        partner=request.partner,
     )
 
 

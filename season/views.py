@@ -6,7 +6,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed
@@ -15,7 +14,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from lib.spreadsheet import csv_safe
 from partners.models import Partner, SchoolYear
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from syncs.selectors import partner_season
@@ -23,8 +21,8 @@ from syncs.selectors import partner_season
 from .forms import DataReviewForm, ReadinessFilterForm
 from .ical import season_calendar
 from .models import CalendarFeed, DataReviewAnswer
-from .readiness import readiness_counts
-from .selectors import season_facts
+from .readiness import CSV_COLUMNS, csv_rows, readiness_counts
+from .selectors import season_facts, success_managers
 from .services import DataReviewError, calendar_feed, data_review_answer, data_review_current
 
 
@@ -150,24 +148,15 @@ def readiness(request):
     if not request.user.is_staff:
         raise PermissionDenied("The readiness dashboard is for staff.")
     year = SchoolYear.objects.current()
-    managers = list(
-        get_user_model()
-        .objects.filter(is_staff=True, managed_partners__isnull=False)
-        .distinct()
-        .order_by("first_name", "username")
-    )
-    filters = {name: request.GET[name] for name in ReadinessFilterForm.base_fields if request.GET.get(name)}
-    form = ReadinessFilterForm(filters or None, managers=managers)
-    ignored = []
-    if form.is_bound and not form.is_valid():
-        # Only the filters that were not understood are dropped; the page says which.
-        ignored = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
-        kept = {name: filters[name] for name in filters if name not in form.errors}
-        form = ReadinessFilterForm(kept or None, managers=managers)
+    form, ignored = ReadinessFilterForm.from_query(request.GET, managers=success_managers())
     partners = Partner.objects.filter(**form.partner_filters())
     facts = season_facts(year, timezone.now(), partners) if year else []
     if request.GET.get("format") == "csv":
-        return _readiness_csv(year, facts)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="readiness-{year.label if year else "none"}.csv"'
+        response.write("\ufeff")  # a BOM, so spreadsheet programs read UTF-8 names correctly
+        csv.writer(response).writerows([CSV_COLUMNS, *csv_rows(facts)])
+        return response
     changelist = reverse("admin:season_partnerreadiness_changelist")
     base_query = form.admin_query()
     groups = []
@@ -199,56 +188,3 @@ def readiness(request):
             "csv_url": "?" + urlencode({k: v for k, v in query.items() if v}),
         },
     )
-
-
-_CSV_HEADER = [
-    "partner",
-    "slug",
-    "sis",
-    "integration",
-    "partner_success_manager",
-    "plan_status",
-    "plan_late",
-    "sync_state",
-    "first_day_of_school",
-    "data_review_day",
-    "powerschool_sections",
-    "ic_rollover",
-    "data_review",
-    "open_break_sla",
-    "at_risk_because",
-]
-
-
-def _readiness_csv(year, facts) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="readiness-{year.label if year else "none"}.csv"'
-    response.write("\ufeff")  # a BOM, so spreadsheet programs read UTF-8 names correctly
-    writer = csv.writer(response)
-    writer.writerow(_CSV_HEADER)
-
-    def step(needed: bool, done: bool) -> str:
-        return ("done" if done else "missing") if needed else "n/a"
-
-    for f in facts:
-        manager = f.partner.success_manager
-        writer.writerow(
-            [
-                csv_safe(f.partner.name),
-                f.partner.slug,
-                f.partner.sis,
-                f.partner.integration_type,
-                manager.username if manager else "",
-                f.plan_status,
-                "yes" if f.plan_late else "no",
-                f.state,
-                f.first_day.isoformat() if f.first_day else "",
-                f.data_review_day.isoformat() if f.data_review_day else "",
-                step(f.needs_powerschool_prep, f.powerschool_prep_done),
-                step(f.needs_rollover, f.rollover_done),
-                f.review_status,
-                f.break_sla,
-                "; ".join(f.risks),
-            ]
-        )
-    return response

@@ -490,7 +490,7 @@ def partner_contacts(partner: Partner) -> list[str]:
 
 
 def _send(template: str, subject: str, to: list[str], context: dict) -> None:
-    send_templated_mail(f"syncs/email/{template}", subject, to, context)
+    send_templated_mail(f"syncs/email/{template}", subject, to, context, partner=context["partner"])
 
 
 def sync_send_pause_notices(*, at: datetime | None = None) -> int:

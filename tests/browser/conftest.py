@@ -3,6 +3,9 @@
 import os
 
 import pytest
+from playwright.sync_api import Page
+
+from bts_portal.demo import DEMO_PASSWORD
 
 CHROMIUM = os.environ.get("BTS_CHROMIUM", "/usr/bin/chromium")
 
@@ -25,6 +28,15 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+def sign_in(page: Page, base: str, username: str) -> None:
+    """Sign in on the login page as a demo user (password ``DEMO_PASSWORD``) and wait to land."""
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Email or username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
 
 
 def pytest_collection_modifyitems(items):

@@ -7,7 +7,8 @@ import pytest
 import time_machine
 from playwright.sync_api import Page, expect
 
-from bts_portal.demo import DEMO_PASSWORD, STAFF_USERNAME, partner_username, seed_demo
+from bts_portal.demo import STAFF_USERNAME, partner_username, seed_demo
+from tests.browser.conftest import sign_in
 
 
 @pytest.fixture
@@ -16,16 +17,8 @@ def demo(transactional_db):
         seed_demo()
 
 
-def _sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def test_staff_approve_the_held_rollover_without_deletions(live_server, page: Page, demo):
-    _sign_in(page, live_server.url, STAFF_USERNAME)
+    sign_in(page, live_server.url, STAFF_USERNAME)
     page.goto(f"{live_server.url}/admin/circuit_breaks/circuitbreak/")
     row = page.locator("#result_list tbody tr").filter(has_text="Grand Bend ISD")
     expect(row).to_have_count(1)
@@ -40,7 +33,7 @@ def test_staff_approve_the_held_rollover_without_deletions(live_server, page: Pa
     expect(page.locator("#break-status")).to_contain_text("Approved without deletions by staff")
 
     page.context.clear_cookies()  # a new session: the partner admin now
-    _sign_in(page, live_server.url, partner_username("grand-bend"))
+    sign_in(page, live_server.url, partner_username("grand-bend"))
     page.goto(f"{live_server.url}/p/grand-bend/roster/")
     expect(page.locator("#hold-notice")).to_contain_text("Some removals from your roster are on hold for review")
     pending = page.locator("#pending-deletions")

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
-from bts_portal.demo import DEMO_PASSWORD, STAFF_USERNAME, partner_username, seed_demo
+from bts_portal.demo import STAFF_USERNAME, partner_username, seed_demo
+from tests.browser.conftest import sign_in
 
 
 @pytest.fixture
@@ -15,17 +16,9 @@ def demo(transactional_db):
     seed_demo()
 
 
-def _sign_in(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Email or username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.keyboard.press("Enter")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
-
-
 def test_a_partner_fixes_a_date_submits_and_staff_approve(live_server, page: Page, demo):
     base = live_server.url
-    _sign_in(page, base, partner_username("lakeview-unified"))
+    sign_in(page, base, partner_username("lakeview-unified"))
     page.goto(f"{base}/p/lakeview-unified/")
     page.get_by_role("link", name="BTS planning form").click()
     expect(page).to_have_title("Lakeview Unified School District — BTS plan 2026-27 · BTS Portal")
@@ -78,7 +71,7 @@ def test_a_partner_fixes_a_date_submits_and_staff_approve(live_server, page: Pag
     )
 
     page.get_by_role("button", name="Sign out").click()
-    _sign_in(page, base, STAFF_USERNAME)
+    sign_in(page, base, STAFF_USERNAME)
     page.goto(f"{base}/admin/partners/plan/")
     page.get_by_role("row", name="Lakeview Unified School District").get_by_role("checkbox").check()
     page.get_by_label("Action:").select_option(label="Approve and apply to the sync schedule")

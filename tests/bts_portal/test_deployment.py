@@ -52,6 +52,16 @@ def test_an_anymail_provider_is_configured_from_the_environment():
     )
 
 
+@pytest.mark.parametrize("value", ["8am", "0800", "08:00:00", "24:00"])
+def test_a_reminder_time_that_is_not_hh_mm_stops_the_start_with_its_name(value):
+    result = _manage("check", env={**PRODUCTION_ENV, "BTS_REMINDER_LOCAL_TIME": value})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: "
+        f"BTS_REMINDER_LOCAL_TIME must be a time as HH:MM, e.g. 08:00, not {value!r}."
+    )
+
+
 def test_production_settings_refuse_to_start_without_a_secret():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != "DJANGO_SECRET_KEY"}
     result = _manage("check", env=env)

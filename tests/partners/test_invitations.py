@@ -38,6 +38,20 @@ def test_it_emails_a_link_to_the_lowercased_address(invite):
     assert link in mail.outbox[0].alternatives[0][0]
 
 
+def test_the_invitation_email_is_logged_for_admin(invite, partner_a):
+    from partners.models import SentEmail
+
+    logged = SentEmail.objects.get()
+    assert (logged.partner, logged.template, logged.to, logged.subject, logged.sent_at) == (
+        partner_a,
+        "partners/email/invitation",
+        ["new.person@lakeview.example.org"],
+        "You're invited to the BTS Portal for Lakeview Unified",
+        SENT_AT,
+    )
+    assert logged.body == mail.outbox[0].body
+
+
 def test_it_leaves_the_invitation_unused_on_get_and_head(client, invite):
     invitation, link = invite
     with time_machine.travel(SENT_AT + timedelta(days=1), tick=False):

@@ -230,3 +230,28 @@ def test_a_page_opened_before_someone_resolved_the_request_changes_nothing(clien
     request.refresh_from_db()
     assert request.resolution == "Fixed"
     assert AuditEvent.objects.filter(action="season.support_request_resolved").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "checks", "details", "message"),
+    [
+        (
+            "all_good",
+            (True, True, False),
+            "",
+            "Tick all three checks to answer \u201call good\u201d, or tell us what is off.",
+        ),
+        ("something_off", (True, True, True), "  ", "Tell us what is off, so your partner success manager can fix it."),
+        ("maybe", (True, True, True), "", "Choose \u201call good\u201d or \u201csomething is off\u201d."),
+    ],
+)
+def test_the_service_refuses_an_inconsistent_answer_in_words(
+    partner, school_year, admin, answer, checks, details, message
+):
+    with pytest.raises(DataReviewError) as refused:
+        data_review_answer(
+            partner=partner, school_year=school_year, by=admin, answer=answer, rosters_ok=checks[0],
+            schools_ok=checks[1], grades_ok=checks[2], details=details,
+        )  # fmt: skip
+    assert str(refused.value) == message
+    assert DataReviewAnswer.objects.count() == 0

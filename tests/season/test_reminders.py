@@ -320,3 +320,17 @@ def test_a_sent_email_page_shows_its_recipients_as_a_list(make, admin_client_):
     page = admin_client_.get(f"/admin/partners/sentemail/{SentEmail.objects.get().pk}/change/").content.decode()
     assert "admin@district-new-york.example.org" in page and "[&quot;admin@" not in page
     assert "The back-to-school planning form for 2026-27 is due Saturday, April 25, 2026 (in 14 days)" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_sending_at_once_send_each_reminder_once(school_year):
+    from tests.concurrency import run_at_once
+
+    partner = PartnerFactory(slug="racing", time_zone="America/Chicago")
+    MembershipFactory(partner=partner, user__username="admin@racing.example.org")
+    Plan.objects.create(partner=partner, school_year=school_year, status=Plan.Status.DRAFT)
+    at = _at(date(2026, 4, 11), "America/Chicago", 9)
+    results = run_at_once(lambda: reminders_send_due(at=at), threads=4)
+    assert sorted(len(sent) for sent in results) == [0, 0, 0, 1]
+    assert Reminder.objects.count() == 1 and SentEmail.objects.count() == 1
+    assert len(mail.outbox) == 1
