@@ -1,10 +1,46 @@
-"""Suite-wide fixtures. Browser fixtures live in tests/browser/conftest.py."""
+"""Suite-wide fixtures. Browser fixtures live in tests/browser/conftest.py.
+
+``BTS_TEST_CLOCK`` (an ISO-8601 instant with a zone, e.g. ``2028-02-29T18:00:00Z``) moves the
+process clock there for the whole session with time-machine (ticking from that instant), so
+``bin/test``'s second pass proves that no test depends on the day it runs. A test that freezes
+time with ``time_machine.travel`` keeps its own clock inside that block.
+"""
+
+import os
+from datetime import datetime
 
 import pytest
+import time_machine
 
 from tests.factories import MembershipFactory, PartnerFactory, SchoolYearFactory, StaffFactory
 
 PASSWORD = "correct horse battery staple"
+MOVED_CLOCK = os.environ.get("BTS_TEST_CLOCK", "")
+
+
+def moved_clock() -> datetime | None:
+    """The aware instant the session clock was moved to (``BTS_TEST_CLOCK``), or ``None``."""
+    return datetime.fromisoformat(MOVED_CLOCK.replace("Z", "+00:00")) if MOVED_CLOCK else None
+
+
+def pytest_configure(config):
+    destination = moved_clock()
+    if destination is not None:
+        if destination.tzinfo is None:
+            raise pytest.UsageError(f"BTS_TEST_CLOCK={MOVED_CLOCK!r} needs a zone, e.g. 2028-02-29T18:00:00Z")
+        config._bts_moved_clock = time_machine.travel(destination, tick=True)
+        config._bts_moved_clock.start()
+
+
+def pytest_unconfigure(config):
+    traveller = getattr(config, "_bts_moved_clock", None)
+    if traveller is not None:
+        traveller.stop()
+
+
+def pytest_report_header(config):
+    destination = moved_clock()
+    return f"clock moved to {destination.isoformat()} for the whole session" if destination else None
 
 
 @pytest.fixture
