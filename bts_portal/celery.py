@@ -9,9 +9,25 @@ beat process per deployment.
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bts_portal.settings.local")
 
 app = Celery("bts_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_postrun.connect
+def record_heartbeat(sender=None, state=None, **kwargs):
+    """After a periodic task succeeds, record its heartbeat (``heartbeat`` in
+    ``settings.BTS_PERIODIC_TASKS``), shown on ``/healthz``; the ``scheduler`` one proves that
+    beat → broker → worker works."""
+    from django.conf import settings
+
+    names = {spec["task"]: spec.get("heartbeat") for spec in settings.BTS_PERIODIC_TASKS.values()}
+    name = names.get(getattr(sender, "name", None))
+    if name and state == "SUCCESS":
+        from syncs.services import heartbeat_record
+
+        heartbeat_record(name=name)

@@ -61,8 +61,18 @@ class CircuitBreak(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     decision_reason = models.TextField(blank=True)
-    # Set by the apply task once the decided changes are in the roster (or it found it cannot).
+    # An approval is carried out by the apply task, or by the periodic sweep when that task is lost
+    # (circuit_breaks.services.break_apply): ``apply_due_at`` is when the sweep may (re)try it,
+    # ``apply_attempts`` counts the tries. ``settled_at`` is when the decision was carried out
+    # (applied, re-checked, or given up; a reject at once); ``applied_at`` only when roster records
+    # changed by it, with ``applied_counts`` ({entity: {created, updated, deleted}}); ``settle_note``
+    # says how it was carried out, ``apply_error`` why it could not be (the last error while retrying).
+    apply_due_at = models.DateTimeField(null=True, blank=True)
+    apply_attempts = models.PositiveSmallIntegerField(default=0)
+    settled_at = models.DateTimeField(null=True, blank=True)
     applied_at = models.DateTimeField(null=True, blank=True)
+    applied_counts = models.JSONField(default=dict, blank=True)
+    settle_note = models.TextField(blank=True)
     apply_error = models.TextField(blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     asked_at = models.DateTimeField(null=True, blank=True)
@@ -76,10 +86,46 @@ class CircuitBreak(models.Model):
         ordering = ["-opened_at"]
         constraints = [
             models.UniqueConstraint(fields=["partner"], condition=Q(status="open"), name="one_open_break_per_partner"),
+            models.CheckConstraint(
+                condition=Q(applied_at__isnull=True) | Q(status__in=["approved", "approved_without_deletions"]),
+                name="only_approvals_apply",
+            ),
+        ]
+        indexes = [
+            # The apply sweep's query: approvals not carried out yet whose (next) try is due.
+            models.Index(
+                fields=["apply_due_at"],
+                condition=Q(status__in=["approved", "approved_without_deletions"], settled_at__isnull=True),
+                name="break_apply_due",
+            ),
         ]
 
     def __str__(self):
         return f"circuit break {self.pk} of {self.partner} ({self.get_status_display()})"
+
+    @property
+    def is_approval(self) -> bool:
+        return self.status in (self.Status.APPROVED, self.Status.APPROVED_WITHOUT_DELETIONS)
+
+    @property
+    def apply_pending(self) -> bool:
+        """Approved, and not carried out yet (the apply task or the sweep will)."""
+        return self.is_approval and self.settled_at is None
+
+    @property
+    def outcome(self) -> str:
+        """What the decision did, in words: "applied" (roster records changed), "nothing applied"
+        (a reject, or an approval with no change left), "being applied", "not applied" (it could
+        not be: ``apply_error`` says why), or "" while the break is open or was superseded."""
+        if self.status == self.Status.REJECTED:
+            return "nothing applied"
+        if not self.is_approval:
+            return ""
+        if self.settled_at is None:
+            return "being applied"
+        if self.applied_at is not None:
+            return "applied"
+        return "not applied" if self.apply_error else "nothing applied"
 
 
 class BreakEvent(models.Model):

@@ -4,6 +4,7 @@ from dataclasses import asdict
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from lib import calendar
@@ -168,6 +169,31 @@ def review_context(circuit_break: CircuitBreak) -> dict:
         "age": age_in_business_days(circuit_break),
         "is_open": circuit_break.status == CircuitBreak.Status.OPEN,
     }
+
+
+def sync_holds(partner_ids: list[int] | None = None) -> dict[int, tuple[int, str]]:
+    """``{partner_id: (break id, why)}`` of the circuit breaks that hold partners' nightly syncs
+    (``None``: every partner): an open break, or an approval not carried out yet (the partner stays
+    held until its apply is done, so no nightly run diffs against a roster about to change). An
+    open break wins over a pending approval. The syncs app reads this through
+    ``settings.BTS_SYNC_HOLDS``."""
+    breaks = CircuitBreak.objects.filter(
+        Q(status=CircuitBreak.Status.OPEN)
+        | Q(
+            status__in=[CircuitBreak.Status.APPROVED, CircuitBreak.Status.APPROVED_WITHOUT_DELETIONS],
+            settled_at__isnull=True,
+        )
+    )
+    if partner_ids is not None:
+        breaks = breaks.filter(partner_id__in=partner_ids)
+    holds: dict[int, tuple[int, str]] = {}
+    rows = breaks.values_list("pk", "partner_id", "status", "run_id")
+    for pk, partner_id, status, run_id in sorted(rows, key=lambda r: (r[2] == CircuitBreak.Status.OPEN, r[0])):
+        if status == CircuitBreak.Status.OPEN:
+            holds[partner_id] = (pk, f"circuit break {pk} on sync run {run_id} is open for review")
+        else:
+            holds[partner_id] = (pk, f"circuit break {pk} on sync run {run_id} is approved and being applied")
+    return holds
 
 
 def open_break(partner) -> CircuitBreak | None:

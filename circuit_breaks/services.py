@@ -7,12 +7,15 @@ creates and updates; the deletions stay held as a new ``deletions`` break), reje
 the partner's state returns to what reconciliation says), ask the partner (email a signed link).
 """
 
+import logging
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -20,15 +23,18 @@ from django.utils import timezone
 import syncs.review
 import syncs.services
 from lib import calendar
+from partners.jobs import enqueue_on_commit
 from partners.selectors import staff_contacts
-from partners.services import audit_record, send_templated_mail
+from partners.services import audit_record, queue_templated_mail
 
 from .models import BreakEvent, CircuitBreak
 from .selectors import review_due
 
 Status = CircuitBreak.Status
+APPROVALS = (Status.APPROVED, Status.APPROVED_WITHOUT_DELETIONS)
 ACTIONS = ("approve", "approve-without-deletions", "reject", "ask-partner")
 _ANSWER_SALT = "circuit_breaks.answer"
+logger = logging.getLogger(__name__)
 
 
 class BreakDecisionError(Exception):
@@ -92,12 +98,14 @@ def circuit_break_open(
         parent=parent,
     )
     _event(created, "opened", "; ".join(reasons), actor_label="job:ingest")
+    _hold_changed(partner, f"circuit break {created.pk} opened on sync run {run.pk}")
     return created
 
 
-def circuit_break_is_open(partner) -> bool:
-    """Whether the partner has an open circuit break."""
-    return CircuitBreak.objects.filter(partner=partner, status=Status.OPEN).exists()
+def _hold_changed(partner, reason: str, by=None) -> None:
+    """The partner's breaks changed: its sync state follows what holds it now (an open break, or
+    an approval still being applied; ``circuit_breaks.selectors.sync_holds``)."""
+    syncs.services.sync_hold_changed(partner=partner, reason=reason, by=by)
 
 
 def circuit_break_supersede(*, partner, by_run, modes: dict[str, str] | None = None) -> list[int]:
@@ -123,10 +131,14 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
     """Take one decision on an open break. ``action`` is one of ``ACTIONS``.
 
     Two staff deciding at once get exactly one decision: the break row is locked and its status
-    re-read; the second gets ``BreakDecisionError`` naming who decided and when. Approvals enqueue
-    the apply task on commit (``circuit_breaks.tasks.apply_decision``). Raises
-    ``BreakDecisionError`` for a decided break, a reject without a reason, or an unknown action;
-    ``CircuitBreak.DoesNotExist`` for an unknown id.
+    re-read; the second gets ``BreakDecisionError`` naming who decided and when. A reject applies
+    nothing and is carried out at once (the partner's state returns to what its other facts
+    give). An approval is recorded with its apply due (``apply_due_at``) and the apply task is
+    enqueued on commit (``circuit_breaks.tasks.apply_decision``); if that message is lost or never
+    written, the periodic sweep (``break_apply_due``) applies it, so the decision stands either
+    way and the partner stays held until it is applied. Raises ``BreakDecisionError`` for a
+    decided break, a reject without a reason, or an unknown action; ``CircuitBreak.DoesNotExist``
+    for an unknown id.
     """
     if action not in ACTIONS:
         raise BreakDecisionError(f"Unknown decision {action!r}; use one of {', '.join(ACTIONS)}.")
@@ -154,68 +166,111 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
             )
         if action == "ask-partner":
             return _ask_partner(cb, by, reason)
-        status = {
+        now = timezone.now()
+        cb.status = {
             "approve": Status.APPROVED,
             "approve-without-deletions": Status.APPROVED_WITHOUT_DELETIONS,
             "reject": Status.REJECTED,
         }[action]
-        cb.status, cb.decided_by, cb.decided_at, cb.decision_reason = status, by, timezone.now(), reason
-        cb.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+        cb.decided_by, cb.decided_at, cb.decision_reason = by, now, reason
+        cb.apply_error, cb.settle_note, cb.applied_at, cb.applied_counts = "", "", None, {}
+        if action == "reject":
+            cb.settled_at, cb.apply_due_at = now, None
+            cb.settle_note = "Rejected: nothing was applied; the roster stays as it was."
+        else:
+            cb.settled_at, cb.apply_attempts = None, 0
+            cb.apply_due_at = now + timedelta(seconds=settings.BTS_BREAK_APPLY_GRACE_SECONDS)
+        cb.save(
+            update_fields=[
+                "status",
+                "decided_by",
+                "decided_at",
+                "decision_reason",
+                "apply_error",
+                "settle_note",
+                "applied_at",
+                "applied_counts",
+                "settled_at",
+                "apply_due_at",
+                "apply_attempts",
+            ]
+        )
         _event(cb, action, reason, actor=by)
         if action == "reject":
-            _release_if_clear(cb, by, f"circuit break {cb.pk} rejected by {by}: {reason}")
-            cb.applied_at = timezone.now()  # nothing to apply
-            cb.save(update_fields=["applied_at"])
+            _hold_changed(cb.partner, f"circuit break {cb.pk} rejected by {by}: {reason}", by)
         else:
-            from .tasks import apply_decision
+            from .tasks import apply_decision  # the tasks module imports this one
 
-            transaction.on_commit(lambda: apply_decision.delay(cb.pk))
+            enqueue_on_commit(apply_decision, cb.pk)
         return cb
 
 
-def _release_if_clear(cb: CircuitBreak, by, reason: str) -> None:
-    if not CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exists():
-        syncs.services.sync_release_hold(partner=cb.partner, reason=reason, by=by)
+def break_apply(circuit_break_id: int, *, sweep: bool = False) -> CircuitBreak:
+    """Carry out an approved break's decision, once (the apply task's body, and the sweep's).
+
+    The approval is claimed first with a conditional update: the task claims only an approval
+    nobody tried yet, the sweep (``sweep=True``) one whose ``apply_due_at`` has come (a lost task,
+    a killed worker, a failed try); the claim moves ``apply_due_at`` past the task time limit. A
+    late or repeated task therefore does nothing, and the apply itself re-checks under the break's
+    row lock and is pinned to the reviewed package's SHA-256 and roster version, so nothing is
+    applied twice. Approve applies the whole reviewed diff; approve without deletions applies
+    creates and updates and opens a ``deletions`` break for the rest. If the roster moved since
+    the diff, the package is re-checked against the roster as it is now (it applies, or a fresh
+    break replaces this one). If the package changed or cannot be read, the break goes back to
+    the queue, open, with the reason. An unexpected error is recorded and retried by the sweep up
+    to ``BTS_BREAK_APPLY_MAX_ATTEMPTS`` times, then the break goes back to the queue with it.
+    Returns the break as it is afterwards.
+    """
+    now = timezone.now()
+    pending = CircuitBreak.objects.filter(pk=circuit_break_id, status__in=APPROVALS, settled_at__isnull=True)
+    claim = pending.filter(apply_due_at__lte=now) if sweep else pending.filter(apply_attempts=0)
+    lease = now + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    if not claim.update(apply_attempts=F("apply_attempts") + 1, apply_due_at=lease):
+        return CircuitBreak.objects.get(pk=circuit_break_id)  # done, not due, or someone else has it
+    try:
+        stale = _apply_claimed(circuit_break_id)
+        if stale:
+            _recheck_claimed(circuit_break_id)
+    except Exception as error:  # recorded and retried by the sweep; then back to the queue
+        logger.exception("Applying circuit break %s failed", circuit_break_id)
+        _apply_failed(circuit_break_id, error)
+    return CircuitBreak.objects.get(pk=circuit_break_id)
 
 
-def break_apply(circuit_break_id: int) -> CircuitBreak:
-    """Apply an approved break's decision (the apply task's body; safe to run twice: a break
-    already applied, or not approved, is left alone). Approve applies the whole reviewed diff;
-    approve without deletions applies creates and updates and opens a ``deletions`` break for the
-    rest. A changed package or roster leaves the roster as it was and records why."""
+def _apply_claimed(circuit_break_id: int) -> bool:
+    """Apply a claimed approval in one transaction. Returns ``True`` when the roster moved since
+    the diff (the caller re-checks the package), else settles the break."""
     with transaction.atomic():
         cb = (
             CircuitBreak.objects.select_for_update(of=("self",))
             .select_related("partner", "run", "decided_by")
             .get(pk=circuit_break_id)
         )
-        if cb.applied_at or cb.status not in (Status.APPROVED, Status.APPROVED_WITHOUT_DELETIONS):
-            return cb
-        include_deletions = cb.status == Status.APPROVED
+        if not cb.apply_pending:
+            return False
         outcome = syncs.review.sync_apply_reviewed(
             partner=cb.partner,
             run=cb.run,
             checksum=cb.checksum,
             roster_version=cb.roster_version,
-            include_deletions=include_deletions,
+            include_deletions=cb.status == Status.APPROVED,
         )
-        cb.applied_at = timezone.now()
-        cb.apply_error = "" if outcome.ok else outcome.message
-        cb.save(update_fields=["applied_at", "apply_error"])
+        if outcome.stale:
+            _event(cb, "apply_stale", outcome.message, actor_label="job:apply")
+            return True
         if not outcome.ok:
-            _event(cb, "apply_failed", outcome.message, actor_label="job:apply")
-            if outcome.stale:
-                transaction.on_commit(lambda: _recheck(cb.pk))
-            elif not CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exists():
-                # Keep the partner held and put the break back in the queue: staff reject it, or a
-                # newer package replaces it.
-                CircuitBreak.objects.filter(pk=cb.pk).update(status=Status.OPEN)
-                _event(cb, "reopened", "back in the queue: the approval could not be applied", actor_label="job:apply")
-            return cb
-        applied = ", ".join(
-            f"{e}: +{c['created']} ~{c['updated']} -{c['deleted']}"
-            for e, c in outcome.applied.items()
-            if c["created"] or c["updated"] or c["deleted"]
+            _back_to_queue(cb, outcome.message)
+            return False
+        changed = _changes(outcome.applied)
+        applied = ", ".join(f"{e}: +{c['created']} ~{c['updated']} -{c['deleted']}" for e, c in changed.items())
+        now = timezone.now()
+        CircuitBreak.objects.filter(pk=cb.pk).update(
+            settled_at=now,
+            applied_at=now if changed else None,
+            applied_counts=changed,
+            settle_note=f"Applied: {applied}." if changed else "Nothing left to apply: the roster already matched.",
+            apply_error="",
+            apply_due_at=None,
         )
         _event(cb, "applied", applied or "no changes left to apply", actor_label="job:apply")
         held = sum(len(ids) for ids in outcome.held_deletions.values())
@@ -242,23 +297,125 @@ def break_apply(circuit_break_id: int) -> CircuitBreak:
             )
             # The same change, so the same probable cause.
             CircuitBreak.objects.filter(pk=rest.pk).update(cause=cb.cause, cause_evidence=cb.cause_evidence)
-        else:
-            _release_if_clear(cb, None, f"circuit break {cb.pk} {cb.get_status_display().lower()} and applied")
+        _hold_changed(cb.partner, f"circuit break {cb.pk} {cb.get_status_display().lower()} and applied")
         # An open break diffed against the roster before this apply is stale now: re-check it.
         for stale in CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exclude(
             roster_version=outcome.roster_version
         ):
             transaction.on_commit(lambda pk=stale.pk: _recheck(pk))
-        return cb
+        return False
+
+
+def _changes(counts: dict) -> dict:
+    """``{entity: {created, updated, deleted}}`` of the entity types with a change in ``counts``."""
+    return {
+        entity: {kind: c.get(kind, 0) for kind in ("created", "updated", "deleted")}
+        for entity, c in counts.items()
+        if c.get("created") or c.get("updated") or c.get("deleted")
+    }
+
+
+def _recheck_claimed(circuit_break_id: int) -> None:
+    """The roster moved since a claimed approval's diff: run its package again against the roster
+    as it is now (outside any transaction, like every ingest), then settle the approval with what
+    that came to. A worker killed in between leaves the claim to expire and the sweep to retry."""
+    cb = CircuitBreak.objects.select_related("run", "partner").get(pk=circuit_break_id)
+    result = _sync_recheck(cb.run)
+    run = f"sync run {result.run.pk}" if result.run else "no run"
+    changed = _changes(result.counts)
+    applied = result.outcome == "applied" and bool(changed)
+    note = (
+        "The roster changed since this diff was made, so the package was re-checked against the roster "
+        f"as it is now ({run}): {result.outcome}. {result.reason}"
+    )
+    with transaction.atomic():
+        now = timezone.now()
+        if not CircuitBreak.objects.filter(pk=cb.pk, status__in=APPROVALS, settled_at__isnull=True).update(
+            settled_at=now,
+            applied_at=now if applied else None,
+            applied_counts=changed if applied else {},
+            settle_note=note,
+            apply_error="" if result.outcome in ("applied", "held") else note,
+            apply_due_at=None,
+        ):
+            return
+        _event(cb, "rechecked", note, actor_label="job:apply")
+        _hold_changed(cb.partner, f"circuit break {cb.pk} re-checked against the current roster: {result.outcome}")
+
+
+def _back_to_queue(cb: CircuitBreak, message: str) -> None:
+    """An approval that cannot be applied (the package changed, is gone, or kept failing): the
+    break goes back to the queue, open and undecided, with the reason, and keeps the partner held;
+    staff reject it or wait for a newer package. If another break is open meanwhile (one per
+    partner), this one is settled as not applied instead."""
+    if CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exclude(pk=cb.pk).exists():
+        CircuitBreak.objects.filter(pk=cb.pk).update(
+            settled_at=timezone.now(), apply_error=message, settle_note=f"Not applied: {message}", apply_due_at=None
+        )
+        _event(cb, "apply_failed", message, actor_label="job:apply")
+    else:
+        CircuitBreak.objects.filter(pk=cb.pk).update(
+            status=Status.OPEN,
+            decided_by=None,
+            decided_at=None,
+            decision_reason="",
+            settled_at=None,
+            applied_at=None,
+            applied_counts={},
+            apply_due_at=None,
+            apply_attempts=0,
+            apply_error=message,
+            settle_note="",
+        )
+        _event(cb, "apply_failed", message, actor_label="job:apply")
+        _event(cb, "reopened", "back in the queue, open: the approval could not be applied", actor_label="job:apply")
+    _hold_changed(cb.partner, f"circuit break {cb.pk} could not be applied")
+
+
+def _apply_failed(circuit_break_id: int, error: Exception) -> None:
+    """Record an unexpected error of a claimed apply: retried by the sweep after a minute, up to
+    ``BTS_BREAK_APPLY_MAX_ATTEMPTS`` tries; then the break goes back to the queue with it."""
+    message = f"{type(error).__name__}: {error}".strip()[:1000]
+    with transaction.atomic():
+        cb = CircuitBreak.objects.select_for_update(of=("self",)).select_related("partner").get(pk=circuit_break_id)
+        if not cb.apply_pending:
+            return
+        if cb.apply_attempts >= settings.BTS_BREAK_APPLY_MAX_ATTEMPTS:
+            _back_to_queue(cb, f"it could not be applied after {cb.apply_attempts} attempts; the last error: {message}")
+            return
+        CircuitBreak.objects.filter(pk=cb.pk).update(
+            apply_error=f"attempt {cb.apply_attempts} failed, retried: {message}",
+            apply_due_at=timezone.now() + timedelta(minutes=1),
+        )
+        _event(cb, "apply_error", f"attempt {cb.apply_attempts}: {message}", actor_label="job:apply")
+
+
+def break_apply_due(*, now=None) -> list[int]:
+    """Carry out every approval whose apply is due at the aware instant ``now`` (its task lost or
+    never enqueued, its worker killed, a failed try waiting for its retry), each once (see
+    ``break_apply``). Returns the ids this call claimed. Safe to run twice or on two workers."""
+    now = now or timezone.now()
+    due = CircuitBreak.objects.filter(status__in=APPROVALS, settled_at__isnull=True, apply_due_at__lte=now)
+    done = []
+    for pk in list(due.order_by("apply_due_at", "pk").values_list("pk", flat=True)):
+        before = CircuitBreak.objects.filter(pk=pk).values_list("apply_attempts", flat=True).first()
+        after = break_apply(pk, sweep=True)
+        if after.apply_attempts != before or not after.apply_pending:
+            done.append(pk)
+    return done
+
+
+def _sync_recheck(run):
+    from syncs.ingest import sync_recheck  # syncs.ingest imports this module
+
+    return sync_recheck(run=run)
 
 
 def _recheck(circuit_break_id: int) -> None:
-    """Run the pipeline again on a break's package against the roster as it is now; the result
-    (applied, or a fresh break) replaces what the stale diff said."""
-    from syncs.ingest import sync_recheck  # syncs.ingest imports this module
-
+    """Run the pipeline again on an open break's package against the roster as it is now; the
+    result (applied, or a fresh break) replaces what the stale diff said."""
     cb = CircuitBreak.objects.select_related("run", "partner").get(pk=circuit_break_id)
-    result = sync_recheck(run=cb.run)
+    result = _sync_recheck(cb.run)
     run = f"sync run {result.run.pk}" if result.run else "no run"
     _event(
         cb,
@@ -294,9 +451,7 @@ def _ask_partner(cb: CircuitBreak, by, note: str = "") -> CircuitBreak:
     cb.save(update_fields=["asked_at", "ask_nonce", "answer", "answer_comment", "answered_at", "answered_by_email"])
     _event(cb, "asked_partner", f"asked {to}" + (f": {note}" if note else ""), actor=by)
     link = settings.BTS_BASE_URL.rstrip("/") + reverse("circuit_breaks:answer", kwargs={"token": answer_token(cb)})
-    transaction.on_commit(
-        lambda: _mail("ask_partner", cb.pk, [to], {"link": link, "link_days": settings.BTS_BREAK_ANSWER_MAX_AGE_DAYS})
-    )
+    _mail("ask_partner", cb.pk, [to], {"link": link, "link_days": settings.BTS_BREAK_ANSWER_MAX_AGE_DAYS})
     return cb
 
 
@@ -334,7 +489,7 @@ def break_record_answer(*, token: str, answer: str, comment: str, email: str = "
             f"{cb.get_answer_display()}: {cb.answer_comment}",
             actor_label=email or "partner link",
         )
-        transaction.on_commit(lambda: _mail("partner_answered", cb.pk, staff_contacts(cb.partner), {}))
+        _mail("partner_answered", cb.pk, staff_contacts(cb.partner), {})
     return cb
 
 
@@ -356,8 +511,7 @@ def break_escalate_due(now=None) -> list[int]:
             ):
                 continue  # another worker escalated it, or it was decided meanwhile
             _event(cb, "escalated", f"open since {cb.opened_at:%Y-%m-%d %H:%M} UTC", actor_label="job:escalate")
-            to = staff_contacts(cb.partner)
-            transaction.on_commit(lambda pk=cb.pk, to=to: _mail("escalated", pk, to, {}))
+            _mail("escalated", cb.pk, staff_contacts(cb.partner), {})
         escalated.append(cb.pk)
     return escalated
 
@@ -374,7 +528,7 @@ def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> N
         **extra,
     }
     subject = render_to_string(f"circuit_breaks/email/{template}_subject.txt", context).strip()
-    send_templated_mail(f"circuit_breaks/email/{template}", subject, to, context, partner=cb.partner)
+    queue_templated_mail(f"circuit_breaks/email/{template}", subject, to, context, partner=cb.partner)
 
 
 def staff_user(username: str):

@@ -32,6 +32,7 @@ from .plan_forms import PlanForm, plan_problems
 from .selectors import email_is_member
 from .services import (
     PLAN_ANSWER_FIELDS,
+    email_retry,
     invitation_revoke,
     partner_invite,
     plan_approve,
@@ -430,15 +431,54 @@ class PlanAdmin(admin.ModelAdmin):
 
 @admin.register(SentEmail)
 class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Every email the portal sent: who was told what, when (read-only)."""
+    """Every email of the portal, queued, sent or failed: who was told what, when, and for a failed
+    one the error and when it is tried again (read-only). *Send again now* re-queues failed ones."""
 
-    list_display = ["sent_at", "subject", "recipients", "partner", "template"]
-    fields = ["sent_at", "partner", "recipients", "subject", "template", "body"]
+    list_display = ["queued_at", "subject", "recipients", "partner", "delivery", "attempts", "template"]
+    fields = [
+        "queued_at",
+        "status",
+        "sent_at",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "partner",
+        "recipients",
+        "subject",
+        "template",
+        "body",
+    ]
     readonly_fields = fields
-    list_filter = ["template", "partner"]
+    list_filter = ["status", "template", "partner"]
     list_select_related = ["partner"]
     search_fields = ["subject", "to", "body"]
-    date_hierarchy = "sent_at"
+    date_hierarchy = "queued_at"
+    actions = ["send_again"]
+
+    @admin.display(description="delivery", ordering="status")
+    def delivery(self, obj):
+        """ "Sent 2026-12-01 14:05 UTC", "Queued", "Failed, retried 14:10 UTC: <error>" or "Failed
+        (gave up after N attempts): <error>"."""
+        if obj.status == SentEmail.Status.SENT:
+            return f"Sent {obj.sent_at:%Y-%m-%d %H:%M} UTC"
+        if obj.status == SentEmail.Status.QUEUED:
+            return "Queued"
+        when = (
+            f"tried again from {obj.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            if obj.next_attempt_at
+            else f"gave up after {obj.attempts} attempts; use \u201cSend again now\u201d"
+        )
+        return f"Failed ({when}): {obj.last_error}"
+
+    @admin.action(description="Send again now (failed emails)")
+    def send_again(self, request, queryset):
+        queued = sum(email_retry(email=email, by=request.user) for email in queryset.select_related("partner"))
+        skipped = queryset.count() - queued
+        self.message_user(request, f"Queued {queued} email(s) again.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request, f"{skipped} email(s) had not failed and were left as they are.", messages.WARNING
+            )
 
     @admin.display(description="to")
     def recipients(self, obj):

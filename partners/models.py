@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 # Geographic IANA areas. Names outside them (``localtime``, ``Factory``, ``EST``, ``Etc/GMT+5``,
 # ``US/Eastern`` and other backward-compatibility links) are not accepted for a district.
@@ -512,20 +513,46 @@ class PlanRevision(models.Model):
 
 
 class SentEmail(models.Model):
-    """One email the portal sent (append-only): when, to whom, subject, which template, the text
-    body, and the partner it was about. Written by ``partners.services.send_templated_mail`` after
-    the backend accepted the message, so staff can see in admin what every partner was told."""
+    """One email of the portal, from the moment it is queued until it is sent: the outbox and the
+    sent-mail log in one row (admin → Sent emails).
 
-    sent_at = models.DateTimeField(db_index=True)
+    ``partners.services.queue_templated_mail`` writes the row (``queued``) in the business
+    transaction that calls for the email, so the email exists exactly when that change commits;
+    ``email_send`` claims it after commit (a task, or the ``send_outbox`` sweep) and records
+    ``sent`` or ``failed`` with ``attempts`` and ``last_error``. ``next_attempt_at`` (aware UTC) is
+    when a queued or failed email is next due to be tried; ``None`` on a sent one and on one that
+    gave up (staff can send it again from admin).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
     partner = models.ForeignKey(Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_emails")
     template = models.CharField(max_length=120, db_index=True, help_text="e.g. season/email/reminder")
     subject = models.CharField(max_length=255)
     to = models.JSONField(default=list)
     body = models.TextField(help_text="The plain-text body.")
+    html_body = models.TextField(blank=True, help_text="The HTML alternative.")
 
     class Meta:
         verbose_name = "sent email"
-        ordering = ["-sent_at", "-id"]
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            # The outbox sweep's query: queued or failed emails whose next attempt is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=Q(status__in=["queued", "failed"], next_attempt_at__isnull=False),
+                name="sent_email_outbox_due",
+            ),
+        ]
 
     def __str__(self):
-        return f"{self.sent_at:%Y-%m-%d %H:%M} {self.subject}"
+        return f"{self.queued_at:%Y-%m-%d %H:%M} {self.subject} ({self.get_status_display().lower()})"

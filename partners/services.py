@@ -4,6 +4,7 @@ Instants are aware UTC datetimes. Invitation links are signed with Django's sign
 (``TimestampSigner``) and expire after ``settings.BTS_INVITATION_MAX_AGE_DAYS`` (14) days.
 """
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,11 +15,13 @@ from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .jobs import enqueue_on_commit
 from .models import (
     PLAN_SECTIONS,
     AuditEvent,
@@ -34,6 +37,7 @@ from .models import (
 from .selectors import email_is_member, existing_account_for
 
 User = get_user_model()
+logger = logging.getLogger(__name__)
 
 _INVITATION_SALT = "partners.invitation"
 
@@ -122,29 +126,116 @@ def invitation_from_token(token: str, *, now=None) -> Invitation:
     return invitation
 
 
-def send_templated_mail(
+def queue_templated_mail(
     template: str, subject: str, to: list[str], context: dict, *, partner: Partner | None
 ) -> SentEmail:
-    """Send one email with a text body ``<template>.txt`` and an HTML alternative
+    """Queue one email with a text body ``<template>.txt`` and an HTML alternative
     ``<template>.html`` (``template`` is a template path without extension, e.g.
-    ``partners/email/invitation``), through Django's configured backend (``EMAIL_URL``, or
-    ``EMAIL_BACKEND``), and log it as a ``SentEmail`` about ``partner`` (``None``: no partner).
+    ``partners/email/invitation``), about ``partner`` (``None``: no partner).
 
-    Backend errors (``smtplib.SMTPException``, ``OSError``) propagate and nothing is logged; called
-    in a transaction, the log row rolls back with it.
+    The email is rendered now and written to the outbox (a ``queued`` ``SentEmail``) in the
+    caller's transaction, so it exists exactly when the change that calls for it commits and
+    rolls back with it; it is sent after commit (``partners.tasks.send_email``, or the
+    ``send_outbox`` sweep if that message is lost). No mail server is contacted here, so a slow
+    one never holds the caller's transaction open. Raises nothing for the mail server.
     """
-    body = render_to_string(f"{template}.txt", context)
-    message = EmailMultiAlternatives(subject=subject, body=body, to=to)
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
-    message.send()
-    return SentEmail.objects.create(
-        sent_at=timezone.now(),
+    email = SentEmail.objects.create(
+        queued_at=timezone.now(),
+        next_attempt_at=timezone.now(),
         partner=partner,
         template=template,
         subject=subject[:255],
         to=list(to),
-        body=body,
+        body=render_to_string(f"{template}.txt", context),
+        html_body=render_to_string(f"{template}.html", context),
     )
+    from .tasks import send_email  # the tasks module imports this one
+
+    enqueue_on_commit(send_email, email.pk)
+    return email
+
+
+def _email_retry_delay(attempts: int) -> timedelta:
+    """Wait before the next attempt after ``attempts`` failed ones: 1, 2, 4, 8 … minutes, at most an hour."""
+    return timedelta(minutes=min(60, 2 ** max(0, attempts - 1)))
+
+
+def email_send(email_id: int) -> bool:
+    """Send one queued (or failed, due again) email, once: claim it with a conditional update
+    (``next_attempt_at`` is due; the claim moves it ``BTS_EMAIL_SEND_LEASE_SECONDS`` ahead, so a
+    worker killed mid-send is retried after that), send it through Django's backend (SMTP waits
+    at most ``EMAIL_TIMEOUT`` seconds), and record ``sent``, or ``failed`` with the error and when
+    to try again (up to ``BTS_EMAIL_MAX_ATTEMPTS`` attempts; then it waits for staff).
+
+    Returns ``True`` when this call sent it; ``False`` when someone else has it, it is not due,
+    or the send failed. Runs outside any transaction: nothing is locked while the mail server is
+    talked to. Raises nothing for the mail server.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.BTS_EMAIL_SEND_LEASE_SECONDS)
+    pending = [SentEmail.Status.QUEUED, SentEmail.Status.FAILED]
+    if not SentEmail.objects.filter(pk=email_id, status__in=pending, next_attempt_at__lte=now).update(
+        next_attempt_at=lease, attempts=F("attempts") + 1
+    ):
+        return False
+    email = SentEmail.objects.get(pk=email_id)
+    message = EmailMultiAlternatives(subject=email.subject, body=email.body, to=email.to)
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
+    try:
+        message.send()
+    except Exception as error:  # SMTPException, OSError (timeouts), a provider's API errors: all "not sent"
+        again = email.attempts < settings.BTS_EMAIL_MAX_ATTEMPTS
+        SentEmail.objects.filter(pk=email.pk, next_attempt_at=lease).update(
+            status=SentEmail.Status.FAILED,
+            last_error=f"{type(error).__name__}: {error}".strip()[:1000],
+            next_attempt_at=timezone.now() + _email_retry_delay(email.attempts) if again else None,
+        )
+        logger.warning(
+            "Email %s (%s) not sent, attempt %d: %s: %s",
+            email.pk,
+            email.template,
+            email.attempts,
+            type(error).__name__,
+            error,
+        )
+        return False
+    SentEmail.objects.filter(pk=email.pk).update(
+        status=SentEmail.Status.SENT, sent_at=timezone.now(), next_attempt_at=None, last_error=""
+    )
+    return True
+
+
+def email_send_due(*, now=None, limit: int = 200) -> int:
+    """Send the outbox's emails that are due at the aware instant ``now`` (queued ones whose task
+    message was lost, failed ones whose retry time has come), oldest first, each once (see
+    ``email_send``). Returns how many were sent. Safe to run twice or on two workers at once."""
+    now = now or timezone.now()
+    due = SentEmail.objects.filter(
+        status__in=[SentEmail.Status.QUEUED, SentEmail.Status.FAILED], next_attempt_at__lte=now
+    ).order_by("next_attempt_at", "id")
+    return sum(email_send(pk) for pk in list(due.values_list("pk", flat=True)[:limit]))
+
+
+def email_retry(*, email: SentEmail, by) -> bool:
+    """Staff send a failed email again now (admin → Sent emails). ``False`` unless it had failed.
+    Leaves an audit row; the send happens after commit like any queued email."""
+    with transaction.atomic():
+        if not SentEmail.objects.filter(pk=email.pk, status=SentEmail.Status.FAILED).update(
+            status=SentEmail.Status.QUEUED, next_attempt_at=timezone.now()
+        ):
+            return False
+        audit_record(
+            action="email.retried",
+            actor=by,
+            partner=email.partner,
+            message=f"Email {email.pk} (\u201c{email.subject}\u201d) queued again after: {email.last_error}",
+            detail={"email": email.pk},
+        )
+        from .tasks import send_email
+
+        enqueue_on_commit(send_email, email.pk)
+    return True
 
 
 def _send_invitation_email(invitation_id: int, base_url: str | None) -> None:
@@ -154,7 +245,7 @@ def _send_invitation_email(invitation_id: int, base_url: str | None) -> None:
         "url": invitation_url(invitation, base_url=base_url),
         "days": settings.BTS_INVITATION_MAX_AGE_DAYS,
     }
-    send_templated_mail(
+    queue_templated_mail(
         "partners/email/invitation",
         f"You're invited to the BTS Portal for {invitation.partner.name}",
         [invitation.email],
@@ -175,7 +266,8 @@ def partner_invite(
     """Invite ``email`` to ``partner`` and email a signed link that expires in 14 days.
 
     A pending invitation for the same partner and address is re-sent (new link, new expiry; the
-    old link stops working) instead of creating a second one. The email is sent after commit.
+    old link stops working) instead of creating a second one. The email is queued in this
+    transaction and sent after commit.
     Raises ``ValidationError`` on the ``email`` field when that address is already a member.
     """
     email = User.objects.normalize_email(email).strip().lower()
@@ -205,8 +297,7 @@ def partner_invite(
         partner=partner,
         detail={"invitation": invitation.pk, "email": email},
     )
-    invitation_id = invitation.pk
-    transaction.on_commit(lambda: _send_invitation_email(invitation_id, base_url))
+    _send_invitation_email(invitation.pk, base_url)
     return invitation
 
 
@@ -373,7 +464,7 @@ def _plan_recipients(plan: Plan) -> list[str]:
 def _send_plan_mail(plan_id: int, template: str, subject: str, to: list[str], extra: dict) -> None:
     plan = Plan.objects.select_related("partner", "school_year").get(pk=plan_id)
     context = {"plan": plan, "base_url": settings.BTS_BASE_URL.rstrip("/"), **extra}
-    send_templated_mail(f"partners/email/{template}", subject, to, context, partner=plan.partner)
+    queue_templated_mail(f"partners/email/{template}", subject, to, context, partner=plan.partner)
 
 
 @transaction.atomic
@@ -429,15 +520,12 @@ def plan_save(
         )
         recipients = _plan_recipients(plan)
         if recipients:
-            plan_id = plan.pk
-            transaction.on_commit(
-                lambda: _send_plan_mail(
-                    plan_id,
-                    "plan_submitted",
-                    f"{partner.name}: your {school_year} BTS plan is submitted",
-                    recipients,
-                    {},
-                )
+            _send_plan_mail(
+                plan.pk,
+                "plan_submitted",
+                f"{partner.name}: your {school_year} BTS plan is submitted",
+                recipients,
+                {},
             )
     elif plan.status == Plan.Status.SUBMITTED and changes:
         PlanRevision.objects.create(plan=plan, kind=PlanRevision.Kind.EDITED, by=by, changes=changes)
@@ -450,15 +538,12 @@ def plan_save(
         )
         manager = partner.success_manager
         if manager and manager.email:
-            plan_id, to = plan.pk, [manager.email]
-            transaction.on_commit(
-                lambda: _send_plan_mail(
-                    plan_id,
-                    "plan_changed",
-                    f"{partner.name} changed its {school_year} BTS plan",
-                    to,
-                    {"changes": describe_changes(changes), "by": str(by)},
-                )
+            _send_plan_mail(
+                plan.pk,
+                "plan_changed",
+                f"{partner.name} changed its {school_year} BTS plan",
+                [manager.email],
+                {"changes": describe_changes(changes), "by": str(by)},
             )
     return PlanSaved(plan=plan, submitted_now=submitted_now, changes=changes)
 

@@ -28,8 +28,9 @@ class SeasonFacts:
     """One partner's season in one school year as of an instant, for reminders and readiness.
 
     ``today`` is the partner-local date at that instant; ``last_update`` the local date its roster
-    last changed in the portal (an applied run, or an approved circuit break applied), ``None`` when
-    never; ``state_since`` the aware UTC instant its current sync state began.
+    last changed in the portal (an applied run, or an approved circuit break whose changes were
+    applied; a rejected break applies nothing), ``None`` when never; ``state_since`` the aware UTC
+    instant its current sync state began.
     """
 
     partner: Partner
@@ -135,13 +136,18 @@ class SeasonFacts:
     @property
     def risks(self) -> list[str]:
         """Why the partner is at risk, in words (empty when it is not): the first day is within 5
-        business days and the plan is not submitted, the sync has not resumed, SIS prep is missing,
-        a circuit break is open, or the data review was flagged."""
+        business days and the plan is not submitted, the sync has not resumed, no sync was applied
+        since it resumed (a held or rejected one applies nothing), SIS prep is missing, a circuit
+        break is open, or the data review was flagged."""
         if not self.first_day_soon:
             return []
         reasons = [
             (not self.plan_done, "no submitted plan"),
             (self.not_resumed, "sync not resumed"),
+            (
+                not self.not_resumed and self.today >= self.resume_reference and not self.applied_since_resume,
+                "no sync applied since resume",
+            ),
             (self.prep_missing, "SIS prep missing"),
             (self.open_break is not None, "open circuit break"),
             (self.review_answer == DataReviewAnswer.Answer.SOMETHING_OFF, "data review flagged"),
@@ -177,8 +183,9 @@ def season_facts(school_year: SchoolYear, at: datetime, partners=None) -> list[S
         .annotate(last=Max("local_date"))
         .values_list("partner_id", "last")
     )
+    # Only a decision that changed roster records counts as an update (a reject applies nothing).
     last_break = dict(
-        CircuitBreak.objects.filter(partner_id__in=ids, applied_at__isnull=False, apply_error="")
+        CircuitBreak.objects.filter(partner_id__in=ids, applied_at__isnull=False)
         .values("partner_id")
         .annotate(last=Max("applied_at"))
         .values_list("partner_id", "last")

@@ -12,7 +12,7 @@ from django.utils import timezone
 from lib import calendar
 from partners.models import Partner, SchoolYear
 from partners.selectors import staff_contacts
-from partners.services import audit_record, send_templated_mail
+from partners.services import audit_record, queue_templated_mail
 from syncs.services import partner_contacts
 
 from .models import CalendarFeed, DataReviewAnswer, Reminder, SupportRequest
@@ -113,10 +113,11 @@ def reminders_due(*, at: datetime | None = None) -> list[tuple[DueReminder, Seas
 
 def reminders_send_due(*, at: datetime | None = None) -> list[Reminder]:
     """Send every reminder that is due at ``at`` (default now), each at most once: the sent marker
-    (``Reminder``, unique per partner, year, kind and occasion) is created in the transaction that
-    sends the email, so a job that runs twice, late or concurrently sends nothing extra, and a
-    failed send leaves no marker (the next run tries again). A reminder with nobody to send to is
-    left for a later run (a contact may be added). Returns the markers created."""
+    (``Reminder``, unique per partner, year, kind and occasion) and the queued email are written in
+    one transaction, so a job that runs twice, late or concurrently queues nothing extra; the
+    outbox sends the email after commit and retries it until it is sent (a slow mail server holds
+    no transaction open). A reminder with nobody to send to is left for a later run (a contact may
+    be added). Returns the markers created."""
     created = []
     for reminder, facts in reminders_due(at=at):
         to = _recipients(reminder.audience, facts)
@@ -136,7 +137,7 @@ def reminders_send_due(*, at: datetime | None = None) -> list[Reminder]:
                     sent_at=timezone.now(),
                     recipients=to,
                 )
-                send_templated_mail(
+                queue_templated_mail(
                     "season/email/reminder",
                     subject,
                     to,
@@ -275,13 +276,13 @@ def data_review_answer(
             request = SupportRequest.objects.create(
                 partner=partner, school_year=school_year, answer=record, opened_at=record.answered_at
             )
-            transaction.on_commit(lambda: _mail_support_request(request.pk))
+            _mail_support_request(request.pk)
     return record
 
 
 def _mail_support_request(request_id: int) -> None:
     request = SupportRequest.objects.select_related("partner", "answer", "answer__answered_by").get(pk=request_id)
-    send_templated_mail(
+    queue_templated_mail(
         "season/email/support_request",
         f"{request.partner.name}: data review \u2014 something is off",
         staff_contacts(request.partner),

@@ -2,8 +2,6 @@
 
 from celery import shared_task
 
-from syncs.services import heartbeat_record
-
 from .services import reminders_send_due
 
 
@@ -11,4 +9,3 @@ from .services import reminders_send_due
 def send_reminders() -> None:
     """Every 15 minutes (beat, UTC): send the reminders that are due, each once."""
     reminders_send_due()
-    heartbeat_record(name="send_reminders")

@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from lib.calendar import Severity
@@ -180,12 +179,40 @@ class PartnerScheduleAdmin(admin.ModelAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(admin.ModelAdmin):
-    list_display = ["partner", "state", "changed_at", "sis", "time_zone"]
+    list_display = ["partner", "state", "changed_at", "why", "sis", "time_zone"]
     list_filter = ["state", "partner__sis", "partner__integration_type", "partner__time_zone"]
-    list_select_related = ["partner"]
+    list_select_related = ["partner", "suspended_by"]
     search_fields = ["partner__name", "partner__slug"]
-    readonly_fields = ["partner", "state", "changed_at", "history"]
+    readonly_fields = [
+        "partner",
+        "state",
+        "changed_at",
+        "suspended_at",
+        "suspended_by",
+        "suspended_reason",
+        "holding_break",
+        "held_since",
+        "hold_reason",
+        "history",
+    ]
     actions = ["suspend", "unsuspend"]
+
+    @admin.display(description="facts")
+    def why(self, obj):
+        """The stored facts the state is derived from, in words."""
+        facts = []
+        if obj.suspended_at:
+            facts.append(f"suspended by {obj.suspended_by or 'staff'} {obj.suspended_at:%Y-%m-%d %H:%M} UTC")
+        if obj.held_by_break_id:
+            facts.append(f"held by circuit break {obj.held_by_break_id}")
+        return "; ".join(facts) or "the calendar"
+
+    @admin.display(description="held by")
+    def holding_break(self, obj):
+        if not obj.held_by_break_id:
+            return "—"
+        url = reverse("admin:circuit_breaks_circuitbreak_change", args=[obj.held_by_break_id])
+        return format_html('<a href="{}">circuit break {}</a>', url, obj.held_by_break_id)
 
     @admin.display(description="sync-state history (read-only)")
     def history(self, obj):
@@ -219,11 +246,11 @@ class SyncStateAdmin(admin.ModelAdmin):
     @admin.action(description="Lift the suspension")
     def unsuspend(self, request, queryset):
         for state in queryset.select_related("partner"):
-            moved = sync_unsuspend(
-                partner=state.partner, by=request.user, reason="lifted from admin", at=timezone.now()
-            )
-            if moved:
-                self.message_user(request, f"{state.partner} is now {moved.to_state}.", messages.SUCCESS)
+            now = sync_unsuspend(partner=state.partner, by=request.user, reason="lifted from admin")
+            if now:
+                self.message_user(
+                    request, f"{state.partner} is now {SyncState.State(now).label.lower()}.", messages.SUCCESS
+                )
             else:
                 self.message_user(request, f"{state.partner} was not suspended.", messages.WARNING)
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from circuit_breaks.cause import probable_cause
 from circuit_breaks.policy import EntityCounts, evaluate
 from circuit_breaks.selectors import thresholds_as_json, thresholds_for
-from circuit_breaks.services import circuit_break_is_open, circuit_break_open, circuit_break_supersede
+from circuit_breaks.services import circuit_break_open, circuit_break_supersede
 from partners.models import Partner
 from partners.selectors import local_today
 from partners.services import audit_record
@@ -36,7 +36,7 @@ from .diff import diff_snapshot, record_data, record_digest, row_digest
 from .models import RosterRecord, SyncRun, SyncState
 from .oneroster import ENTITIES, Limits, PackageError, read_package
 from .review import review_material
-from .services import sync_hold, sync_release_hold
+from .services import sync_hold_changed
 
 
 @dataclass
@@ -181,6 +181,11 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
             "The package has problems that reject it whole; the roster is unchanged. " + result.reason
         ).strip()
         return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
+    if dry_run:
+        # A dry run writes nothing at all (no run, no state row, no lock, no audit row, no stored
+        # package): it reports what the pipeline would decide against the roster as it is now.
+        _decide(result, partner, snapshot, roster)
+        return result
     with transaction.atomic():
         # Serialise ingests of one partner: the second waits here until the first commits, then
         # diffs against what the first applied.
@@ -192,46 +197,12 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
             roster = applied_roster(partner)
             snapshot = read_package(path, existing=roster, limits=_limits())
             result.problems = [p.as_dict() for p in snapshot.problems]
-        diffs = diff_snapshot(snapshot, roster)
-        result.counts = {
-            entity: {
-                **d.counts(),
-                "rows_read": snapshot.rows_read.get(entity, 0),
-                "rows_dropped": snapshot.rows_dropped.get(entity, 0),
-            }
-            for entity, d in diffs.items()
-        }
-        first_sync = not any(roster.values())
-        thresholds = thresholds_for(partner)
-        result.hold_reasons = evaluate(
-            {
-                entity: EntityCounts(
-                    before=c["before"],
-                    created=c["created"],
-                    updated=c["updated"],
-                    deleted=c["deleted"],
-                    unchanged=c["unchanged"],
-                    rows_read=c["rows_read"],
-                    rows_dropped=c["rows_dropped"],
-                    mode=c["mode"],
-                )
-                for entity, c in result.counts.items()
-            },
-            thresholds,
-            first_sync=first_sync,
-        )
-        result.outcome = SyncRun.Outcome.HELD if result.hold_reasons else SyncRun.Outcome.APPLIED
-        result.reason = (
-            "; ".join(result.hold_reasons)
-            if result.hold_reasons
-            else ("First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied.")
-        )
-        if dry_run:
-            return result
+        diffs, thresholds = _decide(result, partner, snapshot, roster)
         run = _finish(result, partner, path, raw, source, by, dry_run, local_date, run).run
         if result.outcome == SyncRun.Outcome.HELD:
             # DESIGN.md: a newer snapshot for a held partner supersedes the open hold (in
-            # circuit_break_open), so the review always shows the latest diff against the roster.
+            # circuit_break_open), so the review always shows the latest diff against the roster;
+            # the break holds the partner's sync from now on.
             samples, facts = review_material(partner, snapshot, diffs)
             opened = circuit_break_open(
                 partner=partner,
@@ -245,16 +216,54 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
                 samples=samples,
             )
             result.circuit_break = opened.pk
-            sync_hold(partner=partner, reason=f"circuit break {opened.pk} on sync run {run.pk}: {run.reason}")
         else:
             _apply(partner, run, diffs)
-            # A newer snapshot within the policy ends an open hold: the old diff is moot.
             # A newer snapshot within the policy ends an open hold (held deletions only when this
-            # package's bulk files restate those types), and a hold with no open break left ends.
+            # package's bulk files restate those types); the state follows what still holds it.
             circuit_break_supersede(partner=partner, by_run=run, modes=snapshot.modes)
-            if not circuit_break_is_open(partner):
-                sync_release_hold(partner=partner, reason=f"sync run {run.pk} applied within the policy")
+            sync_hold_changed(partner=partner, reason=f"sync run {run.pk} applied within the policy")
         return result
+
+
+def _decide(result: IngestResult, partner: Partner, snapshot, roster) -> tuple[dict, dict]:
+    """Diff ``snapshot`` against ``roster`` and decide with the circuit-break policy: fills in
+    ``result``'s counts, hold reasons, outcome (``held`` or ``applied``) and reason. Writes
+    nothing. Returns ``(diffs, thresholds)``."""
+    diffs = diff_snapshot(snapshot, roster)
+    result.counts = {
+        entity: {
+            **d.counts(),
+            "rows_read": snapshot.rows_read.get(entity, 0),
+            "rows_dropped": snapshot.rows_dropped.get(entity, 0),
+        }
+        for entity, d in diffs.items()
+    }
+    first_sync = not any(roster.values())
+    thresholds = thresholds_for(partner)
+    result.hold_reasons = evaluate(
+        {
+            entity: EntityCounts(
+                before=c["before"],
+                created=c["created"],
+                updated=c["updated"],
+                deleted=c["deleted"],
+                unchanged=c["unchanged"],
+                rows_read=c["rows_read"],
+                rows_dropped=c["rows_dropped"],
+                mode=c["mode"],
+            )
+            for entity, c in result.counts.items()
+        },
+        thresholds,
+        first_sync=first_sync,
+    )
+    result.outcome = SyncRun.Outcome.HELD if result.hold_reasons else SyncRun.Outcome.APPLIED
+    result.reason = (
+        "; ".join(result.hold_reasons)
+        if result.hold_reasons
+        else ("First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied.")
+    )
+    return diffs, thresholds
 
 
 def _skip_if_seen(result: IngestResult, partner: Partner, source: str, run: SyncRun | None) -> bool:

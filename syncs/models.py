@@ -89,10 +89,13 @@ class PartnerSchedule(models.Model):
 
 
 class SyncState(models.Model):
-    """The current sync state of one partner (one row per partner), written only by services.
+    """The sync state of one partner (one row per partner) and the facts it is derived from,
+    written only by ``syncs.services``.
 
-    ``held`` belongs to circuit breaks and ``suspended`` to staff: reconciliation never leaves
-    either. Every change writes a ``SyncTransition``.
+    ``state`` is never set by hand: ``lib.sync_state.derive_state`` computes it from the calendar
+    and the facts stored here — the staff suspension (``suspended_at``/``_by``/``_reason``) and the
+    open circuit break that holds the partner (``held_by_break_id``, with ``held_since`` and
+    ``hold_reason``) — and reconciliation writes every change, each with a ``SyncTransition``.
     """
 
     class State(models.TextChoices):
@@ -105,12 +108,27 @@ class SyncState(models.Model):
     partner = models.OneToOneField("partners.Partner", on_delete=models.CASCADE, related_name="sync_state")
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE, db_index=True)
     changed_at = models.DateTimeField()
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    suspended_reason = models.TextField(blank=True)
+    # The circuit break (circuit_breaks.CircuitBreak) that holds the partner: an id, not a foreign
+    # key, because syncs stands below circuit_breaks; reconciliation checks it against the open
+    # breaks (settings.BTS_SYNC_HOLDS) and repairs it.
+    held_by_break_id = models.PositiveBigIntegerField(null=True, blank=True)
+    held_since = models.DateTimeField(null=True, blank=True)
+    hold_reason = models.TextField(blank=True)
     # Bumped whenever the partner's roster records are written: an ingest that read the roster before
     # taking the lock re-reads it only if this moved.
     roster_version = models.PositiveIntegerField(default=0, editable=False)
 
     def __str__(self):
         return f"{self.partner}: {self.get_state_display()}"
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
 
 
 class SyncTransition(models.Model):
@@ -237,6 +255,7 @@ class SyncRun(models.Model):
         HELD = "held", "Held for review"
         REJECTED = "rejected", "Rejected"
         SKIPPED = "skipped", "Skipped"
+        FAILED = "failed", "Failed"
 
     partner = models.ForeignKey("partners.Partner", on_delete=models.CASCADE, related_name="sync_runs")
     local_date = models.DateField()
@@ -252,6 +271,13 @@ class SyncRun(models.Model):
     # How many problems validation found; ``problems`` keeps the first 1,000 (package-level first).
     problem_count = models.PositiveIntegerField(default=0)
     dry_run = models.BooleanField(default=False)
+    # A claimed nightly run is carried out by its task, or by the recovery sweep when the task was
+    # lost or its worker died (syncs.nightly.sync_run_claimed): ``retry_due_at`` is when the sweep
+    # may (re)try a run still ``running``, ``attempts`` counts the tries, ``source_path`` is the
+    # inbox package it reads.
+    source_path = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    retry_due_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -263,6 +289,10 @@ class SyncRun(models.Model):
                 fields=["partner", "local_date"], condition=Q(source="nightly"), name="one_nightly_run_per_local_date"
             ),
         ]
+        indexes = [
+            # The recovery sweep's query: runs still running whose (next) try is due.
+            models.Index(fields=["retry_due_at"], condition=Q(outcome="running"), name="sync_run_retry_due"),
+        ]
 
     def __str__(self):
         return f"run {self.pk} of {self.partner} ({self.get_outcome_display()})"
@@ -270,14 +300,16 @@ class SyncRun(models.Model):
     @property
     def review(self) -> str:
         """For a held run, what its review came to, in words ("" otherwise), e.g. "Approved by
-        sam on 2026-11-30". Reads ``circuit_breaks`` (prefetch it for lists)."""
+        sam on 2026-11-30: applied" or "Rejected by sam on 2026-11-30: nothing applied". Reads
+        ``circuit_breaks`` (prefetch it for lists)."""
         breaks = sorted(self.circuit_breaks.all(), key=lambda b: b.pk)
         if not breaks:
             return ""
         last = breaks[-1]
         if last.status == "open":
-            return "Waiting for review" if last.kind == "full" else "Deletions waiting for review"
+            back = " (an approval could not be applied)" if last.apply_error else ""
+            return ("Waiting for review" if last.kind == "full" else "Deletions waiting for review") + back
         by = f" by {last.decided_by}" if last.decided_by_id else ""
         when = f" on {last.decided_at:%Y-%m-%d}" if last.decided_at else ""
-        failed = " (could not be applied)" if last.apply_error else ""
-        return f"{last.get_status_display()}{by}{when}{failed}"
+        outcome = f": {last.outcome}" if last.outcome else ""
+        return f"{last.get_status_display()}{by}{when}{outcome}"

@@ -8,17 +8,23 @@ and partners with nothing in their inbox, get a ``skipped`` run with the reason.
 still runs: its newer snapshot replaces the one under review (DESIGN.md).
 """
 
+import logging
 from datetime import time, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from partners.jobs import enqueue_on_commit
 from partners.models import Partner, SchoolYear
+from partners.services import audit_record
 
+from .ingest import sync_ingest
 from .models import PartnerSchedule, SyncRun, SyncState
 
+logger = logging.getLogger(__name__)
 DEFAULT_SYNC_TIME = time(2, 0)
 State = SyncState.State
 _NOT_SYNCING = {
@@ -52,7 +58,7 @@ def sync_dispatch_nightly(*, at=None) -> list[SyncRun]:
     Returns the runs created (skipped ones finished, the others ``running`` with a task queued).
     Safe to run twice or concurrently: a run already claimed for a partner's local date is left.
     """
-    from .tasks import run_nightly
+    from .tasks import run_nightly  # the tasks module imports this one
 
     at = at or timezone.now()
     year = SchoolYear.objects.current()
@@ -92,7 +98,93 @@ def sync_dispatch_nightly(*, at=None) -> list[SyncRun]:
             )
             run.outcome, run.reason = SyncRun.Outcome.SKIPPED, reason
         else:
-            run_id, path = run.pk, str(package)
-            transaction.on_commit(lambda run_id=run_id, path=path: run_nightly.delay(run_id, path))
+            # The run row records what to do; the task is only the fast way to do it. If its
+            # message is lost, the recovery sweep starts the run after the grace period.
+            due = timezone.now() + timedelta(seconds=settings.BTS_RUN_START_GRACE_SECONDS)
+            SyncRun.objects.filter(pk=run.pk).update(source_path=str(package), retry_due_at=due)
+            run.source_path, run.retry_due_at = str(package), due
+            enqueue_on_commit(run_nightly, run.pk)
         created.append(run)
     return created
+
+
+def sync_run_nightly(run_id: int, *, sweep: bool = False) -> SyncRun | None:
+    """Carry out a claimed nightly run, once (the ``run_nightly`` task's body, and the sweep's).
+
+    The run is claimed first with a conditional update: the task claims a run nobody tried yet,
+    the sweep (``sweep=True``) one whose ``retry_due_at`` has come (a lost task, a killed
+    worker, a failed try); the claim moves ``retry_due_at`` past the task time limit. A late or
+    repeated task therefore does nothing, and a finished run is never run again. An unexpected
+    error is recorded in the run's reason and retried by the sweep after a minute, up to
+    ``BTS_RUN_MAX_ATTEMPTS`` tries; then the run stands as ``failed`` (the next night runs as
+    usual). Returns the run as it is afterwards, or ``None`` when this call did not claim it.
+    """
+    now = timezone.now()
+    running = SyncRun.objects.filter(pk=run_id, outcome=SyncRun.Outcome.RUNNING)
+    claim = running.filter(retry_due_at__lte=now) if sweep else running.filter(attempts=0)
+    lease = now + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    if not claim.update(attempts=F("attempts") + 1, retry_due_at=lease):
+        return None
+    run = SyncRun.objects.select_related("partner").get(pk=run_id)
+    if not run.source_path:
+        return _fail(run, "The run lost track of the package it was started for; the next night runs as usual.")
+    try:
+        sync_ingest(
+            partner=run.partner,
+            path=run.source_path,
+            source=SyncRun.Source.NIGHTLY,
+            local_date=run.local_date,
+            run=run,
+        )
+    except Exception as error:  # recorded and retried by the sweep; then the run stands as failed
+        logger.exception("Nightly run %s of %s failed (attempt %d)", run.pk, run.partner.slug, run.attempts)
+        text = f"{type(error).__name__}: {error}".strip()[:500]
+        if run.attempts >= settings.BTS_RUN_MAX_ATTEMPTS:
+            return _fail(
+                run, f"The run failed {run.attempts} times; the last error: {text}. The next night runs as usual."
+            )
+        SyncRun.objects.filter(pk=run.pk, outcome=SyncRun.Outcome.RUNNING).update(
+            reason=f"Attempt {run.attempts} failed ({text}); it is tried again in a minute.",
+            retry_due_at=timezone.now() + timedelta(minutes=1),
+        )
+    SyncRun.objects.filter(pk=run.pk).exclude(outcome=SyncRun.Outcome.RUNNING).update(retry_due_at=None)
+    run.refresh_from_db()
+    return run
+
+
+def _fail(run: SyncRun, reason: str) -> SyncRun:
+    if SyncRun.objects.filter(pk=run.pk, outcome=SyncRun.Outcome.RUNNING).update(
+        outcome=SyncRun.Outcome.FAILED, reason=reason, finished_at=timezone.now(), retry_due_at=None
+    ):
+        audit_record(
+            action="sync.run_failed",
+            actor_label="job:recover-runs",
+            partner=run.partner,
+            message=f"Sync run {run.pk} (nightly, {run.local_date:%Y-%m-%d}) failed: {reason}",
+            detail={"run": run.pk, "attempts": run.attempts},
+        )
+    run.refresh_from_db()
+    return run
+
+
+def sync_recover_runs(*, now=None) -> list[int]:
+    """Finish every nightly run still ``running`` whose retry is due at the aware instant ``now``:
+    a run whose task was lost, whose worker was killed or whose last try failed is tried again;
+    one that has had ``BTS_RUN_MAX_ATTEMPTS`` tries stands as ``failed`` with its reason, visible in
+    the run lists. Returns the ids handled. Safe to run twice or on two workers (see
+    ``sync_run_nightly``)."""
+    now = now or timezone.now()
+    due = SyncRun.objects.filter(outcome=SyncRun.Outcome.RUNNING, retry_due_at__lte=now).select_related("partner")
+    handled = []
+    for run in list(due.order_by("retry_due_at", "pk")):
+        if run.attempts >= settings.BTS_RUN_MAX_ATTEMPTS:
+            last = f" The last try said: {run.reason}" if run.reason else ""
+            _fail(
+                run,
+                f"The run did not finish after {run.attempts} tries (the worker stopped or the run failed).{last} "
+                "The next night runs as usual.",
+            )
+            handled.append(run.pk)
+        elif sync_run_nightly(run.pk, sweep=True) is not None:
+            handled.append(run.pk)
+    return handled

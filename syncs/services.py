@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
-from lib import calendar
+from lib import calendar, sync_state
 from partners.models import Partner, PartnerMembership, Plan, SchoolYear
 from partners.selectors import partner_closures
-from partners.services import audit_record, send_templated_mail
+from partners.services import audit_record, queue_templated_mail
 
 from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
 from .selectors import partner_season, window_for
@@ -27,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 State = SyncState.State
 RECONCILE_ACTOR = "job:reconcile"
-# Reconciliation never moves a partner out of these: circuit breaks own "held", staff "suspended".
-_OWNED_ELSEWHERE = frozenset({State.HELD, State.SUSPENDED})
 
 
 def heartbeat_record(*, name: str, at=None) -> JobHeartbeat:
@@ -37,39 +38,7 @@ def heartbeat_record(*, name: str, at=None) -> JobHeartbeat:
     return beat
 
 
-# --- What the state should be -------------------------------------------------------------------
-
-
-def desired_state(
-    *,
-    current: str,
-    window: calendar.PauseWindow | None,
-    today: date,
-    is_infinite_campus: bool,
-    rollover_confirmed: bool,
-) -> tuple[str, str]:
-    """The state a partner should be in on local date ``today``, and why, in plain words.
-
-    ``held`` and ``suspended`` are kept as they are. Inside the window: ``paused``. From the
-    resume date on, an Infinite Campus partner whose rollover is not confirmed: ``awaiting_rollover``.
-    Otherwise ``active``.
-    """
-    if current in _OWNED_ELSEWHERE:
-        return current, "kept: owned by circuit-break review or staff"
-    if window is None:
-        return State.ACTIVE, "no pause window applies"
-    if window.covers(today):
-        return State.PAUSED, (
-            f"{window.source} pause window {window.start:%Y-%m-%d} → {window.resume:%Y-%m-%d} covers {today:%Y-%m-%d}"
-        )
-    if today >= window.resume and is_infinite_campus and not rollover_confirmed:
-        return State.AWAITING_ROLLOVER, (
-            f"resume date {window.resume:%Y-%m-%d} reached; waiting for the Infinite Campus rollover to be confirmed"
-        )
-    if today >= window.resume:
-        confirmed = " and the Infinite Campus rollover is confirmed" if is_infinite_campus else ""
-        return State.ACTIVE, f"resume date {window.resume:%Y-%m-%d} reached{confirmed}"
-    return State.ACTIVE, f"before the pause start {window.start:%Y-%m-%d}"
+# --- The state, derived from facts ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -91,79 +60,87 @@ class TransitionRecord:
         }
 
 
-def _notify_for(from_state: str, to_state: str) -> bool:
-    # "Your sync resumed" goes out when a paused (or rollover-waiting) partner becomes active.
-    return to_state == State.ACTIVE and from_state in (State.PAUSED, State.AWAITING_ROLLOVER)
+# Reconciliation never makes these changes on its own: staff own suspensions and circuit breaks
+# own holds, and their services settle the state at once. When reconciliation finds one, the
+# stored state disagreed with its facts, and the transition is a repair (with an audit row).
+_FACT_STATES = frozenset({State.HELD, State.SUSPENDED})
+_ROW_FIELDS = ("partner_id", "state", "suspended_at", "suspended_by_id", "suspended_reason", "held_by_break_id")
+_NO_SCHEDULE = {
+    "do_not_pause": False,
+    "custom_pause_start": None,
+    "custom_resume_date": None,
+    "rollover_confirmed_at": None,
+}
 
 
-def _write_transitions(
-    wanted: dict[int, tuple[str, str, str]],
-    *,
-    as_of: datetime,
-    actor=None,
-    actor_label: str = "",
-    recompute=None,
-    notify: bool = True,
-) -> list[TransitionRecord]:
-    """Apply ``{partner_id: (expected_from, to, reason)}`` under row locks and write history.
+def open_holds(partner_ids: list[int] | None) -> dict[int, tuple[int, str]]:
+    """``{partner_id: (circuit break id, why)}`` of the breaks that hold partners now, read through
+    ``settings.BTS_SYNC_HOLDS`` (syncs stands below circuit_breaks and imports none of it; the
+    project wires ``circuit_breaks.selectors.sync_holds`` there). ``partner_ids=None``: every partner."""
+    return import_string(settings.BTS_SYNC_HOLDS)(partner_ids)
 
-    History rows are stamped with the real time of the write (``at``) and the instant the state
-    was computed for (``as_of``); ``notify=False`` writes them with no notice to send.
 
-    Rows are locked (``SELECT … FOR UPDATE``) and re-read: a row whose state is no longer
-    ``expected_from`` was changed by someone else first; ``recompute(partner_id, locked_state)``
-    (optional) decides what it should be now, or ``None`` to leave it. The number of queries does
-    not depend on the number of partners: one lock, one update per (from, to) pair, one insert.
-    """
-    if not wanted:
-        return []
-    with transaction.atomic():
-        return _lock_and_write(
-            wanted, as_of=as_of, actor=actor, actor_label=actor_label, recompute=recompute, notify=notify
+class _Facts:
+    """The calendar inputs of a set of partners (one query each), turned into
+    ``lib.sync_state.StateFacts`` for a stored row at an instant."""
+
+    def __init__(self, partner_ids: list[int] | None, at: datetime):
+        self.at = at
+        self.year = SchoolYear.objects.current()
+        partners = Partner.objects.all() if partner_ids is None else Partner.objects.filter(pk__in=partner_ids)
+        self.partners = {p["id"]: p for p in partners.values("id", "slug", "time_zone", "integration_type", "sis")}
+        schedules = (
+            PartnerSchedule.objects.filter(school_year=self.year) if self.year else PartnerSchedule.objects.none()
+        )
+        if partner_ids is not None:
+            schedules = schedules.filter(partner_id__in=partner_ids)
+        self.schedules = {
+            s["partner_id"]: s
+            for s in schedules.values(
+                "partner_id", "do_not_pause", "custom_pause_start", "custom_resume_date", "rollover_confirmed_at"
+            )
+        }
+        self._today: dict[str, date] = {}
+        self._names: dict[int, str] = {}
+
+    def today(self, partner_id: int) -> date:
+        zone = self.partners[partner_id]["time_zone"]
+        if zone not in self._today:
+            self._today[zone] = calendar.local_date(self.at, zone)
+        return self._today[zone]
+
+    def window(self, partner_id: int) -> calendar.PauseWindow | None:
+        p, schedule, year = self.partners[partner_id], self.schedules.get(partner_id, _NO_SCHEDULE), self.year
+        return calendar.effective_window(
+            is_api_partner=p["integration_type"] == Partner.IntegrationType.API,
+            do_not_pause=schedule["do_not_pause"],
+            custom_start=schedule["custom_pause_start"],
+            custom_resume=schedule["custom_resume_date"],
+            global_start=year.global_pause_start if year else None,
+            global_resume=year.global_resume_date if year else None,
         )
 
+    def name(self, user_id: int | None) -> str:
+        if user_id is None:
+            return ""
+        if user_id not in self._names:
+            user = get_user_model().objects.filter(pk=user_id).first()
+            self._names[user_id] = str(user) if user else ""
+        return self._names[user_id]
 
-def _lock_and_write(wanted, *, as_of, actor, actor_label, recompute, notify) -> list[TransitionRecord]:
-    at = timezone.now()
-    locked = dict(
-        SyncState.objects.select_for_update()
-        .filter(partner_id__in=list(wanted))
-        .order_by("partner_id")
-        .values_list("partner_id", "state")
-    )
-    slugs = dict(Partner.objects.filter(pk__in=list(locked)).values_list("pk", "slug"))
-    groups: dict[tuple[str, str], list[int]] = defaultdict(list)
-    records = []
-    for partner_id, current in locked.items():
-        expected, to_state, reason = wanted[partner_id]
-        if current != expected:
-            if recompute is None:
-                continue
-            again = recompute(partner_id, current)
-            if again is None:
-                continue
-            to_state, reason = again
-        if current == to_state:
-            continue
-        groups[(current, to_state)].append(partner_id)
-        records.append(TransitionRecord(partner_id, slugs[partner_id], current, to_state, reason))
-    for (from_state, to_state), ids in groups.items():
-        SyncState.objects.filter(partner_id__in=ids, state=from_state).update(state=to_state, changed_at=at)
-    SyncTransition.objects.bulk_create(
-        SyncTransition(
-            partner_id=r.partner_id,
-            from_state=r.from_state,
-            to_state=r.to_state,
-            reason=r.reason,
-            actor=actor if actor is not None and actor.is_authenticated else None,
-            actor_label=actor_label,
-            at=at,
-            as_of=as_of,
-            notify=notify and _notify_for(r.from_state, r.to_state),
+    def of(self, row: dict) -> sync_state.StateFacts:
+        partner_id = row["partner_id"]
+        schedule = self.schedules.get(partner_id, _NO_SCHEDULE)
+        return sync_state.StateFacts(
+            today=self.today(partner_id),
+            window=self.window(partner_id),
+            is_infinite_campus=self.partners[partner_id]["sis"] == Partner.Sis.INFINITE_CAMPUS,
+            rollover_confirmed=schedule["rollover_confirmed_at"] is not None,
+            suspended=row["suspended_at"] is not None,
+            suspended_by=self.name(row["suspended_by_id"]),
+            suspended_reason=row["suspended_reason"],
+            held_by_break=row["held_by_break_id"],
         )
-        for r in records
-    )
-    return records
 
 
 def _ensure_state_rows(partner_ids) -> None:
@@ -173,121 +150,181 @@ def _ensure_state_rows(partner_ids) -> None:
     )
 
 
-_NO_SCHEDULE = {
-    "do_not_pause": False,
-    "custom_pause_start": None,
-    "custom_resume_date": None,
-    "rollover_confirmed_at": None,
-}
+def _settle(
+    *,
+    partner_ids: list[int] | None,
+    at: datetime,
+    cause: str = "",
+    actor=None,
+    actor_label: str = "",
+    notify: bool = True,
+    dry_run: bool = False,
+    repair: bool = False,
+) -> list[TransitionRecord]:
+    """Bring the stored state of ``partner_ids`` (``None``: every partner) in line with what their
+    facts give at the aware instant ``at`` (``lib.sync_state.derive_state``), and write only the
+    differences: one guarded update per (from, to) pair and one ``SyncTransition`` each.
 
-
-def sync_reconcile(*, at: datetime | None = None, notify: bool = True, dry_run: bool = False) -> list[TransitionRecord]:
-    """Bring every partner's sync state in line with the calendar at the aware instant ``at``.
-
-    Computes, for each partner, the state it should be in on its local date at ``at`` and writes
-    only the differences, each as a guarded update plus a ``SyncTransition`` row (actor
-    ``job:reconcile``). Idempotent (a second run writes nothing), catches up after missed runs
-    (the state depends only on ``at``), safe when two run at once (row locks; exactly one
-    transition), and its number of SQL queries does not grow with the number of partners.
-    Returns the transitions written, ordered by partner slug. ``dry_run`` computes and returns
-    them without writing anything; ``notify=False`` writes them with no "resumed" notice to send.
-    History rows carry the real write time (``at``) and the instant evaluated (``as_of``).
+    The hold facts are read from the open circuit breaks (``open_holds``) and stored on the rows
+    that disagree. ``cause`` (a service's words, e.g. "suspended by sam") leads each reason.
+    ``repair`` (reconciliation) marks what only a drifted row can need — a hold fact that disagreed
+    with the breaks, a change into or out of ``held``/``suspended`` — as a repair with an audit row.
+    Rows are locked (``SELECT … FOR UPDATE``) and re-read before writing, so two settles at once
+    write each change once; the number of queries does not grow with the number of partners.
+    ``dry_run`` writes nothing and returns what would change.
     """
-    at = at or timezone.now()
-    year = SchoolYear.objects.current()
-    partners = {p["id"]: p for p in Partner.objects.values("id", "slug", "time_zone", "integration_type", "sis")}
-    schedules = (
-        {
-            s["partner_id"]: s
-            for s in PartnerSchedule.objects.filter(school_year=year).values(
-                "partner_id", "do_not_pause", "custom_pause_start", "custom_resume_date", "rollover_confirmed_at"
-            )
-        }
-        if year
-        else {}
-    )
-    states = dict(SyncState.objects.values_list("partner_id", "state"))
-    missing = [pk for pk in partners if pk not in states]
-    if missing and dry_run:
-        states.update({pk: State.ACTIVE for pk in missing})
-    elif missing:
+    facts = _Facts(partner_ids, at)
+    ids = list(facts.partners)
+    if not ids:
+        return []
+    rows = {r["partner_id"]: r for r in SyncState.objects.filter(partner_id__in=ids).values(*_ROW_FIELDS)}
+    missing = [pk for pk in ids if pk not in rows]
+    if missing and not dry_run:
         _ensure_state_rows(missing)
-        states.update(dict(SyncState.objects.filter(partner_id__in=missing).values_list("partner_id", "state")))
-
-    tz_cache: dict[str, date] = {}
-
-    def compute(partner_id: int, current: str) -> tuple[str, str]:
-        p = partners[partner_id]
-        today = tz_cache.get(p["time_zone"])
-        if today is None:
-            today = tz_cache[p["time_zone"]] = calendar.local_date(at, p["time_zone"])
-        schedule = schedules.get(partner_id, _NO_SCHEDULE)
-        window = calendar.effective_window(
-            is_api_partner=p["integration_type"] == Partner.IntegrationType.API,
-            do_not_pause=schedule["do_not_pause"],
-            custom_start=schedule["custom_pause_start"],
-            custom_resume=schedule["custom_resume_date"],
-            global_start=year.global_pause_start if year else None,
-            global_resume=year.global_resume_date if year else None,
+        rows.update({r["partner_id"]: r for r in SyncState.objects.filter(partner_id__in=missing).values(*_ROW_FIELDS)})
+    for pk in ids:
+        rows.setdefault(
+            pk,
+            {
+                "partner_id": pk,
+                "state": State.ACTIVE,
+                "suspended_at": None,
+                "suspended_by_id": None,
+                "suspended_reason": "",
+                "held_by_break_id": None,
+            },
         )
-        return desired_state(
-            current=current,
-            window=window,
-            today=today,
-            is_infinite_campus=p["sis"] == Partner.Sis.INFINITE_CAMPUS,
-            rollover_confirmed=schedule["rollover_confirmed_at"] is not None,
+    holds = open_holds(None if partner_ids is None else ids)
+
+    def wanted_for(row: dict) -> tuple[str, str] | None:
+        to_state, why = sync_state.derive_state(
+            facts.of({**row, "held_by_break_id": holds.get(row["partner_id"], (None,))[0]})
         )
+        return None if to_state == row["state"] else (to_state, why)
 
-    wanted = {}
-    for partner_id, current in states.items():
-        if partner_id not in partners:
-            continue
-        to_state, reason = compute(partner_id, current)
-        if to_state != current:
-            wanted[partner_id] = (current, to_state, reason)
-
-    def recompute(partner_id, locked_state):
-        to_state, reason = compute(partner_id, locked_state)
-        return None if to_state == locked_state else (to_state, reason)
-
+    changes = {pk: change for pk, row in rows.items() if (change := wanted_for(row))}
+    drifted = {pk for pk, row in rows.items() if row["held_by_break_id"] != holds.get(pk, (None,))[0]}
     if dry_run:
         return sorted(
-            (TransitionRecord(pk, partners[pk]["slug"], old, new, why) for pk, (old, new, why) in wanted.items()),
+            (
+                TransitionRecord(pk, facts.partners[pk]["slug"], rows[pk]["state"], to, _reason(cause, why))
+                for pk, (to, why) in changes.items()
+            ),
             key=lambda r: r.partner_slug,
         )
-    records = _write_transitions(wanted, as_of=at, actor_label=RECONCILE_ACTOR, recompute=recompute, notify=notify)
-    if records:
-        logger.info("reconcile at %s: %d transition(s)", at.isoformat(), len(records))
+    if not changes and not drifted:
+        return []
+    with transaction.atomic():
+        now = timezone.now()
+        locked = {
+            r["partner_id"]: r
+            for r in SyncState.objects.select_for_update()
+            .filter(partner_id__in=sorted(set(changes) | drifted))
+            .order_by("partner_id")
+            .values(*_ROW_FIELDS)
+        }
+        _store_holds(locked, holds, facts, now=now, cause=cause, repair=repair)
+        groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+        records = []
+        for pk, row in locked.items():
+            change = wanted_for(row)
+            if change is None:
+                continue
+            to_state, why = change
+            reason = _reason(cause, why)
+            if repair and (row["state"] in _FACT_STATES or to_state in _FACT_STATES):
+                reason = f"repaired: the stored state was {row['state']}, but {why}"
+                audit_record(
+                    action="sync.state_repaired",
+                    actor_label=actor_label or RECONCILE_ACTOR,
+                    partner=Partner(pk=pk),
+                    message=f"Sync state {row['state']} → {to_state} put right by reconciliation: {why}.",
+                    detail={"from": row["state"], "to": to_state},
+                )
+            sync_state.transition_notice(row["state"], to_state)  # raises for a change not in the table
+            groups[(row["state"], to_state)].append(pk)
+            records.append(TransitionRecord(pk, facts.partners[pk]["slug"], row["state"], to_state, reason))
+        for (from_state, to_state), group in groups.items():
+            SyncState.objects.filter(partner_id__in=group, state=from_state).update(state=to_state, changed_at=now)
+        SyncTransition.objects.bulk_create(
+            SyncTransition(
+                partner_id=r.partner_id,
+                from_state=r.from_state,
+                to_state=r.to_state,
+                reason=r.reason,
+                actor=actor if actor is not None and actor.is_authenticated else None,
+                actor_label=actor_label,
+                at=now,
+                as_of=at,
+                notify=notify and sync_state.transition_notice(r.from_state, r.to_state) == sync_state.Notice.RESUMED,
+            )
+            for r in records
+        )
     return sorted(records, key=lambda r: r.partner_slug)
 
 
-def _transition_one(
-    *,
-    partner: Partner,
-    to_state: str,
-    reason: str,
-    by=None,
-    actor_label: str = "",
-    allowed_from: frozenset[str],
-) -> TransitionRecord | None:
-    """Move one partner to ``to_state`` if its locked state is in ``allowed_from``; else ``None``."""
-    at = timezone.now()
-    _ensure_state_rows([partner.pk])
-    current = SyncState.objects.filter(partner=partner).values_list("state", flat=True).get()
-    if current not in allowed_from:
-        return None
+def _reason(cause: str, why: str) -> str:
+    return f"{cause} ({why})" if cause else why
 
-    def recompute(_partner_id, locked_state):
-        return (to_state, reason) if locked_state in allowed_from else None
 
-    records = _write_transitions(
-        {partner.pk: (current, to_state, reason)},
-        as_of=at,
-        actor=by,
-        actor_label=actor_label,
-        recompute=recompute,
-    )
+def _store_holds(locked: dict, holds: dict, facts: _Facts, *, now: datetime, cause: str, repair: bool) -> None:
+    """Store on each locked row which circuit break holds it now (``holds``), where it differs."""
+    for pk, row in locked.items():
+        hold = holds.get(pk)
+        break_id = hold[0] if hold else None
+        if row["held_by_break_id"] == break_id:
+            continue
+        SyncState.objects.filter(partner_id=pk).update(
+            held_by_break_id=break_id,
+            held_since=(now if row["held_by_break_id"] is None else F("held_since")) if hold else None,
+            hold_reason=hold[1] if hold else "",
+        )
+        if repair:
+            audit_record(
+                action="sync.hold_repaired",
+                actor_label=RECONCILE_ACTOR,
+                partner=Partner(pk=pk),
+                message=(
+                    f"The stored hold of {facts.partners[pk]['slug']} said circuit break "
+                    f"{row['held_by_break_id'] or 'none'}, but "
+                    + (f"circuit break {break_id} holds it ({hold[1]})." if hold else "no circuit break holds it.")
+                ),
+                detail={"stored": row["held_by_break_id"], "open": break_id},
+            )
+        row["held_by_break_id"] = break_id
+
+
+def sync_reconcile(*, at: datetime | None = None, notify: bool = True, dry_run: bool = False) -> list[TransitionRecord]:
+    """Bring every partner's sync state in line with its facts at the aware instant ``at``.
+
+    The state each partner should be in is computed by ``lib.sync_state.derive_state`` from the
+    calendar (the effective window on its local date at ``at``, the Infinite Campus rollover
+    gate) and the stored facts (a staff suspension; the circuit break that holds it, checked
+    against the open breaks). Only the differences are written, each as a guarded update plus a
+    ``SyncTransition`` row (actor ``job:reconcile``) — ``held`` and ``suspended`` included: a row
+    whose state or hold disagrees with its facts is put right, with an audit row saying why.
+    Idempotent (a second run writes nothing), catches up after missed runs (the state depends only
+    on ``at`` and the facts), safe when two run at once (row locks; exactly one transition), and its
+    number of SQL queries does not grow with the number of partners. Returns the transitions
+    written, ordered by partner slug. ``dry_run`` computes and returns them without writing
+    anything; ``notify=False`` writes them with no "resumed" notice to send. History rows carry
+    the real write time (``at``) and the instant evaluated (``as_of``).
+    """
+    at = at or timezone.now()
+    records = _settle(partner_ids=None, at=at, actor_label=RECONCILE_ACTOR, notify=notify, dry_run=dry_run, repair=True)
+    if records and not dry_run:
+        logger.info("reconcile at %s: %d transition(s)", at.isoformat(), len(records))
+    return records
+
+
+def _settle_one(partner: Partner, *, cause: str, by=None, actor_label: str = "") -> TransitionRecord | None:
+    records = _settle(partner_ids=[partner.pk], at=timezone.now(), cause=cause, actor=by, actor_label=actor_label)
     return records[0] if records else None
+
+
+def _state_row_for_update(partner: Partner) -> SyncState:
+    _ensure_state_rows([partner.pk])
+    return SyncState.objects.select_for_update().get(partner=partner)
 
 
 # --- People's actions ---------------------------------------------------------------------------
@@ -345,13 +382,7 @@ def sync_confirm_rollover(*, partner: Partner, by, school_year: SchoolYear | Non
         message="Infinite Campus rollover for {school_year} confirmed complete.",
     )
     if changed:
-        _transition_one(
-            partner=partner,
-            to_state=State.ACTIVE,
-            by=by,
-            reason=f"Infinite Campus rollover for {school_year} confirmed by {by}",
-            allowed_from=frozenset({State.AWAITING_ROLLOVER}),
-        )
+        _settle_one(partner, cause=f"Infinite Campus rollover for {school_year} confirmed by {by}", by=by)
     return changed
 
 
@@ -375,68 +406,46 @@ def sync_mark_powerschool_sections_enabled(*, partner: Partner, by, school_year:
 
 
 @transaction.atomic
-def sync_hold(*, partner: Partner, reason: str) -> TransitionRecord | None:
-    """A circuit break holds the partner's sync (from any state but ``suspended``, which staff own)."""
-    return _transition_one(
-        partner=partner,
-        to_state=State.HELD,
-        actor_label="job:ingest",
-        reason=reason,
-        allowed_from=frozenset({State.ACTIVE, State.PAUSED, State.AWAITING_ROLLOVER}),
-    )
-
-
-def _calendar_state(partner: Partner, at: datetime | None) -> tuple[str, str]:
-    """The state the calendar gives the partner at ``at`` (default now), as if nothing held or
-    suspended it, and why."""
-    season = partner_season(partner)
-    return desired_state(
-        current=State.ACTIVE,
-        window=season.window,
-        today=calendar.local_date(at or timezone.now(), partner.tzinfo),
-        is_infinite_campus=season.is_infinite_campus,
-        rollover_confirmed=season.rollover_confirmed,
-    )
+def sync_hold_changed(*, partner: Partner, reason: str, by=None) -> TransitionRecord | None:
+    """A circuit break of ``partner`` opened, was decided, or finished applying: store which break
+    holds the partner now (``open_holds``; none releases it) and settle its state — ``held`` while
+    one does, else what the calendar and a suspension give. ``reason`` (plain words) leads the
+    transition's reason. Returns the transition written, or ``None`` when the state stays."""
+    _state_row_for_update(partner)
+    return _settle_one(partner, cause=reason, by=by, actor_label="" if by else "job:circuit-break")
 
 
 @transaction.atomic
-def sync_release_hold(*, partner: Partner, reason: str, by=None, at: datetime | None = None) -> TransitionRecord | None:
-    """A decided circuit break lets the partner's sync go: from ``held`` to the state the calendar
-    gives now (``active``, ``paused`` or ``awaiting_rollover``). ``None`` when it was not held."""
-    to_state, why = _calendar_state(partner, at)
-    return _transition_one(
-        partner=partner,
-        to_state=to_state,
-        by=by,
-        actor_label="" if by else "job:circuit-break",
-        reason=f"{reason} ({why})",
-        allowed_from=frozenset({State.HELD}),
-    )
+def sync_suspend(*, partner: Partner, by, reason: str) -> bool:
+    """Staff stop a partner's nightly sync by hand: the suspension (who, when, why) is stored and
+    the partner becomes ``suspended`` whatever else holds it. Leaves an audit row. Returns
+    ``False`` (and changes nothing) when it was already suspended."""
+    row = _state_row_for_update(partner)
+    if row.suspended_at is not None:
+        return False
+    SyncState.objects.filter(pk=row.pk).update(
+        suspended_at=timezone.now(), suspended_by=by if by is not None and by.is_authenticated else None,
+        suspended_reason=reason,
+    )  # fmt: skip
+    audit_record(action="sync.suspended", actor=by, partner=partner, message=f"Nightly sync suspended: {reason}")
+    _settle_one(partner, cause=f"suspended by {by}: {reason}", by=by)
+    return True
 
 
 @transaction.atomic
-def sync_suspend(*, partner: Partner, by, reason: str) -> TransitionRecord | None:
-    """Staff stop a partner's nightly sync by hand. ``None`` when it was already suspended."""
-    return _transition_one(
-        partner=partner,
-        to_state=State.SUSPENDED,
-        by=by,
-        reason=f"suspended by {by}: {reason}",
-        allowed_from=frozenset(set(State) - {State.SUSPENDED}),
+def sync_unsuspend(*, partner: Partner, by, reason: str) -> str | None:
+    """Staff lift a suspension: the partner goes to the state its other facts give now — ``held``
+    while a circuit break is still open, else what the calendar gives. Leaves an audit row.
+    Returns the state the partner is in now, or ``None`` when it was not suspended."""
+    row = _state_row_for_update(partner)
+    if row.suspended_at is None:
+        return None
+    SyncState.objects.filter(pk=row.pk).update(suspended_at=None, suspended_by=None, suspended_reason="")
+    audit_record(
+        action="sync.unsuspended", actor=by, partner=partner, message=f"Suspension of the nightly sync lifted: {reason}"
     )
-
-
-@transaction.atomic
-def sync_unsuspend(*, partner: Partner, by, reason: str, at: datetime | None = None) -> TransitionRecord | None:
-    """Staff lift a suspension; the partner goes to the state the calendar gives now."""
-    to_state, why = _calendar_state(partner, at)
-    return _transition_one(
-        partner=partner,
-        to_state=to_state,
-        by=by,
-        reason=f"suspension lifted by {by}: {reason} ({why})",
-        allowed_from=frozenset({State.SUSPENDED}),
-    )
+    _settle_one(partner, cause=f"suspension lifted by {by}: {reason}", by=by)
+    return SyncState.objects.filter(pk=row.pk).values_list("state", flat=True).get()
 
 
 SCHEDULE_FIELDS = {
@@ -490,7 +499,7 @@ def partner_contacts(partner: Partner) -> list[str]:
 
 
 def _send(template: str, subject: str, to: list[str], context: dict) -> None:
-    send_templated_mail(f"syncs/email/{template}", subject, to, context, partner=context["partner"])
+    queue_templated_mail(f"syncs/email/{template}", subject, to, context, partner=context["partner"])
 
 
 def sync_send_pause_notices(*, at: datetime | None = None) -> int:
@@ -498,7 +507,8 @@ def sync_send_pause_notices(*, at: datetime | None = None) -> int:
     pause starts (a late job still sends, until the resume date). Returns how many were sent.
 
     A ``PauseNotice`` row per partner, year and pause start is the sent marker: claimed under a
-    unique constraint, so a repeated or concurrent job sends each notice exactly once.
+    unique constraint in the transaction that queues the email, so a repeated or concurrent job
+    queues each notice exactly once; the outbox sends it after commit.
     """
     at = at or timezone.now()
     year = SchoolYear.objects.current()
@@ -545,8 +555,9 @@ def sync_send_pause_notices(*, at: datetime | None = None) -> int:
 def sync_send_transition_notices(*, at: datetime | None = None) -> int:
     """Send the notices the transition history calls for ("your sync resumed"), each once.
 
-    The history is the outbox: rows with ``notify`` and no ``notified_at`` are locked (skipping
-    rows another worker holds), emailed and marked in one transaction. Returns how many were sent.
+    The history is the outbox of notices: rows with ``notify`` and no ``notified_at`` are locked
+    (skipping rows another worker holds), their email queued and the row marked in one
+    transaction; the email outbox sends it after commit. Returns how many were queued.
     """
     at = at or timezone.now()
     sent = 0

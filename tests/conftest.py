@@ -85,3 +85,18 @@ def _private_folders(settings, tmp_path):
     """Each test writes inbox drops and stored packages under its own temporary folder."""
     settings.BTS_INBOX_ROOT = tmp_path / "inbox"
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def deliver(db):
+    """``deliver()`` sends what the email outbox holds and returns ``mail.outbox``: the send task's
+    work after commit, which the transaction a test runs in never reaches."""
+    from django.core import mail
+
+    from partners.services import email_send_due
+
+    def send_queued():
+        email_send_due()
+        return mail.outbox
+
+    return send_queued

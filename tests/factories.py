@@ -61,3 +61,21 @@ class ScheduleFactory(factory.django.DjangoModelFactory):
 
     partner = factory.SubFactory(PartnerFactory)
     school_year = factory.SubFactory(SchoolYearFactory)
+
+
+def open_break(partner, **fields):
+    """An open circuit break of ``partner`` on a held sync run, written straight to the database
+    (no service: nothing holds the partner until a service or reconciliation settles its state)."""
+    from django.utils import timezone
+
+    from circuit_breaks.models import CircuitBreak
+    from syncs.models import SyncRun
+
+    run = SyncRun.objects.create(
+        partner=partner,
+        local_date=date(2026, 8, 3),
+        source=SyncRun.Source.COMMAND,
+        outcome=SyncRun.Outcome.HELD,
+        started_at=timezone.now(),
+    )
+    return CircuitBreak.objects.create(partner=partner, run=run, checksum="0" * 64, **fields)

@@ -143,6 +143,13 @@ vars().update(EMAIL_CONFIG)
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default=EMAIL_CONFIG["EMAIL_BACKEND"])
 ANYMAIL = {name.removeprefix("ANYMAIL_"): env.str(name) for name in sorted(env.ENVIRON) if name.startswith("ANYMAIL_")}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="BTS Portal <bts-portal@localhost>")
+# Every email is queued in the outbox (admin → Sent emails) and sent after commit by a worker:
+# SMTP waits at most EMAIL_TIMEOUT seconds per operation; a send that fails is tried again after
+# 1, 2, 4, 8 … minutes, BTS_EMAIL_MAX_ATTEMPTS times in all, then waits for staff to send it again.
+# A claimed send not finished within BTS_EMAIL_SEND_LEASE_SECONDS (a killed worker) is tried again.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+BTS_EMAIL_MAX_ATTEMPTS = env.int("BTS_EMAIL_MAX_ATTEMPTS", default=6)
+BTS_EMAIL_SEND_LEASE_SECONDS = env.int("BTS_EMAIL_SEND_LEASE_SECONDS", default=10 * 60)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Absolute links in email (invitations) when no request is at hand, e.g. in a Celery task.
 BTS_BASE_URL = env.str("BTS_BASE_URL", default="http://127.0.0.1:8000")
@@ -164,8 +171,19 @@ def broker_transport_options(url: str) -> dict:
             "store_processed": False,
         }
     # No task is ever scheduled hours ahead (dates live in the database), so the visibility
-    # timeout of one hour is never exceeded by an ETA.
-    return {"visibility_timeout": 3600, "socket_connect_timeout": 3, "socket_timeout": 5}
+    # timeout of one hour is never exceeded by an ETA. A broker that is down makes a publish fail
+    # after two quick retries (about a second) instead of kombu's default of retrying for ever,
+    # which would hang the web request that enqueued the task; the work itself is in the
+    # database, where a periodic sweep finds it (partners.jobs).
+    return {
+        "visibility_timeout": 3600,
+        "socket_connect_timeout": 3,
+        "socket_timeout": 5,
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.5,
+        "interval_max": 1,
+    }
 
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -186,34 +204,62 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
+# /healthz answers 503 when the beat → worker heartbeat (every 30 s) is older than this (seconds).
+BTS_HEARTBEAT_MAX_AGE_SECONDS = env.int("BTS_HEARTBEAT_MAX_AGE_SECONDS", default=300)
+
 # Periodic tasks, declared in code. ``bts_portal.beat.sync_periodic_tasks`` brings the
 # django-celery-beat tables in line with this on every ``migrate`` (update in place; entries
 # dropped from here are disabled, never deleted). Intervals are in seconds; beat runs in UTC.
+# ``heartbeat`` names the JobHeartbeat row that ``bts_portal.celery`` records after each run
+# that succeeds (shown on /healthz).
 BTS_PERIODIC_TASKS = {
     "heartbeat": {
         "task": "syncs.tasks.heartbeat",
+        "heartbeat": "scheduler",
         "every_seconds": 30,
         "description": "Records that beat and a worker are alive (shown on /healthz).",
     },
     "reconcile-sync-states": {
         "task": "syncs.tasks.reconcile",
+        "heartbeat": "reconcile",
         "every_seconds": 15 * 60,
         "description": "Pauses and resumes every partner's nightly sync on its local dates; sends notices.",
     },
     "dispatch-nightly-syncs": {
         "task": "syncs.tasks.dispatch_nightly",
+        "heartbeat": "dispatch_nightly",
         "every_seconds": 15 * 60,
         "description": "Starts each partner's nightly roster sync once per local date, after its sync time.",
     },
     "send-reminders": {
         "task": "season.tasks.send_reminders",
+        "heartbeat": "send_reminders",
         "every_seconds": 15 * 60,
         "description": "Sends the season's reminders that are due, at each partner's local morning (once each).",
     },
     "escalate-circuit-breaks": {
         "task": "circuit_breaks.tasks.escalate",
+        "heartbeat": "escalate_breaks",
         "every_seconds": 15 * 60,
         "description": "Escalates circuit breaks open longer than the review SLA (once each).",
+    },
+    "finish-approvals": {
+        "task": "circuit_breaks.tasks.finish_approvals",
+        "heartbeat": "finish_approvals",
+        "every_seconds": 60,
+        "description": "Applies approved circuit breaks whose apply task was lost or failed (each once).",
+    },
+    "recover-nightly-runs": {
+        "task": "syncs.tasks.recover_runs",
+        "heartbeat": "recover_runs",
+        "every_seconds": 60,
+        "description": "Retries nightly runs whose task was lost or whose worker died, then fails them.",
+    },
+    "send-outbox": {
+        "task": "partners.tasks.send_outbox",
+        "heartbeat": "send_outbox",
+        "every_seconds": 60,
+        "description": "Sends queued emails whose task was lost and retries failed ones when due (each once).",
     },
 }
 
@@ -224,6 +270,9 @@ BTS_PARTNER_HOME_PANELS = ["season.panels.data_review_panel", "syncs.panels.seas
 BTS_TIMELINE_PANELS = ["season.panels.calendar_panel"]
 # Called by partners.services.plan_approve, in its transaction: (plan=, by=) -> None.
 BTS_PLAN_APPROVAL_APPLIERS = ["syncs.services.schedule_apply_plan"]
+# Which circuit breaks hold partners' syncs (syncs imports none of circuit_breaks):
+# (partner_ids | None) -> {partner_id: (break id, why)}.
+BTS_SYNC_HOLDS = "circuit_breaks.selectors.sync_holds"
 
 # --- Logging ------------------------------------------------------------------------------------
 LOGGING = {
@@ -261,6 +310,15 @@ BTS_CIRCUIT_BREAK_POLICY = {
     "rejected_rows": 100,
 }
 BTS_BREAK_SLA_BUSINESS_DAYS = env.int("BTS_BREAK_SLA_BUSINESS_DAYS", default=2)
+# Work that was decided is finished by a periodic sweep when its task message is lost: an approval
+# is left to its apply task for BTS_BREAK_APPLY_GRACE_SECONDS, then applied by the sweep (an
+# unexpected error is retried, BTS_BREAK_APPLY_MAX_ATTEMPTS tries in all, then the break goes back
+# to the queue); a nightly run still running is retried the same way, BTS_RUN_MAX_ATTEMPTS tries,
+# then it stands as failed. A claimed try has CELERY_TASK_TIME_LIMIT (plus a minute) to finish.
+BTS_BREAK_APPLY_GRACE_SECONDS = env.int("BTS_BREAK_APPLY_GRACE_SECONDS", default=120)
+BTS_BREAK_APPLY_MAX_ATTEMPTS = env.int("BTS_BREAK_APPLY_MAX_ATTEMPTS", default=3)
+BTS_RUN_START_GRACE_SECONDS = env.int("BTS_RUN_START_GRACE_SECONDS", default=300)
+BTS_RUN_MAX_ATTEMPTS = env.int("BTS_RUN_MAX_ATTEMPTS", default=3)
 # Partner-local wall-clock time (HH:MM) from which the day's reminders go out.
 BTS_REMINDER_LOCAL_TIME = env.str("BTS_REMINDER_LOCAL_TIME", default="08:00")
 if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", BTS_REMINDER_LOCAL_TIME):

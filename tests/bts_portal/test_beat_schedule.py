@@ -21,6 +21,9 @@ def test_migrate_brought_the_declared_tasks_in(db):
         "dispatch-nightly-syncs": ("syncs.tasks.dispatch_nightly", 900, "seconds", True),
         "escalate-circuit-breaks": ("circuit_breaks.tasks.escalate", 900, "seconds", True),
         "send-reminders": ("season.tasks.send_reminders", 900, "seconds", True),
+        "send-outbox": ("partners.tasks.send_outbox", 60, "seconds", True),
+        "finish-approvals": ("circuit_breaks.tasks.finish_approvals", 60, "seconds", True),
+        "recover-nightly-runs": ("syncs.tasks.recover_runs", 60, "seconds", True),
     }
 
 
@@ -31,8 +34,11 @@ def test_it_creates_then_changes_nothing_when_run_again(db):
     assert sorted(first.disabled) == [
         "dispatch-nightly-syncs",
         "escalate-circuit-breaks",
+        "finish-approvals",
         "heartbeat",
         "reconcile-sync-states",
+        "recover-nightly-runs",
+        "send-outbox",
         "send-reminders",
     ]
     assert (second.created, second.updated, second.disabled) == ((), (), ())

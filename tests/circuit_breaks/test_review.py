@@ -311,9 +311,26 @@ def test_decide_break_command_prints_json(tmp_path):
         "status": "approved",
         "decided_by": "psm",
         "applied": True,
+        "result": "applied",
+        "applied_counts": {
+            "academicSessions": {"created": 3, "updated": 0, "deleted": 3},
+            "courses": {"created": 0, "updated": 2, "deleted": 0},
+            "classes": {"created": 2, "updated": 0, "deleted": 2},
+            "users": {"created": 0, "updated": 8, "deleted": 0},
+            "enrollments": {"created": 24, "updated": 0, "deleted": 24},
+        },
+        "note": "Applied: academicSessions: +3 ~0 -3, courses: +0 ~2 -0, classes: +2 ~0 -2, users: +0 ~8 -0, "
+        "enrollments: +24 ~0 -24.",
         "apply_error": "",
         "asked_at": None,
     }
+    # Exactly the reviewed diff was applied.
+    reviewed = {
+        entity: {kind: c[kind] for kind in ("created", "updated", "deleted")}
+        for entity, c in cb.counts.items()
+        if c["created"] or c["updated"] or c["deleted"]
+    }
+    assert json.loads(out.getvalue())["applied_counts"] == reviewed
 
 
 def test_ingest_json_names_the_break(gb, tmp_path):

@@ -164,12 +164,26 @@ def test_partners_at_risk_are_listed_with_why(school_year, admin_client_):
     fine = PartnerFactory(name="Fine", slug="fine", sis=Partner.Sis.SKYWARD)
     ScheduleFactory(partner=fine, school_year=school_year, first_day_of_school=date(2026, 8, 19))
     Plan.objects.create(partner=fine, school_year=school_year, status=Plan.Status.APPROVED)
+    SyncRun.objects.create(
+        partner=fine, local_date=date(2026, 8, 12), source="nightly", outcome="applied", started_at=DEMO_NOW
+    )
+    # Its only sync since the resume date was held, then rejected: a reject applies nothing.
+    rejected = PartnerFactory(name="Rejected", slug="rejected", sis=Partner.Sis.SKYWARD)
+    ScheduleFactory(partner=rejected, school_year=school_year, first_day_of_school=date(2026, 8, 19))
+    Plan.objects.create(partner=rejected, school_year=school_year, status=Plan.Status.APPROVED)
+    held = SyncRun.objects.create(
+        partner=rejected, local_date=date(2026, 8, 11), source="nightly", outcome="held", started_at=DEMO_NOW
+    )
+    CircuitBreak.objects.create(partner=rejected, run=held, status="rejected", decided_at=DEMO_NOW, settled_at=DEMO_NOW)
     later = PartnerFactory(name="Later", slug="later", sis=Partner.Sis.SKYWARD)
     ScheduleFactory(partner=later, school_year=school_year, first_day_of_school=date(2026, 9, 8))
     with time_machine.travel(datetime(2026, 8, 13, 15, tzinfo=UTC), tick=False):
         response = admin_client_.get("/staff/readiness/")
-    assert [(f.partner.slug, f.risks) for f in response.context["at_risk"]] == [("risky", ["open circuit break"])]
-    assert _counts(response)["at_risk"] == 1
+    assert [(f.partner.slug, f.risks) for f in response.context["at_risk"]] == [
+        ("rejected", ["no sync applied since resume"]),
+        ("risky", ["no sync applied since resume", "open circuit break"]),
+    ]
+    assert _counts(response)["at_risk"] == 2
     assert "open circuit break" in response.content.decode()
 
 

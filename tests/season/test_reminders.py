@@ -17,6 +17,7 @@ from django.test import override_settings
 from circuit_breaks.models import CircuitBreak
 from lib import calendar
 from partners.models import Partner, Plan, SentEmail
+from partners.services import email_send_due
 from season.models import DataReviewAnswer, Reminder
 from season.services import reminders_send_due
 from season.tasks import send_reminders
@@ -92,7 +93,7 @@ def _setup(partner, extra):
 
 @pytest.mark.parametrize("zone", ZONES)
 @pytest.mark.parametrize("kind", list(CASES))
-def test_it_sends_each_reminder_on_its_local_date_at_the_local_morning_once(make, zone, kind):
+def test_it_sends_each_reminder_on_its_local_date_at_the_local_morning_once(make, zone, kind, deliver):
     options, extra, due = CASES[kind]
     partner = make(zone, **options)
     _setup(partner, extra)
@@ -102,7 +103,7 @@ def test_it_sends_each_reminder_on_its_local_date_at_the_local_morning_once(make
     second = reminders_send_due(at=_at(due, zone, 8, 15))
     assert [(r.kind, r.due_date) for r in first] == [(kind, due)]
     assert second == []
-    assert len(mail.outbox) == 1
+    assert len(deliver()) == 1
 
 
 @pytest.mark.parametrize("kind", list(CASES))
@@ -172,7 +173,7 @@ def test_no_reminder_when_the_step_is_already_done(make, school_year, kind):
 @pytest.mark.parametrize(
     "outcomes", [[SyncRun.Outcome.HELD], [SyncRun.Outcome.REJECTED, SyncRun.Outcome.HELD], [SyncRun.Outcome.SKIPPED]]
 )
-def test_first_day_fires_when_the_runs_since_resume_were_only_held_or_rejected(make, outcomes):
+def test_first_day_fires_when_the_runs_since_resume_were_only_held_or_rejected(make, outcomes, deliver):
     partner = make("America/Chicago")
     _applied_run(partner, date(2026, 6, 1))  # before the pause: does not count
     for offset, outcome in enumerate(outcomes):
@@ -180,7 +181,7 @@ def test_first_day_fires_when_the_runs_since_resume_were_only_held_or_rejected(m
     SyncState.objects.create(partner=partner, state=SyncState.State.PAUSED, changed_at=_at(FIRST_DAY, "UTC"))
     sent = reminders_send_due(at=_at(FIRST_DAY, "America/Chicago"))
     assert [(r.kind, r.audience) for r in sent] == [(Kind.FIRST_DAY_NO_SYNC, Reminder.Audience.STAFF)]
-    assert mail.outbox[0].subject == "URGENT District: first day of school with no applied sync"
+    assert deliver()[0].subject == "URGENT District: first day of school with no applied sync"
 
 
 def test_first_day_stays_quiet_after_an_applied_run_or_an_applied_circuit_break(make):
@@ -197,12 +198,12 @@ def test_first_day_stays_quiet_after_an_applied_run_or_an_applied_circuit_break(
     assert [r.kind for r in reminders_send_due(at=_at(FIRST_DAY, "America/Chicago"))] == [Kind.STALE_DATA] * 2
 
 
-def test_recipients_follow_the_audience_and_every_message_is_logged(make, school_year, settings):
+def test_recipients_follow_the_audience_and_every_message_is_logged(make, school_year, settings, deliver):
     settings.BTS_SUPPORT_EMAIL = "support@bts.example.org"
     partner = make("America/Chicago", sis=Partner.Sis.INFINITE_CAMPUS)  # IC rollover goes to both
     Plan.objects.filter(partner=partner).update(primary_contact_email="it@district.example.org")
     reminders_send_due(at=_at(date(2026, 7, 30), "America/Chicago"))
-    message = mail.outbox[0]
+    message = deliver()[0]
     assert sorted(message.to) == sorted(
         [
             "admin@district-chicago.example.org",
@@ -215,27 +216,39 @@ def test_recipients_follow_the_audience_and_every_message_is_logged(make, school
     assert f"{settings.BTS_BASE_URL}/p/district-chicago/timeline/" in message.body
     assert message.alternatives[0].mimetype == "text/html"
     logged = SentEmail.objects.get()
-    assert (logged.partner, logged.subject, logged.to, logged.template) == (
+    assert (logged.partner, logged.subject, logged.to, logged.template, logged.status, logged.attempts) == (
         partner,
         message.subject,
         message.to,
         "season/email/reminder",
+        SentEmail.Status.SENT,
+        1,
     )
 
 
-def test_a_failed_send_leaves_no_marker_and_the_next_run_sends(make, monkeypatch):
+def test_a_failed_send_keeps_the_reminder_queued_and_a_later_attempt_sends_it_once(make, monkeypatch):
     make("America/Chicago", plan=Plan.Status.DRAFT)
     at = _at(date(2026, 4, 11), "America/Chicago", 9)
 
     def refuse(self, fail_silently=False):
         raise OSError("connection refused")
 
-    with monkeypatch.context() as patch:
-        patch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
-        with pytest.raises(OSError):
-            reminders_send_due(at=at)
-    assert Reminder.objects.count() == 0 and SentEmail.objects.count() == 0
-    assert [r.kind for r in reminders_send_due(at=at)] == [Kind.PLAN_DUE_14]
+    with time_machine.travel(at, tick=False):
+        assert [r.kind for r in reminders_send_due(at=at)] == [Kind.PLAN_DUE_14]
+        with monkeypatch.context() as patch:
+            patch.setattr("django.core.mail.EmailMultiAlternatives.send", refuse)
+            assert email_send_due() == 0
+    failed = SentEmail.objects.get()
+    assert (failed.status, failed.attempts, failed.last_error) == ("failed", 1, "OSError: connection refused")
+    assert failed.next_attempt_at == at + timedelta(minutes=1)
+    assert reminders_send_due(at=at) == []  # the reminder is not queued a second time
+    with time_machine.travel(at + timedelta(seconds=59), tick=False):
+        assert email_send_due() == 0  # not due yet
+    with time_machine.travel(at + timedelta(minutes=1), tick=False):
+        assert email_send_due() == 1
+        assert email_send_due() == 0
+    assert len(mail.outbox) == 1 and Reminder.objects.count() == 1
+    assert SentEmail.objects.get().status == SentEmail.Status.SENT
 
 
 def test_a_partner_with_nobody_to_tell_is_tried_again_later(school_year):
@@ -271,13 +284,14 @@ def test_the_local_morning_is_a_setting(make):
     assert len(reminders_send_due(at=_at(date(2026, 4, 11), "America/New_York", 6, 30))) == 1
 
 
-def test_the_beat_task_sends_what_is_due_and_is_safe_to_run_twice(make):
+def test_the_beat_task_sends_what_is_due_and_is_safe_to_run_twice(make, deliver):
     make("America/New_York", plan=Plan.Status.DRAFT)
     with time_machine.travel(datetime(2026, 4, 11, 13, tzinfo=UTC), tick=False):
         send_reminders.delay()
         send_reminders.delay()
     assert _sent() == [("district-new-york", Kind.PLAN_DUE_14)]
-    assert len(mail.outbox) == 1
+    assert len(deliver()) == 1
+    assert len(deliver()) == 1
 
 
 def test_sent_emails_are_visible_in_admin(make, admin_client_):
@@ -291,7 +305,7 @@ def test_sent_emails_are_visible_in_admin(make, admin_client_):
 
 
 @pytest.mark.parametrize(("applied_on", "urgent"), [(date(2026, 7, 1), False), (date(2026, 6, 1), True), (None, True)])
-def test_a_partner_that_does_not_pause_counts_from_the_global_pause_start(make, applied_on, urgent):
+def test_a_partner_that_does_not_pause_counts_from_the_global_pause_start(make, applied_on, urgent, deliver):
     partner = make("America/Phoenix", first_day=date(2026, 7, 20))
     PartnerSchedule.objects.filter(partner=partner).update(do_not_pause=True)
     if applied_on:
@@ -299,16 +313,16 @@ def test_a_partner_that_does_not_pause_counts_from_the_global_pause_start(make, 
     sent = [r.kind for r in reminders_send_due(at=_at(date(2026, 7, 20), "America/Phoenix"))]
     assert (Kind.FIRST_DAY_NO_SYNC in sent) is urgent
     if urgent:
-        body = next(m.body for m in mail.outbox if m.subject.startswith("URGENT"))
+        body = next(m.body for m in deliver() if m.subject.startswith("URGENT"))
         assert "no roster sync has been applied since Friday, June 12, 2026 (it does not pause" in body
 
 
-def test_reminders_go_through_an_anymail_provider_backend(make, settings):
+def test_reminders_go_through_an_anymail_provider_backend(make, settings, deliver):
     # anymail's test backend runs the provider code path without leaving the machine.
     settings.EMAIL_BACKEND = "anymail.backends.test.EmailBackend"
     make("America/New_York", plan=Plan.Status.DRAFT)
     reminders_send_due(at=_at(date(2026, 4, 11), "America/New_York"))
-    [message] = mail.outbox
+    [message] = deliver()
     assert message.anymail_status.status == {"sent"}
     assert message.to == ["admin@district-new-york.example.org"]
     assert SentEmail.objects.get().subject == message.subject

@@ -163,3 +163,28 @@ def test_a_powerschool_warning_is_shown_after_saving(admin_client_, school_year)
         "day (Wednesday, August 12, 2026): you would review incomplete rosters."
         in [str(m) for m in response.context["messages"]]
     )
+
+
+def test_staff_suspend_and_lift_from_admin_and_a_break_still_open_keeps_the_partner_held(
+    admin_client_, school_year, staff_user
+):
+    from syncs.services import sync_hold_changed
+    from tests.factories import open_break
+
+    partner = PartnerFactory(name="Grand Bend", slug="grand-bend")
+    sync_reconcile()
+    state = SyncState.objects.get(partner=partner)
+    url = "/admin/syncs/syncstate/"
+    page = admin_client_.post(url, {"action": "suspend", "_selected_action": [state.pk]}, follow=True)
+    assert "Suspended Grand Bend." in page.content.decode()
+    state.refresh_from_db()
+    assert (state.state, state.suspended_by, state.suspended_reason) == ("suspended", staff_user, "suspended from admin")
+    cb = open_break(partner)
+    sync_hold_changed(partner=partner, reason="opened")
+    detail = admin_client_.get(f"{url}{state.pk}/change/").content.decode()
+    assert f'<a href="/admin/circuit_breaks/circuitbreak/{cb.pk}/change/">circuit break {cb.pk}</a>' in detail
+    page = admin_client_.post(url, {"action": "unsuspend", "_selected_action": [state.pk]}, follow=True)
+    assert "Grand Bend is now held for circuit-break review." in page.content.decode()
+    assert SyncState.objects.get(partner=partner).state == "held"
+    again = admin_client_.post(url, {"action": "unsuspend", "_selected_action": [state.pk]}, follow=True)
+    assert "Grand Bend was not suspended." in again.content.decode()

@@ -140,6 +140,46 @@ def test_a_dry_run_writes_nothing(partner):
     assert (SyncRun.objects.count(), RosterRecord.objects.count()) == (0, 0)
 
 
+def _writes(queries) -> list[str]:
+    """The statements that write or lock (INSERT, UPDATE, DELETE, COPY, SELECT … FOR UPDATE)."""
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "COPY"))
+        or "FOR UPDATE" in q["sql"].upper()
+    ]
+
+
+def test_a_dry_run_from_the_command_writes_nothing_at_all(partner, copy, settings):
+    """Wrong state 4: ``--dry-run`` created and locked the partner's sync state row. A dry run
+    writes no run, no state, no lock, no audit row and no stored package."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from partners.models import AuditEvent
+
+    out = StringIO()
+    with CaptureQueriesContext(connection) as queries:
+        call_command("ingest_snapshot", "grand-bend", str(GRAND_BEND), "--dry-run", "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert (printed["outcome"], printed["run"], printed["dry_run"]) == ("applied", None, True)
+    assert printed["counts"]["users"]["created"] == 10
+    assert _writes(queries.captured_queries) == []
+    assert (SyncRun.objects.count(), SyncState.objects.count(), AuditEvent.objects.count()) == (0, 0, 0)
+    assert not (settings.MEDIA_ROOT / "packages").exists()
+    # The same on a partner with a roster and a state row: nothing of it changes.
+    assert sync_ingest(partner=partner, path=GRAND_BEND).outcome == "applied"
+    before = (_roster(partner), list(SyncState.objects.values()), AuditEvent.objects.count(), SyncRun.objects.count())
+    changed = copy()
+    users = changed / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace(",Mary,Archer,", ",Maria,Archer,"), encoding="utf-8")
+    with CaptureQueriesContext(connection) as queries:
+        call_command("ingest_snapshot", "grand-bend", str(changed), "--dry-run", "--json", stdout=StringIO())
+    assert _writes(queries.captured_queries) == []
+    after = (_roster(partner), list(SyncState.objects.values()), AuditEvent.objects.count(), SyncRun.objects.count())
+    assert after == before
+
+
 def test_the_command_prints_json_and_fails_on_a_rejected_package(partner, copy):
     out = StringIO()
     call_command("ingest_snapshot", "grand-bend", str(GRAND_BEND), "--json", stdout=out)

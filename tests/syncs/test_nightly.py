@@ -1,13 +1,14 @@
 """The nightly dispatcher: once per partner and local date, after the local sync time."""
 
 import shutil
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 
-from partners.models import Partner
+from partners.models import AuditEvent, Partner
 from syncs.models import RosterRecord, SyncRun
-from syncs.nightly import sync_dispatch_nightly
+from syncs.nightly import sync_dispatch_nightly, sync_recover_runs
 from syncs.services import sync_reconcile
 from tests.concurrency import run_at_once
 from tests.factories import PartnerFactory, ScheduleFactory
@@ -83,24 +84,35 @@ def test_the_nightly_task_run_twice_does_the_run_once(inbox, school_year, django
     assert RosterRecord.objects.filter(partner=partner).count() == 51
 
 
-def test_a_nightly_run_that_fails_is_not_left_running(inbox, school_year, monkeypatch):
-    from syncs import tasks
+def test_a_nightly_run_that_keeps_failing_is_retried_then_stands_as_failed(inbox, school_year, monkeypatch):
+    from syncs import nightly, tasks
 
     PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
-    package = _drop(inbox, "gb")
-    [run] = sync_dispatch_nightly(at=datetime(2026, 8, 20, 8, 0, tzinfo=UTC))
+    _drop(inbox, "gb")
+    start = datetime(2026, 8, 20, 8, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False):
+        [run] = sync_dispatch_nightly(at=start)
 
     def broken(**kwargs):
-        raise MemoryError
+        raise MemoryError("out of memory")
 
-    monkeypatch.setattr(tasks, "sync_ingest", broken)
-    with pytest.raises(MemoryError):
-        tasks.run_nightly(run.pk, str(package))
+    monkeypatch.setattr(nightly, "sync_ingest", broken)
+    with time_machine.travel(start, tick=False):
+        tasks.run_nightly(run.pk)  # the error is recorded, not raised into Celery
     run.refresh_from_db()
-    assert (run.outcome, run.reason) == (
-        "rejected",
-        "The run failed unexpectedly (MemoryError); support has the details in the worker log.",
+    assert (run.outcome, run.attempts, run.retry_due_at) == ("running", 1, start + timedelta(minutes=1))
+    assert run.reason == "Attempt 1 failed (MemoryError: out of memory); it is tried again in a minute."
+    with time_machine.travel(start + timedelta(minutes=1), tick=False):
+        tasks.recover_runs.delay()
+    assert SyncRun.objects.get(pk=run.pk).attempts == 2
+    with time_machine.travel(start + timedelta(minutes=2), tick=False):
+        tasks.recover_runs.delay()
+    run.refresh_from_db()
+    assert (run.outcome, run.attempts, run.retry_due_at) == ("failed", 3, None)
+    assert run.reason == (
+        "The run failed 3 times; the last error: MemoryError: out of memory. The next night runs as usual."
     )
+    assert AuditEvent.objects.filter(action="sync.run_failed", partner=run.partner).count() == 1
 
 
 def test_an_old_package_left_in_the_inbox_is_not_applied_again_over_newer_data(
@@ -125,3 +137,91 @@ def test_an_old_package_left_in_the_inbox_is_not_applied_again_over_newer_data(
     first = SyncRun.objects.get(local_date="2026-08-20", source="nightly")
     assert (night.outcome, night.reason) == ("skipped", f"The same package as run {first.pk} (applied); nothing new.")
     assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["givenName"] == "Maria"
+
+
+# --- Work that was started gets done: lost messages and killed workers ------------------------------
+
+NIGHT = datetime(2026, 8, 20, 7, 0, tzinfo=UTC)  # 02:00 in Chicago
+
+
+def test_a_run_whose_task_message_was_lost_is_started_by_the_sweep_once(inbox, school_year, settings):
+    from syncs.tasks import recover_runs, run_nightly
+
+    partner = PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    _drop(inbox, "gb")
+    with time_machine.travel(NIGHT, tick=False):
+        [run] = sync_dispatch_nightly(at=NIGHT)  # its task is enqueued on commit, which never comes here
+    run.refresh_from_db()
+    grace = timedelta(seconds=settings.BTS_RUN_START_GRACE_SECONDS)
+    assert (run.outcome, run.attempts, run.retry_due_at) == ("running", 0, NIGHT + grace)
+    with time_machine.travel(NIGHT + grace - timedelta(seconds=1), tick=False):
+        assert sync_recover_runs() == []
+    with time_machine.travel(NIGHT + grace, tick=False):
+        recover_runs.delay()
+    run.refresh_from_db()
+    assert (run.outcome, run.attempts, run.retry_due_at) == ("applied", 1, None)
+    assert RosterRecord.objects.filter(partner=partner, active=True).count() == 51
+    run_nightly(run.pk)  # the lost message turns up after all: the run is done
+    assert SyncRun.objects.get(pk=run.pk).attempts == 1
+
+
+def _lease(settings) -> timedelta:
+    return timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+
+
+def _killed_mid_run(run, settings, attempts: int) -> datetime:
+    """What a worker killed mid-run leaves: the claim (attempts, lease), nothing else."""
+    lease = NIGHT + _lease(settings)
+    SyncRun.objects.filter(pk=run.pk).update(attempts=attempts, retry_due_at=lease)
+    return lease
+
+
+def test_a_run_left_running_by_a_killed_worker_is_retried_and_the_next_night_runs(inbox, school_year, settings):
+    partner = PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    _drop(inbox, "gb")
+    with time_machine.travel(NIGHT, tick=False):
+        [run] = sync_dispatch_nightly(at=NIGHT)
+    lease = _killed_mid_run(run, settings, attempts=1)
+    with time_machine.travel(lease - timedelta(seconds=1), tick=False):
+        assert sync_recover_runs() == []  # the worker might still be at it
+    with time_machine.travel(lease, tick=False):
+        assert sync_recover_runs() == [run.pk]
+    run.refresh_from_db()
+    assert (run.outcome, run.attempts) == ("applied", 2)
+    # The next night is a new run, started as usual.
+    newer = inbox / "gb" / "2026-08-21"
+    shutil.copytree(GRAND_BEND, newer)
+    users = newer / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace(",Mary,Archer,", ",Maria,Archer,"), encoding="utf-8")
+    next_night = NIGHT + timedelta(days=1)
+    with time_machine.travel(next_night, tick=False):
+        [tomorrow] = sync_dispatch_nightly(at=next_night)
+        from syncs.tasks import run_nightly
+
+        run_nightly(tomorrow.pk)
+    tomorrow.refresh_from_db()
+    assert (str(tomorrow.local_date), tomorrow.outcome) == ("2026-08-21", "applied")
+    assert RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data["givenName"] == "Maria"
+
+
+def test_a_run_killed_on_its_last_try_stands_as_failed_and_the_next_night_still_runs(inbox, school_year, settings):
+    PartnerFactory(slug="gb", time_zone="America/Chicago", integration_type="file_sharing")
+    _drop(inbox, "gb")
+    with time_machine.travel(NIGHT, tick=False):
+        [run] = sync_dispatch_nightly(at=NIGHT)
+    lease = _killed_mid_run(run, settings, attempts=settings.BTS_RUN_MAX_ATTEMPTS)
+    with time_machine.travel(lease, tick=False):
+        assert sync_recover_runs() == [run.pk]
+        assert sync_recover_runs() == []
+    run.refresh_from_db()
+    assert (run.outcome, run.finished_at, run.retry_due_at) == ("failed", lease, None)
+    assert run.reason == (
+        "The run did not finish after 3 tries (the worker stopped or the run failed). The next night runs as usual."
+    )
+    next_night = NIGHT + timedelta(days=1)
+    with time_machine.travel(next_night, tick=False):
+        [tomorrow] = sync_dispatch_nightly(at=next_night)
+        from syncs.tasks import run_nightly
+
+        run_nightly(tomorrow.pk)
+    assert SyncRun.objects.get(pk=tomorrow.pk).outcome == "applied"

@@ -9,9 +9,15 @@ from django.test.utils import CaptureQueriesContext
 
 from partners.models import Partner
 from syncs.models import SyncState, SyncTransition
-from syncs.services import sync_confirm_rollover, sync_reconcile, sync_send_transition_notices, sync_suspend
+from syncs.services import (
+    sync_confirm_rollover,
+    sync_hold_changed,
+    sync_reconcile,
+    sync_send_transition_notices,
+    sync_suspend,
+)
 from tests.concurrency import run_at_once
-from tests.factories import MembershipFactory, PartnerFactory, ScheduleFactory
+from tests.factories import MembershipFactory, PartnerFactory, ScheduleFactory, open_break
 
 State = SyncState.State
 NY_PAUSE = datetime(2026, 6, 12, 4, 0, tzinfo=UTC)
@@ -116,18 +122,19 @@ def test_confirming_the_rollover_resumes_at_once_and_only_once(school_year, staf
     assert sync_reconcile(at=_at(2026, 8, 1)) == []
 
 
-def test_reconcile_never_overrides_held_or_suspended(school_year, staff_user):
+def test_reconcile_keeps_held_and_suspended_partners_while_their_facts_hold(school_year, staff_user):
     suspended = PartnerFactory(slug="suspended")
     held = PartnerFactory(slug="held")
     sync_reconcile(at=_at(2026, 6, 1))
     sync_suspend(partner=suspended, by=staff_user, reason="district asked")
-    SyncState.objects.filter(partner=held).update(state=State.HELD)
-    for day in (12, 20):
-        assert sync_reconcile(at=_at(2026, 6, day)) == []
+    open_break(held)
+    sync_hold_changed(partner=held, reason="circuit break opened")
+    for instant in (_at(2026, 6, 12), _at(2026, 6, 20), _at(2026, 8, 1)):
+        assert sync_reconcile(at=instant) == []
     assert _states() == {"held": State.HELD, "suspended": State.SUSPENDED}
 
 
-def test_running_twice_writes_one_history_row_and_one_email_per_transition(school_year):
+def test_running_twice_writes_one_history_row_and_one_email_per_transition(school_year, deliver):
     partner = PartnerFactory(slug="ny", time_zone="America/New_York")
     MembershipFactory(partner=partner, user__username="it@ny.example.org")
     sync_reconcile(at=_at(2026, 7, 1))
@@ -138,7 +145,7 @@ def test_running_twice_writes_one_history_row_and_one_email_per_transition(schoo
     assert [(t.from_state, t.to_state) for t in first] == [("paused", "active")]
     assert second == []
     assert SyncTransition.objects.filter(partner=partner).count() == 2
-    assert [m.subject for m in mail.outbox] == [f"{partner.name}: nightly roster sync has resumed"]
+    assert [m.subject for m in deliver()] == [f"{partner.name}: nightly roster sync has resumed"]
     assert mail.outbox[0].to == ["it@ny.example.org"]
 
 
@@ -187,8 +194,9 @@ def test_the_query_count_does_not_grow_with_partners(school_year, count):
     with CaptureQueriesContext(connection) as quiet_run:
         sync_reconcile(at=_at(2026, 6, 21))
     assert SyncState.objects.filter(state=State.PAUSED).count() > 0
-    # Same for 10 and 1,000 partners: 4 reads, then savepoint, lock, slugs, 1 update, 1 insert, release.
-    assert (len(pause_run), len(quiet_run)) == (10, 4)
+    # Same for 10 and 1,000 partners: 5 reads (year, partners, schedules, states, holds), then
+    # savepoint, lock, 1 update, 1 insert, release.
+    assert (len(pause_run), len(quiet_run)) == (10, 5)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -202,7 +210,7 @@ def test_two_reconciles_racing_write_exactly_one_transition(school_year):
     assert set(_states().values()) == {State.PAUSED}
 
 
-def test_the_beat_task_delivered_twice_makes_one_transition_and_one_email(school_year):
+def test_the_beat_task_delivered_twice_makes_one_transition_and_one_email(school_year, deliver):
     import time_machine
 
     from syncs.tasks import reconcile
@@ -218,7 +226,7 @@ def test_the_beat_task_delivered_twice_makes_one_transition_and_one_email(school
         ("active", "paused"),
         ("paused", "active"),
     ]
-    assert [m.subject for m in mail.outbox] == [
+    assert [m.subject for m in deliver()] == [
         f"{partner.name}: nightly roster sync pauses on Friday, June 12",  # late, still sent once
         f"{partner.name}: nightly roster sync has resumed",
     ]

@@ -1,14 +1,13 @@
 """``python manage.py decide_break ID approve|approve-without-deletions|reject|ask-partner --by USERNAME
 [--reason TEXT] [--json]``: a review decision through the same services as admin."""
 
-import contextlib
 import json
-import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
 from circuit_breaks.models import CircuitBreak
-from circuit_breaks.services import ACTIONS, BreakDecisionError, break_decide, staff_user
+from circuit_breaks.services import ACTIONS, BreakDecisionError, break_apply, break_decide, staff_user
+from partners.commands import stdout_to_stderr
 
 
 class Command(BaseCommand):
@@ -26,7 +25,7 @@ class Command(BaseCommand):
             user = staff_user(options["by"])
             # With --json, stdout carries one JSON object: mail printed by the console backend
             # (the partner's link, escalations) goes to stderr.
-            with contextlib.redirect_stdout(sys.stderr if options["json"] else sys.stdout):
+            with stdout_to_stderr(options["json"]):
                 cb = break_decide(
                     circuit_break_id=options["break_id"], action=options["action"], by=user, reason=options["reason"]
                 )
@@ -34,6 +33,10 @@ class Command(BaseCommand):
             raise CommandError(f"There is no circuit break {options['break_id']}.") from error
         except BreakDecisionError as error:
             raise CommandError(str(error)) from error
+            if cb.is_approval:
+                # Carry the approval out here, so the command can say what it did; the task
+                # enqueued on commit (or a worker that claimed it first) finds it done.
+                cb = break_apply(cb.pk)
         cb.refresh_from_db()
         result = {
             "circuit_break": cb.pk,
@@ -41,13 +44,18 @@ class Command(BaseCommand):
             "action": options["action"],
             "status": cb.status,
             "decided_by": cb.decided_by.username if cb.decided_by else None,
-            "applied": cb.applied_at is not None and not cb.apply_error,
+            "applied": cb.applied_at is not None,
+            "result": cb.outcome or ("asked the partner" if options["action"] == "ask-partner" else cb.status),
+            "applied_counts": cb.applied_counts,
+            "note": cb.settle_note,
             "apply_error": cb.apply_error,
             "asked_at": cb.asked_at.isoformat() if cb.asked_at else None,
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
-        else:
-            self.stdout.write(f"Circuit break {cb.pk} of {cb.partner}: {cb.get_status_display()}.")
-            if cb.apply_error:
-                self.stdout.write(f"  Not applied: {cb.apply_error}")
+            return
+        self.stdout.write(f"Circuit break {cb.pk} of {cb.partner}: {cb.get_status_display()} — {result['result']}.")
+        if cb.settle_note:
+            self.stdout.write(f"  {cb.settle_note}")
+        if cb.apply_error:
+            self.stdout.write(f"  Not applied: {cb.apply_error}")

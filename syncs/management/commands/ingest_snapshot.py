@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from partners.commands import stdout_to_stderr
 from partners.models import Partner
 from syncs.ingest import sync_ingest
 from syncs.models import SyncRun
@@ -26,7 +27,8 @@ class Command(BaseCommand):
         path = Path(options["path"])
         if not path.exists():
             raise CommandError(f"{path} does not exist; give a OneRoster zip file or folder.")
-        result = sync_ingest(partner=partner, path=path, source=SyncRun.Source.COMMAND, dry_run=options["dry_run"])
+        with stdout_to_stderr(options["json"]):
+            result = sync_ingest(partner=partner, path=path, source=SyncRun.Source.COMMAND, dry_run=options["dry_run"])
         if options["json"]:
             self.stdout.write(json.dumps({**result.as_dict(), "dry_run": options["dry_run"]}))
         else:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from partners.commands import stdout_to_stderr
 from syncs.services import sync_reconcile, sync_send_pause_notices, sync_send_transition_notices
 
 
@@ -48,13 +49,14 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         at = parse_instant(options["at"]) if options["at"] is not None else timezone.now()
         dry_run = options["dry_run"]
-        transitions = sync_reconcile(at=at, notify=not options["no_notices"], dry_run=dry_run)
-        notices = {"pause": 0, "transition": 0}
-        if not options["no_notices"] and not dry_run:
-            notices = {
-                "pause": sync_send_pause_notices(at=at),
-                "transition": sync_send_transition_notices(at=at),
-            }
+        with stdout_to_stderr(options["json"]):
+            transitions = sync_reconcile(at=at, notify=not options["no_notices"], dry_run=dry_run)
+            notices = {"pause": 0, "transition": 0}
+            if not options["no_notices"] and not dry_run:
+                notices = {
+                    "pause": sync_send_pause_notices(at=at),
+                    "transition": sync_send_transition_notices(at=at),
+                }
         if options["json"]:
             self.stdout.write(
                 json.dumps(

@@ -4,6 +4,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from partners.commands import stdout_to_stderr
 from partners.models import Partner
 from syncs.selectors import partner_season
 
@@ -23,7 +24,8 @@ class Command(BaseCommand):
         partner = Partner.objects.filter(slug=options["slug"]).first()
         if partner is None:
             raise CommandError(f"No partner with slug {options['slug']!r}.")
-        season = partner_season(partner)
+        with stdout_to_stderr(options["json"]):
+            season = partner_season(partner)
         data = {
             "partner": partner.slug,
             "time_zone": partner.time_zone,
