@@ -110,10 +110,24 @@ def _hold_changed(partner, reason: str, by=None) -> None:
 
 def circuit_break_supersede(*, partner, by_run, modes: dict[str, str] | None = None) -> list[int]:
     """Close the partner's open break as superseded by the newer ``by_run``; returns the ids
-    closed. With ``modes`` (the newer snapshot's manifest modes), a break of held deletions is
-    closed only if the snapshot's ``bulk`` files restate every type it holds deletions for (a delta
-    or absent type says nothing about them, so they stay held)."""
+    closed. With ``modes`` (the newer snapshot's manifest modes: ``by_run`` was *applied*), a break
+    of held deletions is closed only if the snapshot's ``bulk`` files restate every type it holds
+    deletions for (a delta or absent type says nothing about them, so they stay held), and an
+    approval not applied yet is settled with nothing applied: the roster already has newer data,
+    which an older package must not be put over."""
     closed = []
+    if modes is not None:
+        for pending in CircuitBreak.objects.select_for_update(of=("self",)).filter(
+            partner=partner, status__in=APPROVALS, settled_at__isnull=True
+        ):
+            note = (
+                f"A newer package (sync run {by_run.pk}) was applied before this approval was, so nothing "
+                "of this older one was applied."
+            )
+            if CircuitBreak.objects.filter(pk=pending.pk, settled_at__isnull=True).update(
+                settled_at=timezone.now(), settle_note=note, apply_due_at=None
+            ):
+                _event(pending, "superseded", note, actor_label="job:ingest")
     for old in CircuitBreak.objects.select_for_update().filter(partner=partner, status=Status.OPEN):
         held = [entity for entity, c in old.counts.items() if c.get("deleted")]
         if modes is not None and old.kind == CircuitBreak.Kind.DELETIONS:

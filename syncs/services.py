@@ -223,7 +223,7 @@ def _settle(
             .order_by("partner_id")
             .values(*_ROW_FIELDS)
         }
-        _store_holds(locked, holds, facts, now=now, cause=cause, repair=repair)
+        _store_holds(locked, holds, facts, now=now, repair=repair)
         groups: dict[tuple[str, str], list[int]] = defaultdict(list)
         records = []
         for pk, row in locked.items():
@@ -267,7 +267,7 @@ def _reason(cause: str, why: str) -> str:
     return f"{cause} ({why})" if cause else why
 
 
-def _store_holds(locked: dict, holds: dict, facts: _Facts, *, now: datetime, cause: str, repair: bool) -> None:
+def _store_holds(locked: dict, holds: dict, facts: _Facts, *, now: datetime, repair: bool) -> None:
     """Store on each locked row which circuit break holds it now (``holds``), where it differs."""
     for pk, row in locked.items():
         hold = holds.get(pk)

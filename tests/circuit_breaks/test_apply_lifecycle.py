@@ -241,3 +241,30 @@ def test_a_rejected_break_applies_nothing_and_no_reader_counts_it_as_an_update(
     client.force_login(MembershipFactory(partner=gb).user)
     page = client.get(f"/p/grand-bend/sync/runs/{cb.run_id}/").content.decode()
     assert f"<strong>Review:</strong> Rejected by psm on {DECIDED:%Y-%m-%d}: nothing applied" in page
+
+
+def test_a_newer_package_applied_before_a_pending_approval_settles_it_with_nothing_applied(gb, tmp_path, manager):
+    import shutil
+
+    from syncs.ingest import sync_ingest
+    from tests.syncs.test_oneroster import GRAND_BEND
+
+    cb = _held(gb, tmp_path)
+    with time_machine.travel(DECIDED, tick=False):
+        break_decide(circuit_break_id=cb.pk, action="approve", by=manager)  # its task has not run yet
+    newer = tmp_path / "newer"
+    shutil.copytree(GRAND_BEND, newer)
+    users = newer / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace(",Mary,Archer,", ",Maria,Archer,"), encoding="utf-8")
+    result = sync_ingest(partner=gb, path=newer)
+    assert result.outcome == "applied"
+    cb.refresh_from_db()
+    assert (cb.status, cb.outcome, cb.apply_due_at) == ("approved", "nothing applied", None)
+    assert cb.settle_note == (
+        f"A newer package (sync run {result.run.pk}) was applied before this approval was, so nothing of this "
+        "older one was applied."
+    )
+    assert _state(gb).state == "active"
+    apply_decision(cb.pk)  # the task turns up: the older package is not put over the newer data
+    assert _active(gb, "enrollments", OLD_ENROLLMENT) is True
+    assert RosterRecord.objects.get(partner=gb, entity="users", sourced_id="604863").data["givenName"] == "Maria"

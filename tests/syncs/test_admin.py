@@ -178,7 +178,11 @@ def test_staff_suspend_and_lift_from_admin_and_a_break_still_open_keeps_the_part
     page = admin_client_.post(url, {"action": "suspend", "_selected_action": [state.pk]}, follow=True)
     assert "Suspended Grand Bend." in page.content.decode()
     state.refresh_from_db()
-    assert (state.state, state.suspended_by, state.suspended_reason) == ("suspended", staff_user, "suspended from admin")
+    assert (state.state, state.suspended_by, state.suspended_reason) == (
+        "suspended",
+        staff_user,
+        "suspended from admin",
+    )
     cb = open_break(partner)
     sync_hold_changed(partner=partner, reason="opened")
     detail = admin_client_.get(f"{url}{state.pk}/change/").content.decode()
