@@ -10,8 +10,12 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun
+from kombu.transport import TRANSPORT_ALIASES
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bts_portal.settings.local")
+# filesystem:// is served by kombu's file-system transport with atomic message files, so a worker
+# never reads a message that is still being written (bts_portal/broker.py).
+TRANSPORT_ALIASES["filesystem"] = "bts_portal.broker:Transport"
 
 app = Celery("bts_portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")

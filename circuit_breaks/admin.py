@@ -4,6 +4,8 @@ Decisions go through ``circuit_breaks.services`` (the same services as ``decide_
 and its history are read-only here. Policy overrides record who set them.
 """
 
+from datetime import timedelta
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, Value, When
@@ -54,6 +56,31 @@ class BreakEventInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+_DECIDED_AS = {
+    "approve": CircuitBreak.Status.APPROVED,
+    "approve-without-deletions": CircuitBreak.Status.APPROVED_WITHOUT_DELETIONS,
+    "reject": CircuitBreak.Status.REJECTED,
+}
+
+
+def _same_decision_again(circuit_break_id, action: str, user) -> str:
+    """For a decision refused as already taken: when ``user`` took this very decision in the
+    last ten minutes (a double click, a reload), what to tell them instead of an error; else ""."""
+    cb = CircuitBreak.objects.filter(pk=circuit_break_id).first()
+    if (
+        cb is None
+        or cb.decided_by_id != user.pk
+        or cb.status != _DECIDED_AS.get(action)
+        or not cb.decided_at
+        or timezone.now() - cb.decided_at > timedelta(minutes=10)
+    ):
+        return ""
+    return (
+        f"Circuit break {cb.pk}: you already decided this at {cb.decided_at:%H:%M} UTC "
+        f"({cb.get_status_display().lower()}); it was taken once. Outcome: {cb.outcome or 'being applied'}."
+    )
 
 
 @admin.register(CircuitBreak)
@@ -175,14 +202,21 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **review_context(cb)})
 
     def decide_view(self, request, object_id):
-        """POST one decision from the break page's buttons."""
-        if request.method != "POST" or not request.user.is_staff:
+        """POST one decision from the break page's buttons (a GET, e.g. a bookmarked or typed
+        address, goes to the break's page)."""
+        if not request.user.is_staff:
             raise PermissionDenied
+        if request.method != "POST":
+            return redirect("admin:circuit_breaks_circuitbreak_change", object_id)
         action, reason = request.POST.get("action", ""), request.POST.get("reason", "")
         try:
             cb = break_decide(circuit_break_id=object_id, action=action, by=request.user, reason=reason)
         except BreakDecisionError as error:
-            self.message_user(request, str(error), messages.ERROR)
+            again = _same_decision_again(object_id, action, request.user)
+            if again:  # a double click: the first click decided it
+                self.message_user(request, again, messages.INFO)
+            else:
+                self.message_user(request, str(error), messages.ERROR)
         except CircuitBreak.DoesNotExist:
             self.message_user(request, f"There is no circuit break {object_id}.", messages.ERROR)
         else:

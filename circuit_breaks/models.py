@@ -35,6 +35,18 @@ class CircuitBreak(models.Model):
         FULL = "full", "Whole sync"
         DELETIONS = "deletions", "Held deletions"
 
+    class SettleResult(models.TextChoices):
+        """How a decision was carried out (blank until it is)."""
+
+        APPLIED = "applied", "Applied"
+        NOTHING_LEFT = "nothing_left", "Nothing left to apply"
+        REJECTED = "rejected", "Nothing applied (rejected)"
+        RECHECK_APPLIED = "recheck_applied", "Applied after a re-check"
+        RECHECK_HELD = "recheck_held", "Held again after a re-check"
+        RECHECK_REJECTED = "recheck_rejected", "Not applied: the re-check rejected the package"
+        SUPERSEDED = "superseded", "Nothing applied: a newer package came first"
+        NOT_APPLIED = "not_applied", "Not applied"
+
     class Answer(models.TextChoices):
         EXPECTED = "expected", "Expected"
         NOT_EXPECTED = "not_expected", "Not expected"
@@ -73,6 +85,7 @@ class CircuitBreak(models.Model):
     applied_at = models.DateTimeField(null=True, blank=True)
     applied_counts = models.JSONField(default=dict, blank=True)
     settle_note = models.TextField(blank=True)
+    settle_result = models.CharField(max_length=20, choices=SettleResult.choices, blank=True)
     apply_error = models.TextField(blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     asked_at = models.DateTimeField(null=True, blank=True)
@@ -114,18 +127,23 @@ class CircuitBreak(models.Model):
 
     @property
     def outcome(self) -> str:
-        """What the decision did, in words: "applied" (roster records changed), "nothing applied"
-        (a reject, or an approval with no change left), "being applied", "not applied" (it could
-        not be: ``apply_error`` says why), or "" while the break is open or was superseded."""
+        """What the decision did, in words: "applied" (roster records changed), "applied after a
+        re-check", "nothing applied" (a reject), "nothing left to apply", "held again after a
+        re-check", "nothing applied: a newer package came first", "being applied", "not applied"
+        (``apply_error`` says why), or "" while the break is open or was superseded."""
         if self.status == self.Status.REJECTED:
             return "nothing applied"
         if not self.is_approval:
             return ""
         if self.settled_at is None:
             return "being applied"
-        if self.applied_at is not None:
-            return "applied"
-        return "not applied" if self.apply_error else "nothing applied"
+        return {
+            self.SettleResult.APPLIED: "applied",
+            self.SettleResult.RECHECK_APPLIED: "applied after a re-check",
+            self.SettleResult.NOTHING_LEFT: "nothing left to apply",
+            self.SettleResult.RECHECK_HELD: "held again after a re-check",
+            self.SettleResult.SUPERSEDED: "nothing applied: a newer package came first",
+        }.get(self.settle_result, "not applied")
 
 
 class BreakEvent(models.Model):

@@ -171,8 +171,8 @@ def review_context(circuit_break: CircuitBreak) -> dict:
     }
 
 
-def sync_holds(partner_ids: list[int] | None = None) -> dict[int, tuple[int, str]]:
-    """``{partner_id: (break id, why)}`` of the circuit breaks that hold partners' nightly syncs
+def sync_holds(partner_ids: list[int] | None = None) -> dict[int, tuple[int, str, str]]:
+    """``{partner_id: (break id, why, kind)}`` of the circuit breaks that hold partners' nightly syncs
     (``None``: every partner): an open break, or an approval not carried out yet (the partner stays
     held until its apply is done, so no nightly run diffs against a roster about to change). An
     open break wins over a pending approval. The syncs app reads this through
@@ -186,13 +186,17 @@ def sync_holds(partner_ids: list[int] | None = None) -> dict[int, tuple[int, str
     )
     if partner_ids is not None:
         breaks = breaks.filter(partner_id__in=partner_ids)
-    holds: dict[int, tuple[int, str]] = {}
+    holds: dict[int, tuple[int, str, str]] = {}
     rows = breaks.values_list("pk", "partner_id", "status", "run_id")
     for pk, partner_id, status, run_id in sorted(rows, key=lambda r: (r[2] == CircuitBreak.Status.OPEN, r[0])):
         if status == CircuitBreak.Status.OPEN:
-            holds[partner_id] = (pk, f"circuit break {pk} on sync run {run_id} is open for review")
+            holds[partner_id] = (pk, f"circuit break {pk} on sync run {run_id} is open for review", "review")
         else:
-            holds[partner_id] = (pk, f"circuit break {pk} on sync run {run_id} is approved and being applied")
+            holds[partner_id] = (
+                pk,
+                f"circuit break {pk} on sync run {run_id} is approved and being applied",
+                "applying",
+            )
     return holds
 
 

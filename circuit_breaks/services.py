@@ -31,6 +31,7 @@ from .models import BreakEvent, CircuitBreak
 from .selectors import review_due
 
 Status = CircuitBreak.Status
+Result = CircuitBreak.SettleResult
 APPROVALS = (Status.APPROVED, Status.APPROVED_WITHOUT_DELETIONS)
 ACTIONS = ("approve", "approve-without-deletions", "reject", "ask-partner")
 _ANSWER_SALT = "circuit_breaks.answer"
@@ -125,7 +126,7 @@ def circuit_break_supersede(*, partner, by_run, modes: dict[str, str] | None = N
                 "of this older one was applied."
             )
             if CircuitBreak.objects.filter(pk=pending.pk, settled_at__isnull=True).update(
-                settled_at=timezone.now(), settle_note=note, apply_due_at=None
+                settled_at=timezone.now(), settle_note=note, settle_result=Result.SUPERSEDED, apply_due_at=None
             ):
                 _event(pending, "superseded", note, actor_label="job:ingest")
     for old in CircuitBreak.objects.select_for_update().filter(partner=partner, status=Status.OPEN):
@@ -188,9 +189,11 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
         }[action]
         cb.decided_by, cb.decided_at, cb.decision_reason = by, now, reason
         cb.apply_error, cb.settle_note, cb.applied_at, cb.applied_counts = "", "", None, {}
+        cb.settle_result = ""
         if action == "reject":
             cb.settled_at, cb.apply_due_at = now, None
             cb.settle_note = "Rejected: nothing was applied; the roster stays as it was."
+            cb.settle_result = Result.REJECTED
         else:
             cb.settled_at, cb.apply_attempts = None, 0
             cb.apply_due_at = now + timedelta(seconds=settings.BTS_BREAK_APPLY_GRACE_SECONDS)
@@ -202,6 +205,7 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
                 "decision_reason",
                 "apply_error",
                 "settle_note",
+                "settle_result",
                 "applied_at",
                 "applied_counts",
                 "settled_at",
@@ -215,6 +219,8 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
         else:
             from .tasks import apply_decision  # the tasks module imports this one
 
+            # Still held, now by an approval being applied (the stored hold says so).
+            _hold_changed(cb.partner, f"circuit break {cb.pk} {cb.get_status_display().lower()} by {by}", by)
             enqueue_on_commit(apply_decision, cb.pk)
         return cb
 
@@ -283,6 +289,7 @@ def _apply_claimed(circuit_break_id: int) -> bool:
             applied_at=now if changed else None,
             applied_counts=changed,
             settle_note=f"Applied: {applied}." if changed else "Nothing left to apply: the roster already matched.",
+            settle_result=Result.APPLIED if changed else Result.NOTHING_LEFT,
             apply_error="",
             apply_due_at=None,
         )
@@ -338,6 +345,10 @@ def _recheck_claimed(circuit_break_id: int) -> None:
     run = f"sync run {result.run.pk}" if result.run else "no run"
     changed = _changes(result.counts)
     applied = result.outcome == "applied" and bool(changed)
+    kind = {
+        "applied": Result.RECHECK_APPLIED if changed else Result.NOTHING_LEFT,
+        "held": Result.RECHECK_HELD,
+    }.get(result.outcome, Result.RECHECK_REJECTED)
     note = (
         "The roster changed since this diff was made, so the package was re-checked against the roster "
         f"as it is now ({run}): {result.outcome}. {result.reason}"
@@ -349,6 +360,7 @@ def _recheck_claimed(circuit_break_id: int) -> None:
             applied_at=now if applied else None,
             applied_counts=changed if applied else {},
             settle_note=note,
+            settle_result=kind,
             apply_error="" if result.outcome in ("applied", "held") else note,
             apply_due_at=None,
         ):
@@ -364,7 +376,11 @@ def _back_to_queue(cb: CircuitBreak, message: str) -> None:
     partner), this one is settled as not applied instead."""
     if CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exclude(pk=cb.pk).exists():
         CircuitBreak.objects.filter(pk=cb.pk).update(
-            settled_at=timezone.now(), apply_error=message, settle_note=f"Not applied: {message}", apply_due_at=None
+            settled_at=timezone.now(),
+            apply_error=message,
+            settle_note=f"Not applied: {message}",
+            settle_result=Result.NOT_APPLIED,
+            apply_due_at=None,
         )
         _event(cb, "apply_failed", message, actor_label="job:apply")
     else:
@@ -380,6 +396,7 @@ def _back_to_queue(cb: CircuitBreak, message: str) -> None:
             apply_attempts=0,
             apply_error=message,
             settle_note="",
+            settle_result="",
         )
         _event(cb, "apply_failed", message, actor_label="job:apply")
         _event(cb, "reopened", "back in the queue, open: the approval could not be applied", actor_label="job:apply")

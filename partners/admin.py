@@ -464,7 +464,7 @@ class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj.status == SentEmail.Status.QUEUED:
             return "Queued"
         when = (
-            f"tried again from {obj.next_attempt_at:%Y-%m-%d %H:%M} UTC"
+            f"will be tried again from {obj.next_attempt_at:%Y-%m-%d %H:%M} UTC"
             if obj.next_attempt_at
             else f"gave up after {obj.attempts} attempts; use \u201cSend again now\u201d"
         )
@@ -472,8 +472,9 @@ class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Send again now (failed emails)")
     def send_again(self, request, queryset):
-        queued = sum(email_retry(email=email, by=request.user) for email in queryset.select_related("partner"))
-        skipped = queryset.count() - queued
+        selected = list(queryset.select_related("partner"))
+        queued = sum(email_retry(email=email, by=request.user) for email in selected)
+        skipped = len(selected) - queued
         self.message_user(request, f"Queued {queued} email(s) again.", messages.SUCCESS)
         if skipped:
             self.message_user(

@@ -536,11 +536,11 @@ class SentEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     partner = models.ForeignKey(Partner, on_delete=models.SET_NULL, null=True, blank=True, related_name="sent_emails")
-    template = models.CharField(max_length=120, db_index=True, help_text="e.g. season/email/reminder")
+    template = models.CharField(max_length=120, db_index=True)
     subject = models.CharField(max_length=255)
     to = models.JSONField(default=list)
-    body = models.TextField(help_text="The plain-text body.")
-    html_body = models.TextField(blank=True, help_text="The HTML alternative.")
+    body = models.TextField("text", help_text="What the recipients read (the HTML part says the same).")
+    html_body = models.TextField(blank=True)
 
     class Meta:
         verbose_name = "sent email"

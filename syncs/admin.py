@@ -41,6 +41,26 @@ def history_table(partner) -> str:
     return format_html("<table><tr><th>at</th><th>change</th><th>by</th><th>why</th></tr>{}</table>", body)
 
 
+class SuspensionReasonForm(forms.Form):
+    """Why staff suspend a partner's sync (or lift the suspension): kept with the suspension, shown
+    in its history and to the partner success manager."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
+        max_length=500,
+        help_text="Kept with the suspension and in the sync-state history, e.g. “district asked: SIS migration”.",
+    )
+
+    def __init__(self, *args, required: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].required = required
+        if not required:
+            self.fields["reason"].help_text = "Optional; kept in the sync-state history."
+
+    def clean_reason(self):
+        return self.cleaned_data["reason"].strip()
+
+
 class PartnerScheduleForm(forms.ModelForm):
     """Custom-window editing with the same calendar rules as everywhere (``check_schedule``).
 
@@ -183,7 +203,7 @@ class SyncStateAdmin(admin.ModelAdmin):
     list_filter = ["state", "partner__sis", "partner__integration_type", "partner__time_zone"]
     list_select_related = ["partner", "suspended_by"]
     search_fields = ["partner__name", "partner__slug"]
-    readonly_fields = [
+    fields = readonly_fields = [
         "partner",
         "state",
         "changed_at",
@@ -235,18 +255,49 @@ class SyncStateAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False  # states change only through the actions and services
 
-    @admin.action(description="Suspend the nightly sync (staff hold)")
+    def _ask_reason(self, request, queryset, *, action: str, title: str, button: str, required: bool):
+        """The action's second step: a page listing the partners with a reason to give; ``None``
+        until it is sent, then the form (valid or not)."""
+        form = SuspensionReasonForm(request.POST if "confirm" in request.POST else None, required=required)
+        if form.is_bound and form.is_valid():
+            return None, form
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "states": queryset.select_related("partner"),
+            "form": form,
+            "action": action,
+            "button": button,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/syncs/syncstate/reason.html", context), form
+
+    @admin.action(description="Suspend the nightly sync (staff hold)…")
     def suspend(self, request, queryset):
+        page, form = self._ask_reason(
+            request, queryset, action="suspend", title="Suspend the nightly sync", button="Suspend", required=True
+        )
+        if page is not None:
+            return page
+        reason = form.cleaned_data["reason"]
         for state in queryset.select_related("partner"):
-            if sync_suspend(partner=state.partner, by=request.user, reason="suspended from admin"):
+            if sync_suspend(partner=state.partner, by=request.user, reason=reason):
                 self.message_user(request, f"Suspended {state.partner}.", messages.SUCCESS)
             else:
                 self.message_user(request, f"{state.partner} was already suspended.", messages.WARNING)
+        return None
 
-    @admin.action(description="Lift the suspension")
+    @admin.action(description="Lift the suspension…")
     def unsuspend(self, request, queryset):
+        page, form = self._ask_reason(
+            request, queryset, action="unsuspend", title="Lift the suspension", button="Lift it", required=False
+        )
+        if page is not None:
+            return page
+        reason = form.cleaned_data["reason"] or "lifted from admin"
         for state in queryset.select_related("partner"):
-            now = sync_unsuspend(partner=state.partner, by=request.user, reason="lifted from admin")
+            now = sync_unsuspend(partner=state.partner, by=request.user, reason=reason)
             if now:
                 self.message_user(
                     request, f"{state.partner} is now {SyncState.State(now).label.lower()}.", messages.SUCCESS
@@ -257,7 +308,7 @@ class SyncStateAdmin(admin.ModelAdmin):
 
 @admin.register(SyncTransition)
 class SyncTransitionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["at", "partner", "from_state", "to_state", "actor", "actor_label", "notified_at"]
+    list_display = ["at", "as_of", "partner", "from_state", "to_state", "actor", "actor_label", "notified_at"]
     list_filter = ["to_state", "from_state", "actor_label"]
     list_select_related = ["partner", "actor"]
     search_fields = ["partner__name", "reason"]

@@ -293,7 +293,8 @@ def _skip_if_seen(result: IngestResult, partner: Partner, source: str, run: Sync
     if not (last and last.checksum == result.checksum):
         return False
     result.outcome = SyncRun.Outcome.SKIPPED
-    result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}); nothing new."
+    review = f"; {last.review[0].lower()}{last.review[1:]}" if last.review else ""
+    result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}{review}); nothing new."
     return True
 
 

@@ -119,6 +119,8 @@ class SyncState(models.Model):
     held_by_break_id = models.PositiveBigIntegerField(null=True, blank=True)
     held_since = models.DateTimeField(null=True, blank=True)
     hold_reason = models.TextField(blank=True)
+    # "review" (an open break waits for a decision) or "applying" (an approval is being applied).
+    hold_kind = models.CharField(max_length=10, blank=True)
     # Bumped whenever the partner's roster records are written: an ingest that read the roster before
     # taking the lock re-reads it only if this moved.
     roster_version = models.PositiveIntegerField(default=0, editable=False)
@@ -312,4 +314,14 @@ class SyncRun(models.Model):
         by = f" by {last.decided_by}" if last.decided_by_id else ""
         when = f" on {last.decided_at:%Y-%m-%d}" if last.decided_at else ""
         outcome = f": {last.outcome}" if last.outcome else ""
+        changes = sum(sum(c.values()) for c in last.applied_counts.values()) if last.applied_counts else 0
+        if changes:
+            outcome += f" ({changes:,} record change{'s' if changes != 1 else ''})"
         return f"{last.get_status_display()}{by}{when}{outcome}"
+
+    @property
+    def review_note(self) -> str:
+        """How the last decision on this run's review was carried out, in a sentence ("" when
+        there is none yet), e.g. "Applied: users: +0 ~8 -0." (prefetch ``circuit_breaks``)."""
+        breaks = sorted(self.circuit_breaks.all(), key=lambda b: b.pk)
+        return breaks[-1].settle_note if breaks else ""

@@ -36,6 +36,8 @@ class Season:
     resume_at: datetime | None
     powerschool_visible_at: datetime | None
     state: str
+    # While ``held``: "review" (waiting for staff) or "applying" (approved, being applied).
+    hold_kind: str = ""
 
     @property
     def source(self) -> calendar.WindowSource:
@@ -89,7 +91,7 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
         if window and partner.sis == Partner.Sis.POWERSCHOOL
         else None
     )
-    state = SyncState.objects.filter(partner=partner).values_list("state", flat=True).first()
+    state, hold_kind = SyncState.objects.filter(partner=partner).values_list("state", "hold_kind").first() or (None, "")
     return Season(
         partner=partner,
         school_year=school_year,
@@ -101,6 +103,7 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
         resume_at=resume_at,
         powerschool_visible_at=ps_visible,
         state=state or SyncState.State.ACTIVE,
+        hold_kind=hold_kind,
     )
 
 

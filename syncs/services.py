@@ -64,7 +64,16 @@ class TransitionRecord:
 # own holds, and their services settle the state at once. When reconciliation finds one, the
 # stored state disagreed with its facts, and the transition is a repair (with an audit row).
 _FACT_STATES = frozenset({State.HELD, State.SUSPENDED})
-_ROW_FIELDS = ("partner_id", "state", "suspended_at", "suspended_by_id", "suspended_reason", "held_by_break_id")
+_ROW_FIELDS = (
+    "partner_id",
+    "state",
+    "suspended_at",
+    "suspended_by_id",
+    "suspended_reason",
+    "held_by_break_id",
+    "hold_reason",
+    "hold_kind",
+)
 _NO_SCHEDULE = {
     "do_not_pause": False,
     "custom_pause_start": None,
@@ -73,8 +82,9 @@ _NO_SCHEDULE = {
 }
 
 
-def open_holds(partner_ids: list[int] | None) -> dict[int, tuple[int, str]]:
-    """``{partner_id: (circuit break id, why)}`` of the breaks that hold partners now, read through
+def open_holds(partner_ids: list[int] | None) -> dict[int, tuple[int, str, str]]:
+    """``{partner_id: (circuit break id, why, kind)}`` of the breaks that hold partners now (kind
+    ``review``: waiting for a decision; ``applying``: approved, being applied), read through
     ``settings.BTS_SYNC_HOLDS`` (syncs stands below circuit_breaks and imports none of it; the
     project wires ``circuit_breaks.selectors.sync_holds`` there). ``partner_ids=None``: every partner."""
     return import_string(settings.BTS_SYNC_HOLDS)(partner_ids)
@@ -127,6 +137,15 @@ class _Facts:
             user = get_user_model().objects.filter(pk=user_id).first()
             self._names[user_id] = str(user) if user else ""
         return self._names[user_id]
+
+    def resumed(self, partner_id: int, from_state: str, to_state: str) -> bool:
+        """Whether the change calls for the "your sync has resumed" email: the table says so, and
+        the partner really is past its resume date (not moved back before its pause start, as a
+        reconcile as of an earlier instant or a window moved later can do)."""
+        if sync_state.transition_notice(from_state, to_state) != sync_state.Notice.RESUMED:
+            return False
+        window = self.window(partner_id)
+        return window is None or self.today(partner_id) >= window.resume
 
     def of(self, row: dict) -> sync_state.StateFacts:
         partner_id = row["partner_id"]
@@ -192,6 +211,8 @@ def _settle(
                 "suspended_by_id": None,
                 "suspended_reason": "",
                 "held_by_break_id": None,
+                "hold_reason": "",
+                "hold_kind": "",
             },
         )
     holds = open_holds(None if partner_ids is None else ids)
@@ -203,7 +224,7 @@ def _settle(
         return None if to_state == row["state"] else (to_state, why)
 
     changes = {pk: change for pk, row in rows.items() if (change := wanted_for(row))}
-    drifted = {pk for pk, row in rows.items() if row["held_by_break_id"] != holds.get(pk, (None,))[0]}
+    drifted = {pk for pk, row in rows.items() if _stored_hold(row) != holds.get(pk)}
     if dry_run:
         return sorted(
             (
@@ -256,7 +277,7 @@ def _settle(
                 actor_label=actor_label,
                 at=now,
                 as_of=at,
-                notify=notify and sync_state.transition_notice(r.from_state, r.to_state) == sync_state.Notice.RESUMED,
+                notify=notify and facts.resumed(r.partner_id, r.from_state, r.to_state),
             )
             for r in records
         )
@@ -267,19 +288,25 @@ def _reason(cause: str, why: str) -> str:
     return f"{cause} ({why})" if cause else why
 
 
+def _stored_hold(row: dict) -> tuple[int, str, str] | None:
+    return (row["held_by_break_id"], row["hold_reason"], row["hold_kind"]) if row["held_by_break_id"] else None
+
+
 def _store_holds(locked: dict, holds: dict, facts: _Facts, *, now: datetime, repair: bool) -> None:
-    """Store on each locked row which circuit break holds it now (``holds``), where it differs."""
+    """Store on each locked row which circuit break holds it now and how (``holds``), where it
+    differs; a different break than the stored one is a repair when ``repair``."""
     for pk, row in locked.items():
         hold = holds.get(pk)
-        break_id = hold[0] if hold else None
-        if row["held_by_break_id"] == break_id:
+        if _stored_hold(row) == hold:
             continue
+        break_id = hold[0] if hold else None
         SyncState.objects.filter(partner_id=pk).update(
             held_by_break_id=break_id,
             held_since=(now if row["held_by_break_id"] is None else F("held_since")) if hold else None,
             hold_reason=hold[1] if hold else "",
+            hold_kind=hold[2] if hold else "",
         )
-        if repair:
+        if repair and row["held_by_break_id"] != break_id:
             audit_record(
                 action="sync.hold_repaired",
                 actor_label=RECONCILE_ACTOR,
@@ -428,7 +455,7 @@ def sync_suspend(*, partner: Partner, by, reason: str) -> bool:
         suspended_reason=reason,
     )  # fmt: skip
     audit_record(action="sync.suspended", actor=by, partner=partner, message=f"Nightly sync suspended: {reason}")
-    _settle_one(partner, cause=f"suspended by {by}: {reason}", by=by)
+    _settle_one(partner, cause="", by=by)  # the derived reason says who and why
     return True
 
 

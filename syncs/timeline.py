@@ -55,6 +55,11 @@ def _state_sentence(season: Season, today: date) -> str:
                 "Your resume date has come. Your nightly sync stays off until you confirm that the Infinite "
                 "Campus year rollover is complete."
             )
+        case State.HELD if season.hold_kind == "applying":
+            return (
+                "Our support staff approved the changes your latest nightly sync brought; they are being "
+                "applied now, and your nightly sync goes on as soon as they are in."
+            )
         case State.HELD:
             return "Your latest nightly sync changed a lot at once, so it is held for review by our support staff."
         case State.SUSPENDED:

@@ -15,14 +15,17 @@ def settle_past_decisions(apps, schema_editor):
         cb.settled_at = cb.applied_at or cb.decided_at
         cb.applied_at = None
         cb.settle_note = "Rejected: nothing was applied; the roster stays as it was."
-        cb.save(update_fields=["settled_at", "applied_at", "settle_note"])
+        cb.settle_result = "rejected"
+        cb.save(update_fields=["settled_at", "applied_at", "settle_note", "settle_result"])
     # An approval carried out: applied, or not (with its error).
     for cb in CircuitBreak.objects.filter(status__in=approvals, applied_at__isnull=False):
         cb.settled_at = cb.applied_at
+        cb.settle_result = "applied"
         if cb.apply_error:
             cb.applied_at = None
             cb.settle_note = f"Not applied: {cb.apply_error}"
-        cb.save(update_fields=["settled_at", "applied_at", "settle_note"])
+            cb.settle_result = "not_applied"
+        cb.save(update_fields=["settled_at", "applied_at", "settle_note", "settle_result"])
     # An approval whose apply task never ran: the sweep applies it now.
     CircuitBreak.objects.filter(status__in=approvals, applied_at__isnull=True, settled_at__isnull=True).update(
         apply_due_at=models.F("decided_at")
@@ -63,6 +66,11 @@ class Migration(migrations.Migration):
             model_name='circuitbreak',
             name='settle_note',
             field=models.TextField(blank=True),
+        ),
+        migrations.AddField(
+            model_name='circuitbreak',
+            name='settle_result',
+            field=models.CharField(blank=True, choices=[('applied', 'Applied'), ('nothing_left', 'Nothing left to apply'), ('rejected', 'Nothing applied (rejected)'), ('recheck_applied', 'Applied after a re-check'), ('recheck_held', 'Held again after a re-check'), ('recheck_rejected', 'Not applied: the re-check rejected the package'), ('superseded', 'Nothing applied: a newer package came first'), ('not_applied', 'Not applied')], max_length=20),
         ),
         migrations.AddField(
             model_name='circuitbreak',

@@ -56,7 +56,19 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="sentemail",
             name="html_body",
-            field=models.TextField(blank=True, help_text="The HTML alternative."),
+            field=models.TextField(blank=True),
+        ),
+        migrations.AlterField(
+            model_name="sentemail",
+            name="template",
+            field=models.CharField(db_index=True, max_length=120),
+        ),
+        migrations.AlterField(
+            model_name="sentemail",
+            name="body",
+            field=models.TextField(
+                help_text="What the recipients read (the HTML part says the same).", verbose_name="text"
+            ),
         ),
         migrations.RunPython(existing_rows_were_sent, migrations.RunPython.noop),
         migrations.AddIndex(

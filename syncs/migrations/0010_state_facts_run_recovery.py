@@ -23,8 +23,13 @@ def record_the_facts(apps, schema_editor):
         status__in=["approved", "approved_without_deletions"], settled_at__isnull=True
     )
     for cb in holding.order_by("opened_at"):
+        review = cb.status == "open"
         SyncState.objects.filter(partner_id=cb.partner_id).update(
-            held_by_break_id=cb.pk, held_since=cb.opened_at, hold_reason=f"circuit break {cb.pk} on sync run {cb.run_id}"
+            held_by_break_id=cb.pk,
+            held_since=cb.opened_at,
+            hold_reason=f"circuit break {cb.pk} on sync run {cb.run_id} is "
+            + ("open for review" if review else "approved and being applied"),
+            hold_kind="review" if review else "applying",
         )
     SyncRun.objects.filter(outcome="running").update(retry_due_at=models.F("started_at"))
 
@@ -68,6 +73,11 @@ class Migration(migrations.Migration):
             model_name='syncstate',
             name='hold_reason',
             field=models.TextField(blank=True),
+        ),
+        migrations.AddField(
+            model_name='syncstate',
+            name='hold_kind',
+            field=models.CharField(blank=True, max_length=10),
         ),
         migrations.AddField(
             model_name='syncstate',

@@ -36,7 +36,8 @@ def _one_object(capsys) -> tuple[dict, str]:
 def test_reconcile_syncs_json_stays_one_object_while_a_pause_notice_is_printed(school_year, capsys):
     partner = PartnerFactory(name="Lakeview", slug="lakeview", time_zone="America/Los_Angeles", integration_type="api")
     MembershipFactory(partner=partner, user__username="it@lakeview.example.org")
-    call_command("reconcile_syncs", "--at", "2026-06-12T04:59:00Z", "--json")
+    with time_machine.travel("2026-06-12T04:59:00Z", tick=False):  # the real time: notices are due
+        call_command("reconcile_syncs", "--json")
     data, err = _one_object(capsys)
     assert data["transitions"] == []  # 21:59 on 06-11 in Los Angeles: the day before the pause
     assert data["notices_sent"] == {"pause": 1, "transition": 0}

@@ -64,7 +64,7 @@ def _actions(cb) -> list[str]:
 
 
 def test_an_approval_whose_task_message_is_lost_is_applied_once_by_the_sweep(
-    gb, tmp_path, manager, django_capture_on_commit_callbacks
+    gb, tmp_path, manager, django_capture_on_commit_callbacks, client
 ):
     cb = _held(gb, tmp_path)
     purge_default_queue()
@@ -80,8 +80,11 @@ def test_an_approval_whose_task_message_is_lost_is_applied_once_by_the_sweep(
     assert cb.apply_due_at == DECIDED + timedelta(seconds=120)
     assert (_state(gb).state, _state(gb).held_by_break_id) == ("held", cb.pk)  # held until applied
     assert sync_holds([gb.pk]) == {
-        gb.pk: (cb.pk, f"circuit break {cb.pk} on sync run {cb.run_id} is approved and being applied")
+        gb.pk: (cb.pk, f"circuit break {cb.pk} on sync run {cb.run_id} is approved and being applied", "applying")
     }
+    client.force_login(MembershipFactory(partner=gb).user)
+    home = client.get("/p/grand-bend/").content.decode()
+    assert "Our support staff approved the changes your latest nightly sync brought; they are being" in home
     with time_machine.travel(DECIDED + timedelta(seconds=119), tick=False):
         assert break_apply_due() == []  # its task may still come
     with time_machine.travel(DECIDED + timedelta(seconds=120), tick=False):
@@ -259,7 +262,7 @@ def test_a_newer_package_applied_before_a_pending_approval_settles_it_with_nothi
     result = sync_ingest(partner=gb, path=newer)
     assert result.outcome == "applied"
     cb.refresh_from_db()
-    assert (cb.status, cb.outcome, cb.apply_due_at) == ("approved", "nothing applied", None)
+    assert (cb.status, cb.outcome, cb.apply_due_at) == ("approved", "nothing applied: a newer package came first", None)
     assert cb.settle_note == (
         f"A newer package (sync run {result.run.pk}) was applied before this approval was, so nothing of this "
         "older one was applied."
@@ -268,3 +271,58 @@ def test_a_newer_package_applied_before_a_pending_approval_settles_it_with_nothi
     apply_decision(cb.pk)  # the task turns up: the older package is not put over the newer data
     assert _active(gb, "enrollments", OLD_ENROLLMENT) is True
     assert RosterRecord.objects.get(partner=gb, entity="users", sourced_id="604863").data["givenName"] == "Maria"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_decide_break_applies_the_approval_itself_before_it_prints(tmp_path, school_year):
+    """The apply task goes to the real broker (no worker runs here): the command does the work."""
+    StaffFactory(username="psm")
+    gb = PartnerFactory(slug="grand-bend", integration_type=Partner.IntegrationType.FILE_SHARING)
+    cb = _held(gb, tmp_path)
+    purge_default_queue()
+    out = StringIO()
+    with real_broker():
+        call_command("decide_break", str(cb.pk), "approve", "--by", "psm", "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert (printed["applied"], printed["result"]) == (True, "applied")
+    assert printed["applied_counts"]["enrollments"] == {"created": 24, "updated": 0, "deleted": 24}
+    assert purge_default_queue() == 1  # the task's message, which would find the work done
+    assert _active(gb, "enrollments", NEW_ENROLLMENT) is True
+
+
+def test_the_run_page_says_what_an_approval_applied(gb, tmp_path, manager, client):
+    cb = _held(gb, tmp_path)
+    with time_machine.travel(DECIDED, tick=False):
+        break_decide(circuit_break_id=cb.pk, action="approve", by=manager)
+        apply_decision(cb.pk)
+    client.force_login(MembershipFactory(partner=gb).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{cb.run_id}/").content.decode()
+    assert f"<strong>Review:</strong> Approved by psm on {DECIDED:%Y-%m-%d}: applied (68 record changes)." in page
+    assert (
+        "Applied: academicSessions: +3 ~0 -3, courses: +0 ~2 -0, classes: +2 ~0 -2, users: +0 ~8 -0, "
+        "enrollments: +24 ~0 -24."
+    ) in page
+
+
+def test_a_double_clicked_approve_tells_the_approver_it_was_taken_once(admin_client_, gb, tmp_path, staff_user):
+    cb = _held(gb, tmp_path)
+    url = f"/admin/circuit_breaks/circuitbreak/{cb.pk}/decide/"
+    with time_machine.travel(DECIDED, tick=False):
+        admin_client_.post(url, {"action": "approve"})
+        again = admin_client_.post(url, {"action": "approve"}, follow=True)
+    text = again.content.decode()
+    assert f"Circuit break {cb.pk}: you already decided this at 15:00 UTC (approved); it was taken once." in text
+    assert "was already decided" not in text
+    assert BreakEvent.objects.filter(circuit_break=cb, action="approve").count() == 1
+    # Someone else trying later still gets the plain refusal, naming who decided.
+    other = StaffFactory(username="second", is_superuser=True)
+    admin_client_.force_login(other)
+    refused = admin_client_.post(url, {"action": "reject", "reason": "no"}, follow=True).content.decode()
+    assert f"Circuit break {cb.pk} was already decided: Approved by {staff_user}" in refused
+
+
+def test_opening_the_decide_address_in_a_browser_goes_to_the_break_page(admin_client_, gb, tmp_path):
+    cb = _held(gb, tmp_path)
+    response = admin_client_.get(f"/admin/circuit_breaks/circuitbreak/{cb.pk}/decide/")
+    assert (response.status_code, response["Location"]) == (302, f"/admin/circuit_breaks/circuitbreak/{cb.pk}/change/")
+    assert CircuitBreak.objects.get(pk=cb.pk).status == "open"

@@ -165,9 +165,10 @@ def test_a_powerschool_warning_is_shown_after_saving(admin_client_, school_year)
     )
 
 
-def test_staff_suspend_and_lift_from_admin_and_a_break_still_open_keeps_the_partner_held(
+def test_staff_suspend_with_a_reason_and_lift_from_admin_and_a_break_still_open_keeps_the_partner_held(
     admin_client_, school_year, staff_user
 ):
+    from syncs.models import SyncTransition
     from syncs.services import sync_hold_changed
     from tests.factories import open_break
 
@@ -175,20 +176,32 @@ def test_staff_suspend_and_lift_from_admin_and_a_break_still_open_keeps_the_part
     sync_reconcile()
     state = SyncState.objects.get(partner=partner)
     url = "/admin/syncs/syncstate/"
-    page = admin_client_.post(url, {"action": "suspend", "_selected_action": [state.pk]}, follow=True)
+    chosen = {"_selected_action": [state.pk]}
+    ask = admin_client_.post(url, {"action": "suspend", **chosen}).content.decode()
+    assert "Suspend the nightly sync for:" in ask and "Grand Bend — now active" in ask
+    blank = admin_client_.post(url, {"action": "suspend", **chosen, "confirm": "yes", "reason": " "})
+    assert "Please give a reason." in blank.content.decode()
+    assert SyncState.objects.get(partner=partner).state == "active"
+    page = admin_client_.post(
+        url, {"action": "suspend", **chosen, "confirm": "yes", "reason": "district asked: SIS move"}, follow=True
+    )
     assert "Suspended Grand Bend." in page.content.decode()
     state.refresh_from_db()
     assert (state.state, state.suspended_by, state.suspended_reason) == (
         "suspended",
         staff_user,
-        "suspended from admin",
+        "district asked: SIS move",
+    )
+    assert SyncTransition.objects.filter(partner=partner).first().reason == (
+        f"suspended by {staff_user}: district asked: SIS move"
     )
     cb = open_break(partner)
     sync_hold_changed(partner=partner, reason="opened")
     detail = admin_client_.get(f"{url}{state.pk}/change/").content.decode()
     assert f'<a href="/admin/circuit_breaks/circuitbreak/{cb.pk}/change/">circuit break {cb.pk}</a>' in detail
-    page = admin_client_.post(url, {"action": "unsuspend", "_selected_action": [state.pk]}, follow=True)
+    lift = {"action": "unsuspend", **chosen, "confirm": "yes", "reason": ""}
+    page = admin_client_.post(url, lift, follow=True)
     assert "Grand Bend is now held for circuit-break review." in page.content.decode()
     assert SyncState.objects.get(partner=partner).state == "held"
-    again = admin_client_.post(url, {"action": "unsuspend", "_selected_action": [state.pk]}, follow=True)
+    again = admin_client_.post(url, lift, follow=True)
     assert "Grand Bend was not suspended." in again.content.decode()

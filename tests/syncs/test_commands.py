@@ -32,11 +32,61 @@ def test_reconcile_syncs_prints_the_transitions_as_json(school_year):
                 "reason": "global pause window 2026-06-12 → 2026-07-30 covers 2026-06-12",
             }
         ],
-        # 04:00Z is 00:00 on 06-12 in New York and 21:00 on 06-11 in Los Angeles: both notices are due.
-        "notices_sent": {"pause": 2, "transition": 0},
+        # As of another instant than now, partners are told nothing (they are told about today only).
+        "notices_sent": {"pause": 0, "transition": 0},
     }
     again = json.loads(_run("reconcile_syncs", "--at", "2026-06-12T04:00Z", "--json"))
     assert again["transitions"] == []
+
+
+def test_reconcile_syncs_at_the_real_time_queues_the_notices_that_are_due(school_year, deliver):
+    import time_machine
+
+    from tests.factories import MembershipFactory
+
+    for slug, zone in (("ny", "America/New_York"), ("la", "America/Los_Angeles")):
+        MembershipFactory(partner=PartnerFactory(slug=slug, time_zone=zone), user__username=f"it@{slug}.example.org")
+    with time_machine.travel("2026-06-12T04:00Z", tick=False):
+        data = json.loads(_run("reconcile_syncs", "--json"))
+    # 04:00Z is 00:00 on 06-12 in New York and 21:00 on 06-11 in Los Angeles: both notices are due.
+    assert data["notices_sent"] == {"pause": 2, "transition": 0}
+    assert sorted(m.to[0] for m in deliver()) == ["it@la.example.org", "it@ny.example.org"]
+
+
+def test_reconcile_as_of_an_earlier_instant_tells_nobody_and_its_undo_sends_no_false_resume(school_year, deliver):
+    from syncs.services import sync_reconcile, sync_send_transition_notices
+    from tests.factories import MembershipFactory
+
+    ic = PartnerFactory(slug="ic", sis=Partner.Sis.INFINITE_CAMPUS, time_zone="America/Chicago")
+    MembershipFactory(partner=ic, user__username="it@ic.example.org")
+    sync_reconcile(at=_at("2026-08-03T15:00Z"), notify=False)  # awaiting the rollover
+    out = _run("reconcile_syncs", "--at", "2026-06-11T15:00Z")
+    assert out.splitlines() == [
+        "Reconciled at 2026-06-11 15:00:00Z: 1 transition(s).",
+        "  ic: awaiting_rollover → active (before the pause start 2026-06-12)",
+        "No notices: partners are only told about today, not about another instant.",
+    ]
+    # The next scheduled run, at the real time, puts it back; nothing claims the sync "resumed".
+    back = sync_reconcile(at=_at("2026-08-03T15:15Z"))
+    assert [(t.from_state, t.to_state) for t in back] == [("active", "awaiting_rollover")]
+    assert sync_send_transition_notices() == 0
+    assert deliver() == []
+
+
+def test_an_active_partner_moved_before_its_pause_start_gets_no_resumed_email(school_year, deliver):
+    from syncs.services import sync_reconcile, sync_send_transition_notices
+
+    paused = PartnerFactory(slug="ny", time_zone="America/New_York")
+    sync_reconcile(at=_at("2026-06-20T15:00Z"))
+    [back] = sync_reconcile(at=_at("2026-06-01T15:00Z"))  # e.g. reconciled as of an earlier instant
+    assert (back.partner_slug, back.from_state, back.to_state) == (paused.slug, "paused", "active")
+    assert sync_send_transition_notices() == 0
+
+
+def _at(text):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def test_reconcile_syncs_prints_plain_text(school_year):
@@ -57,6 +107,7 @@ def test_reconcile_syncs_prints_plain_text(school_year):
         ("2026-06-12T04:00", "'2026-06-12T04:00' has no time zone; add Z for UTC or an offset"),
         ("2026-13-12T04:00Z", "'2026-13-12T04:00Z' is not an ISO-8601 instant"),
         ("0001-01-01T00:00+01:00", "'0001-01-01T00:00\\+01:00' is out of range"),
+        ("0001-01-01T00:00:00Z", "'0001-01-01T00:00:00Z' is out of range \\(years 1900 to 9000\\)"),
     ],
 )
 def test_reconcile_syncs_rejects_a_bad_instant(school_year, value, message):

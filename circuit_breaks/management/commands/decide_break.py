@@ -29,14 +29,14 @@ class Command(BaseCommand):
                 cb = break_decide(
                     circuit_break_id=options["break_id"], action=options["action"], by=user, reason=options["reason"]
                 )
+                if cb.is_approval:
+                    # Carry the approval out here, so the command can say what it did; the task
+                    # enqueued on commit (or a worker that claimed it first) finds it done.
+                    cb = break_apply(cb.pk)
         except CircuitBreak.DoesNotExist as error:
             raise CommandError(f"There is no circuit break {options['break_id']}.") from error
         except BreakDecisionError as error:
             raise CommandError(str(error)) from error
-            if cb.is_approval:
-                # Carry the approval out here, so the command can say what it did; the task
-                # enqueued on commit (or a worker that claimed it first) finds it done.
-                cb = break_apply(cb.pk)
         cb.refresh_from_db()
         result = {
             "circuit_break": cb.pk,

@@ -25,15 +25,20 @@ def parse_instant(value: str) -> datetime:
     if instant.tzinfo is None:
         raise CommandError(f"--at {value!r} has no time zone; add Z for UTC or an offset, {example}")
     try:
-        return instant.astimezone(UTC)
+        instant = instant.astimezone(UTC)
     except OverflowError as exc:
         raise CommandError(f"--at {value!r} is out of range, {example}") from exc
+    # Every partner-local date must exist too (0001-01-01T00:00Z is 0000-12-31 in Honolulu).
+    if not 1900 <= instant.year <= 9000:
+        raise CommandError(f"--at {value!r} is out of range (years 1900 to 9000), {example}")
+    return instant
 
 
 class Command(BaseCommand):
     help = (
         "Reconcile every partner's sync state at an instant (default now) and print the transitions. "
-        "This writes to the live database; use --dry-run to only see what would change."
+        "This writes to the live database; use --dry-run to only see what would change. Notices are "
+        "queued only for a run at the real time (no --at)."
     )
 
     def add_arguments(self, parser):
@@ -49,10 +54,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         at = parse_instant(options["at"]) if options["at"] is not None else timezone.now()
         dry_run = options["dry_run"]
+        # Partners are only ever told about today: a reconcile as of another instant sends no pause
+        # email and marks its transitions as needing no "resumed" email.
+        quiet = options["no_notices"] or options["at"] is not None
         with stdout_to_stderr(options["json"]):
-            transitions = sync_reconcile(at=at, notify=not options["no_notices"], dry_run=dry_run)
+            transitions = sync_reconcile(at=at, notify=not quiet, dry_run=dry_run)
             notices = {"pause": 0, "transition": 0}
-            if not options["no_notices"] and not dry_run:
+            if not quiet and not dry_run:
                 notices = {
                     "pause": sync_send_pause_notices(at=at),
                     "transition": sync_send_transition_notices(at=at),
@@ -74,4 +82,6 @@ class Command(BaseCommand):
         for t in transitions:
             self.stdout.write(f"  {t.partner_slug}: {t.from_state} → {t.to_state} ({t.reason})")
         if notices["pause"] or notices["transition"]:
-            self.stdout.write(f"Notices sent: {notices['pause']} pause, {notices['transition']} resumed.")
+            self.stdout.write(f"Notices queued: {notices['pause']} pause, {notices['transition']} resumed.")
+        elif options["at"] is not None and not options["no_notices"]:
+            self.stdout.write("No notices: partners are only told about today, not about another instant.")
