@@ -33,6 +33,7 @@ from .selectors import review_due
 Status = CircuitBreak.Status
 Result = CircuitBreak.SettleResult
 APPROVALS = (Status.APPROVED, Status.APPROVED_WITHOUT_DELETIONS)
+REASON_MAX_LENGTH = 2000
 ACTIONS = ("approve", "approve-without-deletions", "reject", "ask-partner")
 _ANSWER_SALT = "circuit_breaks.answer"
 logger = logging.getLogger(__name__)
@@ -160,6 +161,11 @@ def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") ->
     reason = reason.strip()
     if action == "reject" and not reason:
         raise BreakDecisionError("A rejection needs a reason (it is shown to the partner success manager).")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise BreakDecisionError(
+            f"Keep the reason under {REASON_MAX_LENGTH:,} characters (this one has {len(reason):,}); "
+            "put the details in a support note."
+        )
     with transaction.atomic():
         cb = (
             CircuitBreak.objects.select_for_update(of=("self",))

@@ -475,7 +475,8 @@ class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         selected = list(queryset.select_related("partner"))
         queued = sum(email_retry(email=email, by=request.user) for email in selected)
         skipped = len(selected) - queued
-        self.message_user(request, f"Queued {queued} email(s) again.", messages.SUCCESS)
+        if queued:
+            self.message_user(request, f"Queued {queued} email(s) again.", messages.SUCCESS)
         if skipped:
             self.message_user(
                 request, f"{skipped} email(s) had not failed and were left as they are.", messages.WARNING

@@ -49,6 +49,7 @@ class SuspensionReasonForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 70}),
         max_length=500,
         help_text="Kept with the suspension and in the sync-state history, e.g. “district asked: SIS migration”.",
+        error_messages={"required": "Give a reason: it is kept with the suspension, and the partner will ask."},
     )
 
     def __init__(self, *args, required: bool = True, **kwargs):

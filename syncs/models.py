@@ -108,6 +108,9 @@ class SyncState(models.Model):
     partner = models.OneToOneField("partners.Partner", on_delete=models.CASCADE, related_name="sync_state")
     state = models.CharField(max_length=20, choices=State.choices, default=State.ACTIVE, db_index=True)
     changed_at = models.DateTimeField()
+    # The instant the current state was computed for (differs from changed_at only after a
+    # reconcile as of another instant; such a state was never real, so leaving it tells nobody).
+    state_as_of = models.DateTimeField(null=True, blank=True)
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
@@ -312,7 +315,8 @@ class SyncRun(models.Model):
             back = " (an approval could not be applied)" if last.apply_error else ""
             return ("Waiting for review" if last.kind == "full" else "Deletions waiting for review") + back
         by = f" by {last.decided_by}" if last.decided_by_id else ""
-        when = f" on {last.decided_at:%Y-%m-%d}" if last.decided_at else ""
+        # The partner-local date, like every date on the partner's pages.
+        when = f" on {last.decided_at.astimezone(self.partner.tzinfo):%Y-%m-%d}" if last.decided_at else ""
         outcome = f": {last.outcome}" if last.outcome else ""
         changes = sum(sum(c.values()) for c in last.applied_counts.values()) if last.applied_counts else 0
         if changes:

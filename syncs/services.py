@@ -67,6 +67,8 @@ _FACT_STATES = frozenset({State.HELD, State.SUSPENDED})
 _ROW_FIELDS = (
     "partner_id",
     "state",
+    "changed_at",
+    "state_as_of",
     "suspended_at",
     "suspended_by_id",
     "suspended_reason",
@@ -179,6 +181,7 @@ def _settle(
     notify: bool = True,
     dry_run: bool = False,
     repair: bool = False,
+    backdated: bool = False,
 ) -> list[TransitionRecord]:
     """Bring the stored state of ``partner_ids`` (``None``: every partner) in line with what their
     facts give at the aware instant ``at`` (``lib.sync_state.derive_state``), and write only the
@@ -190,7 +193,9 @@ def _settle(
     with the breaks, a change into or out of ``held``/``suspended`` — as a repair with an audit row.
     Rows are locked (``SELECT … FOR UPDATE``) and re-read before writing, so two settles at once
     write each change once; the number of queries does not grow with the number of partners.
-    ``dry_run`` writes nothing and returns what would change.
+    ``dry_run`` writes nothing and returns what would change. ``backdated`` (a reconcile as of
+    another instant than now) marks the states it writes as never real: leaving them later sends
+    no notice.
     """
     facts = _Facts(partner_ids, at)
     ids = list(facts.partners)
@@ -207,6 +212,8 @@ def _settle(
             {
                 "partner_id": pk,
                 "state": State.ACTIVE,
+                "changed_at": None,
+                "state_as_of": None,
                 "suspended_at": None,
                 "suspended_by_id": None,
                 "suspended_reason": "",
@@ -266,7 +273,9 @@ def _settle(
             groups[(row["state"], to_state)].append(pk)
             records.append(TransitionRecord(pk, facts.partners[pk]["slug"], row["state"], to_state, reason))
         for (from_state, to_state), group in groups.items():
-            SyncState.objects.filter(partner_id__in=group, state=from_state).update(state=to_state, changed_at=now)
+            SyncState.objects.filter(partner_id__in=group, state=from_state).update(
+                state=to_state, changed_at=now, state_as_of=at if backdated else None
+            )
         SyncTransition.objects.bulk_create(
             SyncTransition(
                 partner_id=r.partner_id,
@@ -277,11 +286,20 @@ def _settle(
                 actor_label=actor_label,
                 at=now,
                 as_of=at,
-                notify=notify and facts.resumed(r.partner_id, r.from_state, r.to_state),
+                notify=notify
+                and facts.resumed(r.partner_id, r.from_state, r.to_state)
+                and not _backdated(locked[r.partner_id]),
             )
             for r in records
         )
     return sorted(records, key=lambda r: r.partner_slug)
+
+
+def _backdated(row: dict) -> bool:
+    """Whether the row's current state was computed as of another instant than the real time
+    (``reconcile_syncs --at``): it was never real for the partner, so leaving it tells nobody
+    anything (no "your sync has resumed" for a pause that only such a run made)."""
+    return row.get("state_as_of") is not None
 
 
 def _reason(cause: str, why: str) -> str:
@@ -321,7 +339,9 @@ def _store_holds(locked: dict, holds: dict, facts: _Facts, *, now: datetime, rep
         row["held_by_break_id"] = break_id
 
 
-def sync_reconcile(*, at: datetime | None = None, notify: bool = True, dry_run: bool = False) -> list[TransitionRecord]:
+def sync_reconcile(
+    *, at: datetime | None = None, notify: bool = True, dry_run: bool = False, backdated: bool = False
+) -> list[TransitionRecord]:
     """Bring every partner's sync state in line with its facts at the aware instant ``at``.
 
     The state each partner should be in is computed by ``lib.sync_state.derive_state`` from the
@@ -335,10 +355,20 @@ def sync_reconcile(*, at: datetime | None = None, notify: bool = True, dry_run: 
     number of SQL queries does not grow with the number of partners. Returns the transitions
     written, ordered by partner slug. ``dry_run`` computes and returns them without writing
     anything; ``notify=False`` writes them with no "resumed" notice to send. History rows carry
-    the real write time (``at``) and the instant evaluated (``as_of``).
+    the real write time (``at``) and the instant evaluated (``as_of``). ``backdated``: ``at`` is
+    another instant than the real time (``reconcile_syncs --at``): nothing is told, now or when the
+    next run at the real time puts those states right.
     """
     at = at or timezone.now()
-    records = _settle(partner_ids=None, at=at, actor_label=RECONCILE_ACTOR, notify=notify, dry_run=dry_run, repair=True)
+    records = _settle(
+        partner_ids=None,
+        at=at,
+        actor_label=RECONCILE_ACTOR,
+        notify=notify and not backdated,
+        dry_run=dry_run,
+        repair=True,
+        backdated=backdated,
+    )
     if records and not dry_run:
         logger.info("reconcile at %s: %d transition(s)", at.isoformat(), len(records))
     return records

@@ -61,6 +61,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='syncstate',
+            name='state_as_of',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='syncstate',
             name='held_by_break_id',
             field=models.PositiveBigIntegerField(blank=True, null=True),
         ),

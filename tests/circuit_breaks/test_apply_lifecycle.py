@@ -326,3 +326,22 @@ def test_opening_the_decide_address_in_a_browser_goes_to_the_break_page(admin_cl
     response = admin_client_.get(f"/admin/circuit_breaks/circuitbreak/{cb.pk}/decide/")
     assert (response.status_code, response["Location"]) == (302, f"/admin/circuit_breaks/circuitbreak/{cb.pk}/change/")
     assert CircuitBreak.objects.get(pk=cb.pk).status == "open"
+
+
+def test_a_reject_reason_past_2000_characters_is_refused_in_words(gb, tmp_path, manager):
+    from circuit_breaks.services import BreakDecisionError
+
+    cb = _held(gb, tmp_path)
+    with pytest.raises(BreakDecisionError, match="^Keep the reason under 2,000 characters \\(this one has 2,001\\)"):
+        break_decide(circuit_break_id=cb.pk, action="reject", by=manager, reason="x" * 2001)
+    assert CircuitBreak.objects.get(pk=cb.pk).status == "open"
+
+
+def test_the_run_page_dates_a_decision_on_the_partners_own_calendar(gb, tmp_path, manager, client):
+    cb = _held(gb, tmp_path)
+    late_evening = datetime(2026, 8, 4, 3, 0, tzinfo=UTC)  # Mon 2026-08-03 22:00 in Chicago
+    with time_machine.travel(late_evening, tick=False):
+        break_decide(circuit_break_id=cb.pk, action="reject", by=manager, reason="last year's file")
+    client.force_login(MembershipFactory(partner=gb).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{cb.run_id}/").content.decode()
+    assert "<strong>Review:</strong> Rejected by psm on 2026-08-03: nothing applied." in page

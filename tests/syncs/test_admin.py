@@ -180,7 +180,7 @@ def test_staff_suspend_with_a_reason_and_lift_from_admin_and_a_break_still_open_
     ask = admin_client_.post(url, {"action": "suspend", **chosen}).content.decode()
     assert "Suspend the nightly sync for:" in ask and "Grand Bend — now active" in ask
     blank = admin_client_.post(url, {"action": "suspend", **chosen, "confirm": "yes", "reason": " "})
-    assert "Please give a reason." in blank.content.decode()
+    assert "Give a reason: it is kept with the suspension" in blank.content.decode()
     assert SyncState.objects.get(partner=partner).state == "active"
     page = admin_client_.post(
         url, {"action": "suspend", **chosen, "confirm": "yes", "reason": "district asked: SIS move"}, follow=True
@@ -205,3 +205,16 @@ def test_staff_suspend_with_a_reason_and_lift_from_admin_and_a_break_still_open_
     assert SyncState.objects.get(partner=partner).state == "held"
     again = admin_client_.post(url, lift, follow=True)
     assert "Grand Bend was not suspended." in again.content.decode()
+
+
+def test_a_suspension_without_a_reason_gets_one_message_at_the_field(admin_client_, school_year):
+    partner = PartnerFactory(name="Grand Bend", slug="grand-bend")
+    sync_reconcile()
+    state = SyncState.objects.get(partner=partner)
+    page = admin_client_.post(
+        "/admin/syncs/syncstate/",
+        {"action": "suspend", "_selected_action": [state.pk], "confirm": "yes", "reason": "  "},
+    ).content.decode()
+    assert page.count("Give a reason: it is kept with the suspension, and the partner will ask.") == 1
+    assert "This field is required." not in page
+    assert SyncState.objects.get(pk=state.pk).state == "active"

@@ -171,3 +171,26 @@ def test_sync_schedule_of_a_file_sharing_partner(school_year):
 def test_sync_schedule_of_an_unknown_partner(school_year):
     with pytest.raises(CommandError, match="No partner with slug 'nope'"):
         _run("sync_schedule", "nope")
+
+
+def test_undoing_a_backdated_pause_tells_the_partner_nothing(school_year, deliver):
+    """A pause that only ``--at`` made was never real: when the scheduled run puts the partner back,
+    nobody is told the sync "resumed"."""
+    import time_machine
+
+    from syncs.models import SyncTransition
+    from syncs.services import sync_reconcile, sync_send_transition_notices
+    from tests.factories import MembershipFactory
+
+    lakeview = PartnerFactory(slug="lakeview", time_zone="America/Los_Angeles")
+    MembershipFactory(partner=lakeview, user__username="it@lakeview.example.org")
+    with time_machine.travel("2026-12-01T15:00Z", tick=False):
+        sync_reconcile()  # active in December
+        data = json.loads(_run("reconcile_syncs", "--at", "2026-07-01T12:00Z", "--json"))
+        assert [(t["from"], t["to"]) for t in data["transitions"]] == [("active", "paused")]
+    with time_machine.travel("2026-12-01T15:15Z", tick=False):
+        [back] = sync_reconcile()  # the next scheduled run, at the real time
+        assert (back.from_state, back.to_state) == ("paused", "active")
+        assert sync_send_transition_notices() == 0
+    assert SyncTransition.objects.filter(partner=lakeview, notify=True).count() == 0
+    assert deliver() == []

@@ -58,7 +58,7 @@ class Command(BaseCommand):
         # email and marks its transitions as needing no "resumed" email.
         quiet = options["no_notices"] or options["at"] is not None
         with stdout_to_stderr(options["json"]):
-            transitions = sync_reconcile(at=at, notify=not quiet, dry_run=dry_run)
+            transitions = sync_reconcile(at=at, notify=not quiet, dry_run=dry_run, backdated=options["at"] is not None)
             notices = {"pause": 0, "transition": 0}
             if not quiet and not dry_run:
                 notices = {
