@@ -34,9 +34,9 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from syncs.diff import diff_snapshot  # noqa: E402
+from lib.oneroster import COLUMNS, ENTITIES, read_package  # noqa: E402
+from lib.roster_diff import diff_snapshot  # noqa: E402
 from syncs.ingest import applied_roster, sync_ingest  # noqa: E402
-from syncs.oneroster import COLUMNS, ENTITIES, read_package  # noqa: E402
 
 
 def write_package(folder: Path, students: int, seed: int, churn: bool, quoting: int = csv.QUOTE_MINIMAL) -> None:

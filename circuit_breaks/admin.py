@@ -14,10 +14,10 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html
 
+from lib.probable_cause import CAUSE_LABELS
 from partners.admin import ReadOnlyAdminMixin
 from partners.services import audit_record
 
-from .cause import CAUSE_LABELS
 from .models import BreakEvent, CircuitBreak, PolicyOverride
 from .selectors import age_in_business_days, review_context, review_due, sla_status
 from .services import BreakDecisionError, break_decide

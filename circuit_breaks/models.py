@@ -9,9 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from syncs.oneroster import ENTITIES
-
-from .cause import CAUSE_LABELS
+from lib.oneroster import ENTITIES
+from lib.probable_cause import CAUSE_LABELS
 
 
 class CircuitBreak(models.Model):

@@ -8,12 +8,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from lib import calendar
+from lib.circuit_break_policy import EntityCounts, Thresholds, tripped
+from lib.oneroster import ENTITIES
 from partners.selectors import partner_closures
 from syncs.models import SyncRun
-from syncs.oneroster import ENTITIES
 
 from .models import CircuitBreak, PolicyOverride
-from .policy import EntityCounts, Thresholds, tripped
 
 OVERRIDE_FIELDS = [f.name for f in Thresholds.__dataclass_fields__.values()]
 
@@ -129,7 +129,7 @@ def review_table(circuit_break: CircuitBreak) -> list[dict]:
         t = circuit_break.thresholds.get(entity) or asdict(default_thresholds())
         before = c.get("before", 0)
         rules = tripped(
-            EntityCounts(**{k: c.get(k, 0) for k in ("before", "created", "updated", "deleted")}),
+            EntityCounts.from_mapping({k: c.get(k, 0) for k in ("before", "created", "updated", "deleted")}),
             Thresholds().with_overrides(t),
         )
         rows.append(

@@ -20,7 +20,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-import syncs.review
 import syncs.services
 from lib import calendar
 from partners.jobs import enqueue_on_commit
@@ -28,6 +27,7 @@ from partners.selectors import staff_contacts
 from partners.services import audit_record, queue_templated_mail
 
 from .models import BreakEvent, CircuitBreak
+from .review import apply_reviewed, recheck_package
 from .selectors import review_due
 
 Status = CircuitBreak.Status
@@ -75,7 +75,7 @@ def circuit_break_open(
 ) -> CircuitBreak:
     """Open a circuit break for ``run``; a newer snapshot supersedes the partner's open break, so
     the review always shows the latest diff against the applied roster. ``cause`` is a
-    ``circuit_breaks.cause.Cause``."""
+    ``lib.probable_cause.Cause``."""
     held_deletions = [
         (old.pk, sum(c.get("deleted", 0) for c in old.counts.values()))
         for old in CircuitBreak.objects.filter(partner=partner, status=Status.OPEN, kind=CircuitBreak.Kind.DELETIONS)
@@ -274,7 +274,7 @@ def _apply_claimed(circuit_break_id: int) -> bool:
         )
         if not cb.apply_pending:
             return False
-        outcome = syncs.review.sync_apply_reviewed(
+        outcome = apply_reviewed(
             partner=cb.partner,
             run=cb.run,
             checksum=cb.checksum,
@@ -347,7 +347,7 @@ def _recheck_claimed(circuit_break_id: int) -> None:
     as it is now (outside any transaction, like every ingest), then settle the approval with what
     that came to. A worker killed in between leaves the claim to expire and the sweep to retry."""
     cb = CircuitBreak.objects.select_related("run", "partner").get(pk=circuit_break_id)
-    result = _sync_recheck(cb.run)
+    result = recheck_package(cb.run)
     run = f"sync run {result.run.pk}" if result.run else "no run"
     changed = _changes(result.counts)
     applied = result.outcome == "applied" and bool(changed)
@@ -442,17 +442,11 @@ def break_apply_due(*, now=None) -> list[int]:
     return done
 
 
-def _sync_recheck(run):
-    from syncs.ingest import sync_recheck  # syncs.ingest imports this module
-
-    return sync_recheck(run=run)
-
-
 def _recheck(circuit_break_id: int) -> None:
     """Run the pipeline again on an open break's package against the roster as it is now; the
     result (applied, or a fresh break) replaces what the stale diff said."""
     cb = CircuitBreak.objects.select_related("run", "partner").get(pk=circuit_break_id)
-    result = _sync_recheck(cb.run)
+    result = recheck_package(cb.run)
     run = f"sync run {result.run.pk}" if result.run else "no run"
     _event(
         cb,

@@ -215,7 +215,7 @@ class RosterRecord(models.Model):
     entity = models.CharField(max_length=20)
     sourced_id = models.CharField(max_length=255)
     data = models.JSONField()
-    # Change detector of the compared values (syncs.diff.row_digest): a no-change night compares digests
+    # Change detector of the compared values (lib.roster_diff.row_digest): a no-change night compares digests
     # without loading every record's JSON.
     digest = models.CharField(max_length=40, blank=True, default="")
     active = models.BooleanField(default=True)

@@ -6,15 +6,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.module_loading import import_string
 
-from circuit_breaks.selectors import hold_notice
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from partners.services import audit_record
 
 from .forms import PackageUploadForm
 from .ingest import sync_ingest_upload
 from .models import SyncRun
+from .panels import panels
 from .selectors import partner_season, roster_search, roster_summary
 from .services import sync_confirm_rollover
 from .timeline import build_timeline
@@ -34,7 +33,7 @@ def timeline(request, slug):
             "season": season,
             "timeline": build_timeline(season, today),
             "can_act": can_act_for(request.user, partner),
-            "panels": [import_string(path)(request, partner) for path in settings.BTS_TIMELINE_PANELS],
+            "panels": panels(settings.BTS_TIMELINE_PANELS, request, partner),
         },
     )
 
@@ -95,7 +94,7 @@ def sync_runs(request, slug):
             "form": form,
             "can_upload": can_upload,
             "result": result,
-            "hold": hold_notice(partner),
+            "hold_panels": panels(settings.BTS_HOLD_PANELS, request, partner),
         },
     )
 
@@ -149,6 +148,6 @@ def roster(request, slug):
             "schools": roster_summary(partner),
             "query": query,
             "matches": roster_search(partner, query, limit=51) if query else None,
-            "hold": hold_notice(partner),
+            "hold_panels": panels(settings.BTS_ROSTER_PANELS, request, partner),
         },
     )

@@ -268,6 +268,10 @@ BTS_PERIODIC_TASKS = {
 BTS_PARTNER_HOME_PANELS = ["season.panels.data_review_panel", "syncs.panels.season_panel"]
 # Cards below the season timeline (syncs imports none of them): (request, partner) -> HTML.
 BTS_TIMELINE_PANELS = ["season.panels.calendar_panel"]
+# Notices on the syncs pages while a circuit break holds the partner (season card, runs page; the
+# roster page's also lists the removals waiting for review): (request, partner) -> HTML.
+BTS_HOLD_PANELS = ["circuit_breaks.panels.hold_panel"]
+BTS_ROSTER_PANELS = ["circuit_breaks.panels.pending_deletions_panel"]
 # Called by partners.services.plan_approve, in its transaction: (plan=, by=) -> None.
 BTS_PLAN_APPROVAL_APPLIERS = ["syncs.services.schedule_apply_plan"]
 # Which circuit breaks hold partners' syncs (syncs imports none of circuit_breaks):
@@ -296,6 +300,8 @@ BTS_PACKAGE_MAX_COMPRESSED = env.int("BTS_PACKAGE_MAX_COMPRESSED", default=200 *
 BTS_PACKAGE_MAX_UNCOMPRESSED = env.int("BTS_PACKAGE_MAX_UNCOMPRESSED", default=256 * 2**20)
 BTS_PACKAGE_MAX_FILES = env.int("BTS_PACKAGE_MAX_FILES", default=30)
 BTS_PACKAGE_MAX_ROWS = env.int("BTS_PACKAGE_MAX_ROWS", default=5_000_000)
+# How long a writer of one partner's roster waits for another one to finish (PostgreSQL; seconds).
+BTS_ROSTER_LOCK_TIMEOUT_SECONDS = env.int("BTS_ROSTER_LOCK_TIMEOUT_SECONDS", default=600)
 
 # Circuit breaks (DESIGN.md "Circuit-break policy"): the default thresholds (staff override them per
 # partner and entity type in admin), the review SLA in business days of the partner's calendar,

@@ -17,7 +17,7 @@ from bts_portal.demo import write_term_change
 from circuit_breaks.models import CircuitBreak, PolicyOverride
 from partners.models import Plan
 from tests.factories import MembershipFactory, PartnerFactory, StaffFactory
-from tests.syncs.test_oneroster import GRAND_BEND
+from tests.fixtures import GRAND_BEND
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CONSOLE = "django.core.mail.backends.console.EmailBackend"

@@ -139,14 +139,14 @@ def test_an_apply_whose_worker_was_killed_is_retried_after_its_claim_expires(gb,
 
 
 def test_an_apply_that_keeps_failing_is_retried_then_goes_back_to_the_queue(gb, tmp_path, manager, monkeypatch):
-    import syncs.review
+    import circuit_breaks.services
 
     cb = _held(gb, tmp_path)
 
     def database_gone(**kwargs):
         raise ConnectionResetError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(syncs.review, "sync_apply_reviewed", database_gone)
+    monkeypatch.setattr(circuit_breaks.services, "apply_reviewed", database_gone)
     with time_machine.travel(DECIDED, tick=False):
         break_decide(circuit_break_id=cb.pk, action="approve", by=manager)
         apply_decision(cb.pk)
@@ -250,7 +250,7 @@ def test_a_newer_package_applied_before_a_pending_approval_settles_it_with_nothi
     import shutil
 
     from syncs.ingest import sync_ingest
-    from tests.syncs.test_oneroster import GRAND_BEND
+    from tests.fixtures import GRAND_BEND
 
     cb = _held(gb, tmp_path)
     with time_machine.travel(DECIDED, tick=False):

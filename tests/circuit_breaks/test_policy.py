@@ -2,7 +2,7 @@
 
 import pytest
 
-from circuit_breaks.policy import EntityCounts, evaluate
+from lib.circuit_break_policy import EntityCounts, evaluate
 
 
 def _one(**counts):
@@ -118,7 +118,7 @@ def test_the_admin_refuses_a_share_above_one(admin_client_):
 
 
 def test_a_type_with_no_records_before_never_divides_by_zero():
-    from circuit_breaks.policy import Thresholds
+    from lib.circuit_break_policy import Thresholds
 
     assert (
         evaluate(

@@ -26,7 +26,7 @@ from syncs.ingest import sync_ingest
 from syncs.models import RosterRecord, SyncState
 from tests.concurrency import run_at_once
 from tests.factories import PartnerFactory, StaffFactory
-from tests.syncs.test_oneroster import GRAND_BEND
+from tests.fixtures import GRAND_BEND
 
 OLD_ENROLLMENT = "6F4283DC-F831-4437-A9A3-E030C7AF0493"
 NEW_ENROLLMENT = OLD_ENROLLMENT + "-2122"

@@ -14,7 +14,8 @@ from syncs.ingest import sync_ingest
 from syncs.models import RosterRecord, SyncRun, SyncState
 from tests.concurrency import run_at_once
 from tests.factories import PartnerFactory
-from tests.syncs.test_oneroster import GRAND_BEND, _edit
+from tests.fixtures import GRAND_BEND
+from tests.lib.test_oneroster import _edit
 
 
 @pytest.fixture
@@ -337,7 +338,7 @@ def test_a_oneroster_password_is_never_stored(partner, copy):
 def test_every_stored_digest_matches_its_stored_data(partner, copy):
     """What a migration or a record stored without a digest recomputes from the data equals what
     the nightly diff computes from the row (a user's password is neither stored nor compared)."""
-    from syncs.diff import record_digest
+    from lib.roster_diff import record_digest
 
     folder = copy()
     _edit(folder, "users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,hunter2")

@@ -12,7 +12,7 @@ from syncs.nightly import sync_dispatch_nightly, sync_recover_runs
 from syncs.services import sync_reconcile
 from tests.concurrency import run_at_once
 from tests.factories import PartnerFactory, ScheduleFactory
-from tests.syncs.test_oneroster import GRAND_BEND
+from tests.fixtures import GRAND_BEND
 
 
 @pytest.fixture

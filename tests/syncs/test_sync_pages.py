@@ -9,7 +9,7 @@ from partners.models import PartnerMembership
 from syncs.ingest import sync_ingest
 from syncs.models import SyncRun
 from tests.factories import MembershipFactory, PartnerFactory
-from tests.syncs.test_oneroster import GRAND_BEND
+from tests.fixtures import GRAND_BEND
 
 
 def _zip(folder=GRAND_BEND, break_users=False) -> io.BytesIO:

@@ -1,9 +1,11 @@
-"""What staff review when a sync is held, and applying a reviewed diff.
+"""What staff review when a sync is held, applying the reviewed diff, and re-checking a package.
 
 ``review_material`` gathers, at hold time, the samples (up to 20 records per change kind and
 entity, with before → after of the changed fields) and the facts the probable cause needs.
-``sync_apply_reviewed`` applies a held run's diff once staff approve it: exactly the reviewed diff,
-pinned by the package's SHA-256 and the roster version the diff was made against.
+``apply_reviewed`` applies a held run's diff once staff approve it: exactly the reviewed diff,
+pinned by the package's SHA-256 and the roster version the diff was made against, through the
+roster-persistence module of syncs (``syncs.roster``). ``recheck_package`` runs a break's stored
+package through the pipeline again against the roster as it is now.
 """
 
 import gc
@@ -11,12 +13,14 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
-from circuit_breaks.cause import CauseFacts, moved_up_one
+import syncs.ingest  # a module reference: syncs.ingest calls circuit_breaks.api, which imports this
+from lib.oneroster import NAMES, PackageError, Snapshot, read_package
+from lib.probable_cause import CauseFacts, moved_up_one
+from lib.roster_diff import EntityDiff, diff_snapshot, record_data
 from partners.models import Partner
-
-from .diff import EntityDiff, diff_snapshot, record_data
-from .models import RosterRecord, SyncRun, SyncState
-from .oneroster import NAMES, PackageError, Snapshot, read_package
+from syncs.models import RosterRecord, SyncRun
+from syncs.roster import applied_roster, apply_diff, package_limits, roster_lock, stored_package
+from syncs.roster import roster_version as current_roster_version
 
 SAMPLES_PER_KIND = 20
 _BOOKKEEPING = {"sourcedId", "status", "dateLastModified"}
@@ -116,7 +120,7 @@ class ReviewedApply:
     stale: bool = False
 
 
-def sync_apply_reviewed(
+def apply_reviewed(
     *, partner: Partner, run: SyncRun, checksum: str, roster_version: int, include_deletions: bool
 ) -> ReviewedApply:
     """Apply the diff of the held ``run`` that staff reviewed, or part of it.
@@ -126,11 +130,9 @@ def sync_apply_reviewed(
     reason). With ``include_deletions=False`` creates and updates are applied and the deletions are
     returned in ``held_deletions``. Never raises for a changed or missing package.
     """
-    from .ingest import _apply, _limits, applied_roster, stored_package  # the ingest module imports this one
-
     with transaction.atomic():
-        SyncState.objects.select_for_update().get(partner=partner)
-        current = SyncState.objects.filter(partner=partner).values_list("roster_version", flat=True).get()
+        roster_lock(partner)
+        current = current_roster_version(partner)
         if current != roster_version:
             return ReviewedApply(
                 False,
@@ -152,7 +154,7 @@ def sync_apply_reviewed(
                         {},
                         {},
                     )
-                snapshot = read_package(path, existing=roster, limits=_limits())
+                snapshot = read_package(path, existing=roster, limits=package_limits())
         except (OSError, ValueError):
             return ReviewedApply(False, "The stored package cannot be read; nothing was applied.", {}, {})
         except PackageError as error:
@@ -165,7 +167,20 @@ def sync_apply_reviewed(
             held = {entity: list(d.deleted) for entity, d in diffs.items() if d.deleted}
             for d in diffs.values():
                 d.deleted = []
-        _apply(partner, run, diffs)
+        apply_diff(partner, run, diffs)
         applied = {entity: d.counts() for entity, d in diffs.items()}
-        version = SyncState.objects.filter(partner=partner).values_list("roster_version", flat=True).get()
+        version = current_roster_version(partner)
         return ReviewedApply(True, "Applied.", applied, held, version)
+
+
+def recheck_package(run: SyncRun):
+    """Run the pipeline again on the stored package of ``run``, against the roster as it is now
+    (a review changed it since the package was diffed): it applies if the new diff passes the
+    policy, else it opens a fresh circuit break in place of the stale one. Returns the
+    ``syncs.ingest.IngestResult``; a package that cannot be read gives a ``rejected`` result and
+    no run."""
+    try:
+        with stored_package(run) as (path, _):
+            return syncs.ingest.sync_ingest(partner=run.partner, path=path, source=SyncRun.Source.RECHECK, recheck=True)
+    except (OSError, ValueError):
+        return syncs.ingest.IngestResult(outcome=SyncRun.Outcome.REJECTED, reason="The stored package cannot be read.")

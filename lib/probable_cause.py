@@ -11,6 +11,8 @@ when none fits.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .circuit_break_policy import EntityCounts, Thresholds, emptied, too_many_rejected
+
 
 @dataclass(frozen=True)
 class CauseFacts:
@@ -48,12 +50,18 @@ CAUSE_LABELS = {
 }
 
 
-def probable_cause(counts: Mapping[str, Mapping[str, int | str]], facts: CauseFacts) -> Cause:
+def probable_cause(
+    counts: Mapping[str, Mapping[str, int | str]],
+    facts: CauseFacts,
+    thresholds: Mapping[str, Thresholds] | None = None,
+) -> Cause:
     """The first known pattern that fits ``counts`` (``{entity: {before, created, updated, deleted,
-    rows_read, rows_dropped, mode}}``, as a run stores them) and ``facts``, or ``UNKNOWN``."""
+    rows_read, rows_dropped, mode}}``, as a run stores them) and ``facts``, or ``UNKNOWN``. The file
+    rules are the policy's own (``emptied``, ``too_many_rejected``) with the thresholds in force
+    (``{entity: Thresholds}``; the defaults where missing)."""
+    thresholds = thresholds or {}
     for entity, c in counts.items():
-        emptied = c.get("deleted") == c.get("before") and not c.get("created")
-        if c.get("mode") == "bulk" and c.get("before") and (c.get("rows_read") == 0 or emptied):
+        if emptied(EntityCounts.from_mapping(c)):
             return Cause(
                 "file_problem",
                 "File problem: a file is empty or header-only",
@@ -62,7 +70,7 @@ def probable_cause(counts: Mapping[str, Mapping[str, int | str]], facts: CauseFa
             )
     for entity, c in counts.items():
         read, dropped = c.get("rows_read", 0), c.get("rows_dropped", 0)
-        if read and dropped and (dropped > 100 or dropped > read * 0.01):
+        if too_many_rejected(EntityCounts.from_mapping(c), thresholds.get(entity) or Thresholds()):
             return Cause(
                 "file_quality",
                 "File quality: many rows rejected",

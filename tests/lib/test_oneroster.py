@@ -1,6 +1,5 @@
 """Reading and validating OneRoster 1.1 CSV packages (the Grand Bend sample and broken copies)."""
 
-import os
 import shutil
 import unicodedata
 import zipfile
@@ -8,16 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syncs.oneroster import Limits, PackageError, read_package
-
-# The public Grand Bend sample lives in the workspace's shared/ folder beside the project
-# (BTS_ONEROSTER_SAMPLE overrides where).
-GRAND_BEND = Path(
-    os.environ.get(
-        "BTS_ONEROSTER_SAMPLE",
-        Path(__file__).resolve().parents[2].parent / "shared" / "data" / "oneroster" / "grand-bend",
-    )
-)
+from lib.oneroster import Limits, PackageError, read_package
+from tests.fixtures import GRAND_BEND
 
 
 @pytest.fixture
@@ -327,7 +318,7 @@ def test_a_clean_package_takes_the_fast_path(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the row-by-row path was used")
 
-    monkeypatch.setattr("syncs.oneroster._read_rows", refuse)
+    monkeypatch.setattr("lib.oneroster.reader._read_rows", refuse)
     assert sum(len(rows) for rows in read_package(GRAND_BEND).rows.values()) == 51
 
 

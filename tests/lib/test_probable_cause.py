@@ -1,6 +1,6 @@
 """The probable cause of a circuit break, each pattern with its evidence (pure)."""
 
-from circuit_breaks.cause import UNKNOWN, CauseFacts, moved_up_one, probable_cause
+from lib.probable_cause import UNKNOWN, CauseFacts, moved_up_one, probable_cause
 
 
 def _c(before=0, created=0, updated=0, deleted=0, rows_read=None, rows_dropped=0, mode="bulk"):

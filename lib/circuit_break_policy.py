@@ -43,6 +43,25 @@ class EntityCounts:
     rows_dropped: int = 0
     mode: str = "bulk"
 
+    @classmethod
+    def from_mapping(cls, counts: Mapping) -> "EntityCounts":
+        """From one type's counts as a run stores them (``{before, created, …, mode}``; missing
+        numbers are 0, a missing mode is ``bulk``)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in counts.items() if k in names})
+
+
+def too_many_rejected(c: EntityCounts, t: Thresholds) -> bool:
+    """Rows rejected by validation above ``rejected_ratio`` of the file, or above ``rejected_rows``
+    (DESIGN.md: silent drops look like deletes)."""
+    return bool(c.rows_read) and (c.rows_dropped > c.rows_read * t.rejected_ratio or c.rows_dropped > t.rejected_rows)
+
+
+def emptied(c: EntityCounts) -> bool:
+    """A ``bulk`` file that would empty a type that had records: no rows at all (header-only or
+    empty), or every record removed and none created."""
+    return c.mode == "bulk" and bool(c.before) and (c.rows_read == 0 or (c.deleted == c.before and c.created == 0))
+
 
 @dataclass(frozen=True)
 class Tripped:
@@ -91,16 +110,17 @@ def evaluate(
             t = thresholds or Thresholds()
         if c.mode == "absent":
             continue
-        if c.rows_read and (c.rows_dropped > c.rows_read * t.rejected_ratio or c.rows_dropped > t.rejected_rows):
+        if too_many_rejected(c, t):
             reasons.append(
                 f"{entity}: {c.rows_dropped:,} of {c.rows_read:,} rows rejected by validation = "
                 f"{_pct(c.rows_dropped, c.rows_read)} > {t.rejected_ratio * 100:g} % (or > {t.rejected_rows} rows)"
             )
-        if c.mode == "bulk" and c.before and c.rows_read == 0:
-            reasons.append(f"{entity}: the file has no rows, which would remove all {c.before:,} records")
-            continue
-        if c.mode == "bulk" and c.before and c.deleted == c.before and c.created == 0:
-            reasons.append(f"{entity}: every one of the {c.before:,} records would be removed")
+        if emptied(c):
+            reasons.append(
+                f"{entity}: the file has no rows, which would remove all {c.before:,} records"
+                if c.rows_read == 0
+                else f"{entity}: every one of the {c.before:,} records would be removed"
+            )
             continue
         rules = tripped(c, t)
         if rules.ratio_rules:

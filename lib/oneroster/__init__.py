@@ -1,0 +1,34 @@
+"""Read and validate a OneRoster 1.1 CSV package (a zip or a folder): a pure library (no Django).
+
+The caller passes the ``sourcedId``s already applied for the partner so references can resolve
+against the roster as well as the package. Rules follow the IMS OneRoster v1.1 CSV binding (§2
+files and manifest, §3 per-file columns, §2.3 bulk/delta): exact header names (UTF-8 BOM
+tolerated, CRLF or LF, extension columns to the right of the standard ones ignored), required
+fields, enums, booleans ``true``/``false`` in any case, ISO dates, ``endDate`` not before
+``startDate``, unique ``sourcedId`` per file, references, no more fields than the header unless
+the extra ones are empty, no CR inside a field; a manifest that declares a missing file, a
+zero-byte file or a wrong header rejects the whole package; a bad row is dropped and reported.
+Values are Unicode-NFC normalised; ids stay strings (``00123``).
+
+Modules, by concern: ``spec`` (the files and columns), ``model`` (problems, snapshot, limits),
+``package`` (opening a zip or folder), ``manifest``, ``values`` (one value, one row),
+``fast`` (the column-at-a-time fast path), ``rows`` (the row-by-row reader), ``references``, and
+``reader`` (``read_package``, the one entry point).
+"""
+
+from .model import Limits, PackageError, Problem, Snapshot
+from .reader import read_package
+from .spec import COLUMNS, ENTITIES, MODES, NAMES, STATUSES
+
+__all__ = [
+    "COLUMNS",
+    "ENTITIES",
+    "MODES",
+    "NAMES",
+    "STATUSES",
+    "Limits",
+    "PackageError",
+    "Problem",
+    "Snapshot",
+    "read_package",
+]

@@ -1,0 +1,132 @@
+"""The row-by-row reader: every problem of every row worded with its file, line and column."""
+
+import csv
+import io
+
+from .model import Problem, Snapshot
+from .spec import COLUMNS, NAMES
+from .values import _check_value, _checked, _row_checks
+
+
+def _read_rows(
+    entity: str, name: str, text: str, width: int, mode: str, snapshot: Snapshot
+) -> tuple[list[tuple], list[int]]:
+    """The row-by-row path: every row checked column by column, every problem worded."""
+    problems = snapshot.problems
+    columns, expected = COLUMNS[entity], NAMES[entity]
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)  # the header line, read already (_parse_file): it ends on line 1
+    rows, lines = [], []
+    line = 1
+    seen: dict[str, int] = {}
+    read = dropped = 0
+    last: tuple[int, list[str]] | None = None  # (line, fields) of the last record read
+    while True:
+        try:
+            raw = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as error:
+            problems.append(
+                Problem(name, reader.line_num, 0, "", "", f"The file cannot be read as CSV here: {error}.", "package")
+            )
+            break
+        start, line = line + 1, reader.line_num
+        if not raw or raw == [""]:
+            continue
+        if any("\n" in value for value in raw):
+            # A line break inside a value: a quoted field ran over lines, or (on the last line) to
+            # the end of the file.
+            column = next(index for index, value in enumerate(raw) if "\n" in value) + 1
+            spread = f"runs over {line - start + 1} lines" if line > start else "runs to the end of the file"
+            problems.append(
+                Problem(
+                    name,
+                    start,
+                    column,
+                    "",
+                    "",
+                    f'A quoted field starting on line {start} {spread}: a quote (") is probably not closed. The '
+                    "file is rejected, so the rows it would swallow are not taken as deletions.",
+                    "package",
+                )
+            )
+            break
+        read += 1
+        last = (start, raw)
+        errors = []
+        if len(raw) > width and any(v.strip() for v in raw[width:]):
+            errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
+        if len(raw) < len(columns):
+            errors.append(
+                (
+                    len(raw) + 1,
+                    columns[len(raw)][0],
+                    "",
+                    f"The row has {len(raw)} fields but a {entity} row has {len(columns)}: fields are missing "
+                    "(the row may be cut short)",
+                )
+            )
+        values = {}
+        for index, (column, required, kind) in enumerate(columns):
+            value = raw[index].strip() if index < len(raw) else ""
+            if "\r" in value:
+                errors.append((index + 1, column, value, "The field contains a carriage return (CR)"))
+                continue
+            if "\x00" in value:
+                errors.append((index + 1, column, value.replace("\x00", "␀"), "The field contains a NUL character"))
+                continue
+            if not value:
+                if required or (mode == "delta" and column in ("status", "dateLastModified")):
+                    errors.append(
+                        (index + 1, column, "", f"{column} is required" + (" in a delta file" if not required else ""))
+                    )
+                values[column] = ""
+                continue
+            message = _check_value(kind, value) if _checked(kind) else None
+            if message:
+                errors.append((index + 1, column, value, f"{column} {message}"))
+            values[column] = value.lower() if kind == "bool" else value
+        if not errors:
+            errors = _row_checks(entity, values, seen)
+        sourced_id = values.get("sourcedId", "")
+        if errors:
+            dropped += 1
+            if sourced_id:
+                snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
+            for column_no, column, value, message in errors:
+                problems.append(Problem(name, start, column_no, column, value, message + ".", "row"))
+            continue
+        seen[sourced_id] = start
+        rows.append(tuple(values[c] for c in expected))
+        lines.append(start)
+    broken = any(p.file == name and p.level == "package" for p in problems)
+    if last and not broken and text.count('"') % 2 and _open_at_end(text, last[0]):
+        # The file ends inside a quoted field on its last line (no line end after it, so no line
+        # break in a value gave it away above): that row took the rest of the file.
+        problems.append(
+            Problem(
+                name,
+                last[0],
+                len(last[1]),
+                "",
+                "",
+                f'A quoted field on line {last[0]} is not closed: a quote (") is missing before the end of the '
+                "file. The file is rejected.",
+                "package",
+            )
+        )
+    snapshot.rows_read[entity] = read
+    snapshot.rows_dropped[entity] = dropped
+    return rows, lines
+
+
+def _open_at_end(text: str, line: int) -> bool:
+    """Whether the record starting on ``line`` (1-based, as the csv module counts) ends the file
+    inside a quoted field."""
+    tail = io.StringIO(text, newline="").readlines()[line - 1 :]
+    try:
+        list(csv.reader(tail, strict=True))
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False

@@ -1,0 +1,210 @@
+"""The roster as the portal has applied it, and the one way to write it.
+
+Every write of "this partner's roster" happens inside ``roster_lock`` (a row lock on the partner's
+sync state, taken in a transaction, with a lock timeout): the nightly pipeline's apply and a
+reviewed apply of a circuit break. Also here: the package a run stored (read back for a review),
+a package's bytes and SHA-256, and the package limits in force.
+
+Instants are aware UTC datetimes.
+"""
+
+import hashlib
+import io
+import json
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import F
+from django.utils import timezone
+
+from lib.oneroster import ENTITIES, Limits
+from lib.roster_diff import record_data, record_digest, row_digest
+from partners.models import Partner
+
+from .models import RosterRecord, SyncRun, SyncState
+
+
+def roster_lock(partner: Partner) -> SyncState:
+    """Lock ``partner``'s roster for the rest of the current transaction and return its sync-state
+    row (created if missing): two writers of one partner's roster never interleave; the second
+    waits, at most ``BTS_ROSTER_LOCK_TIMEOUT_SECONDS`` on PostgreSQL, then fails with the
+    database's lock-timeout error. Raises ``RuntimeError`` outside a transaction (a lock that ends
+    with the statement protects nothing)."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("roster_lock(partner) must run inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('lock_timeout', %s, true)", [f"{settings.BTS_ROSTER_LOCK_TIMEOUT_SECONDS}s"]
+            )
+    SyncState.objects.get_or_create(partner=partner, defaults={"changed_at": timezone.now()})
+    return SyncState.objects.select_for_update().get(partner=partner)
+
+
+def package_bytes(path: Path) -> tuple[bytes, str]:
+    """The package as zip bytes (a folder is zipped, sorted by name) and its SHA-256."""
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            for item in sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".csv"):
+                info = zipfile.ZipInfo(item.name, date_time=(1980, 1, 1, 0, 0, 0))
+                archive.writestr(info, item.read_bytes(), zipfile.ZIP_DEFLATED, compresslevel=1)
+        data = buffer.getvalue()
+    else:
+        data = path.read_bytes()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def package_limits() -> Limits:
+    """The package limits in force (``BTS_PACKAGE_MAX_*`` settings)."""
+    return Limits(
+        max_compressed=settings.BTS_PACKAGE_MAX_COMPRESSED,
+        max_uncompressed=settings.BTS_PACKAGE_MAX_UNCOMPRESSED,
+        max_files=settings.BTS_PACKAGE_MAX_FILES,
+        max_rows=settings.BTS_PACKAGE_MAX_ROWS,
+    )
+
+
+def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
+    """``{entity: {sourcedId: digest}}`` of the partner's active roster records (no JSON loaded,
+    except for a record stored without a digest)."""
+    roster: dict[str, dict[str, str]] = {}
+    active = RosterRecord.objects.active().filter(partner=partner)
+    table = RosterRecord._meta.db_table
+    with connection.cursor() as cursor:
+        for entity in ENTITIES:
+            # One plain query per type (the partial index serves it), fetched whole: about a
+            # million (sourcedId, digest) pairs go straight into a dict, with no model rows between.
+            cursor.execute(
+                f"SELECT sourced_id, digest FROM {table} WHERE partner_id = %s AND entity = %s AND active "  # noqa: S608
+                "AND digest <> ''",
+                [partner.pk, entity],
+            )
+            roster[entity] = dict(cursor.fetchall())
+    for entity, sourced_id, data in active.filter(digest="").values_list("entity", "sourced_id", "data").iterator():
+        roster[entity][sourced_id] = record_digest(entity, data)
+    return roster
+
+
+def roster_version(partner: Partner) -> int:
+    """How many times the partner's roster records were written (0: never)."""
+    return SyncState.objects.filter(partner=partner).values_list("roster_version", flat=True).first() or 0
+
+
+@contextmanager
+def stored_package(run: SyncRun) -> Iterator[tuple[Path, str]]:
+    """The package ``run`` stored, copied as a zip into a private temporary folder (whatever the
+    storage backend), and its SHA-256. Raises ``OSError`` or ``ValueError`` (no file) when it
+    cannot be read."""
+    with run.package.open("rb") as handle:
+        data = handle.read()
+    with tempfile.TemporaryDirectory(prefix="bts-package-") as folder:
+        path = Path(folder) / f"{Path(run.package_name or 'package').stem}.zip"
+        path.write_bytes(data)
+        yield path, hashlib.sha256(data).hexdigest()
+
+
+def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tuple]) -> None:
+    """Insert new roster records: PostgreSQL's COPY (a first night is about a million rows), else
+    ``bulk_create``."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        RosterRecord.objects.bulk_create(
+            [
+                RosterRecord(
+                    partner=partner,
+                    entity=entity,
+                    sourced_id=row[0],
+                    data=record_data(entity, row),
+                    applied_by_run=run,
+                    digest=row_digest(entity, row),
+                )
+                for row in rows
+            ],
+            batch_size=5000,
+        )
+        return
+    table = RosterRecord._meta.db_table
+    with connection.cursor() as cursor:
+        copy_sql = f"COPY {table} (partner_id, entity, sourced_id, data, digest, active, applied_by_run_id) FROM STDIN"  # noqa: S608
+        with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        partner.pk,
+                        entity,
+                        row[0],
+                        json.dumps(record_data(entity, row), ensure_ascii=False),
+                        row_digest(entity, row),
+                        True,
+                        run.pk,
+                    )
+                )
+
+
+def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list) -> None:
+    """Give existing records (updated, or inactive ones coming back) their new values, active and
+    stamped with ``run``. On PostgreSQL one ``UPDATE … FROM unnest(…)`` per 5,000 rows, else
+    ``bulk_update``."""
+    table = RosterRecord._meta.db_table
+    for start in range(0, len(rows), 5000):
+        batch = rows[start : start + 5000]
+        if connection.vendor == "postgresql":
+            sql = (
+                f"UPDATE {table} AS r SET data = v.data::jsonb, digest = v.digest, active = TRUE, "  # noqa: S608
+                "applied_by_run_id = %s, deactivated_at = NULL, deactivated_by_run_id = NULL "
+                "FROM unnest(%s::text[], %s::text[], %s::text[]) AS v(sourced_id, data, digest) "
+                "WHERE r.partner_id = %s AND r.entity = %s AND r.sourced_id = v.sourced_id"
+            )
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    sql,
+                    [
+                        run.pk,
+                        [row[0] for row in batch],
+                        [json.dumps(record_data(entity, row), ensure_ascii=False) for row in batch],
+                        [row_digest(entity, row) for row in batch],
+                        partner.pk,
+                        entity,
+                    ],
+                )
+            continue
+        by_id = {row[0]: row for row in batch}
+        records = list(RosterRecord.objects.filter(partner=partner, entity=entity, sourced_id__in=list(by_id)))
+        for record in records:
+            row = by_id[record.sourced_id]
+            record.data, record.digest, record.active = record_data(entity, row), row_digest(entity, row), True
+            record.applied_by_run, record.deactivated_at, record.deactivated_by_run = run, None, None
+        RosterRecord.objects.bulk_update(
+            records, ["data", "digest", "active", "applied_by_run", "deactivated_at", "deactivated_by_run"]
+        )
+
+
+def apply_diff(partner: Partner, run: SyncRun, diffs) -> None:
+    """Make the partner's roster equal the snapshot's ``diffs`` (``{entity: EntityDiff}``):
+    create, update and reactivate records, and deactivate (never delete) the ones that left, all
+    stamped with ``run``; bumps the roster version when anything changed. Call it under
+    ``roster_lock``."""
+    now = timezone.now()
+    changed = False
+    for entity, d in diffs.items():
+        if not (d.created or d.updated or d.deleted):
+            continue
+        changed = True
+        records = RosterRecord.objects.filter(partner=partner, entity=entity)
+        # A "created" record may be an inactive one coming back: it is reactivated, not duplicated.
+        inactive = set(records.filter(active=False).values_list("sourced_id", flat=True))
+        _rewrite_records(partner, entity, run, [*d.updated, *(row for row in d.created if row[0] in inactive)])
+        _insert_records(partner, entity, run, [row for row in d.created if row[0] not in inactive])
+        for start in range(0, len(d.deleted), 5000):
+            records.filter(sourced_id__in=d.deleted[start : start + 5000], active=True).update(
+                active=False, deactivated_at=now, deactivated_by_run=run
+            )
+    if changed:
+        SyncState.objects.filter(partner=partner).update(roster_version=F("roster_version") + 1)
