@@ -15,12 +15,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from lib.probable_cause import CAUSE_LABELS
-from partners.admin import ReadOnlyAdminMixin
-from partners.services import audit_record
+from partners.admin import ReadOnlyAdminMixin, ServiceWritesMixin
 
 from .models import BreakEvent, CircuitBreak, PolicyOverride
-from .selectors import age_in_business_days, review_context, review_due, sla_status
-from .services import BreakDecisionError, break_decide
+from .selectors import OVERRIDE_FIELDS, age_in_business_days, review_context, review_due, sla_status
+from .services import BreakDecisionError, break_decide, policy_override_delete, policy_override_save
 
 
 class SlaFilter(admin.SimpleListFilter):
@@ -250,22 +249,10 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PolicyOverride)
-class PolicyOverrideAdmin(admin.ModelAdmin):
+class PolicyOverrideAdmin(ServiceWritesMixin, admin.ModelAdmin):
     """Per-partner (and per-type) thresholds; who set each and when is kept, with an audit row."""
 
-    list_display = [
-        "partner",
-        "entity_label",
-        "delete_ratio",
-        "update_ratio",
-        "growth_ratio",
-        "small_population",
-        "small_population_deletions",
-        "rejected_ratio",
-        "rejected_rows",
-        "set_by",
-        "set_at",
-    ]
+    list_display = ["partner", "entity_label", *OVERRIDE_FIELDS, "set_by", "set_at"]
     list_filter = ["entity", "partner__success_manager"]
     list_select_related = ["partner", "set_by"]
     search_fields = ["partner__name", "note"]
@@ -276,32 +263,5 @@ class PolicyOverrideAdmin(admin.ModelAdmin):
     def entity_label(self, obj):
         return obj.entity or "every type"
 
-    def save_model(self, request, obj, form, change):
-        obj.set_by = request.user
-        super().save_model(request, obj, form, change)
-        audit_record(
-            action="circuit_break.policy_override_saved",
-            actor=request.user,
-            partner=obj.partner,
-            message=f"Circuit-break thresholds for {obj.entity or 'every type'} set: "
-            + ", ".join(f"{name}={form.cleaned_data[name]}" for name in form.changed_data),
-            detail={"override": obj.pk},
-        )
-
-    def delete_model(self, request, obj):
-        self._audit_delete(request, obj)
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self._audit_delete(request, obj)
-        super().delete_queryset(request, queryset)
-
-    def _audit_delete(self, request, obj):
-        fallback = "the every-type override or the defaults apply" if obj.entity else "the defaults apply"
-        audit_record(
-            action="circuit_break.policy_override_deleted",
-            actor=request.user,
-            partner=obj.partner,
-            message=f"Circuit-break override for {obj.entity or 'every type'} removed; {fallback}.",
-        )
+    save_service = staticmethod(lambda obj, by: policy_override_save(override=obj, by=by))
+    delete_service = staticmethod(lambda obj, by: policy_override_delete(override=obj, by=by))

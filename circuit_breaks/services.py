@@ -22,13 +22,14 @@ from django.utils import timezone
 
 import syncs.services
 from lib import calendar
+from partners.audit import audited_delete, audited_save
 from partners.jobs import enqueue_on_commit
 from partners.selectors import staff_contacts
 from partners.services import audit_record, queue_templated_mail
 
-from .models import BreakEvent, CircuitBreak
+from .models import BreakEvent, CircuitBreak, PolicyOverride
 from .review import apply_reviewed, recheck_package
-from .selectors import review_due
+from .selectors import OVERRIDE_FIELDS, review_due
 
 Status = CircuitBreak.Status
 Result = CircuitBreak.SettleResult
@@ -568,3 +569,43 @@ def staff_user(username: str):
         return get_user_model().objects.get(username__iexact=username, is_staff=True, is_active=True)
     except get_user_model().DoesNotExist as error:
         raise BreakDecisionError(f"No active staff user named {username!r}.") from error
+
+
+# --- Policy overrides (staff, admin) ---------------------------------------------------------------
+
+OVERRIDE_SAVED_FIELDS = ["partner", "entity", *OVERRIDE_FIELDS, "note"]
+
+
+def _override_what(override: PolicyOverride) -> str:
+    return f"the circuit-break thresholds of {override.partner.name} for {override.entity or 'every type'}"
+
+
+@transaction.atomic
+def policy_override_save(*, override: PolicyOverride, by) -> dict:
+    """Staff set circuit-break thresholds for one partner (one type, or every type): who set them is
+    kept, with an audit row of before → after. Raises ``ValidationError`` for a value out of range
+    (the model's validators). Returns the changes."""
+    override.set_by = by if by is not None and by.is_authenticated else None
+    override.full_clean()
+    return audited_save(
+        instance=override,
+        by=by,
+        action="circuit_break.policy_override_saved",
+        fields=OVERRIDE_SAVED_FIELDS,
+        partner=override.partner,
+        what=_override_what(override),
+    )
+
+
+@transaction.atomic
+def policy_override_delete(*, override: PolicyOverride, by) -> None:
+    """Staff remove an override: the every-type override or the defaults apply again (audit row)."""
+    audited_delete(
+        instance=override,
+        by=by,
+        action="circuit_break.policy_override_deleted",
+        fields=OVERRIDE_SAVED_FIELDS,
+        partner=override.partner,
+        what=_override_what(override)
+        + ("; the every-type override or the defaults apply" if override.entity else "; the defaults apply"),
+    )

@@ -28,17 +28,23 @@ from .models import (
     canonical_time_zone,
     partner_time_zones,
 )
-from .plan_forms import PlanForm, plan_problems
+from .plan_forms import PlanForm
 from .selectors import email_is_member
 from .services import (
     PLAN_ANSWER_FIELDS,
+    PlanIncomplete,
+    closure_date_delete,
+    closure_date_save,
     email_retry,
     invitation_revoke,
+    membership_delete,
+    membership_save,
     partner_invite,
+    partner_save,
     plan_approve,
     plan_reopen,
-    plans_ensure,
     school_year_make_current,
+    school_year_save,
 )
 
 
@@ -55,8 +61,37 @@ class ReadOnlyAdminMixin:
         return False
 
 
+class ServiceWritesMixin:
+    """Admin saves and deletes go through the app's services (each checks, writes and leaves an
+    audit row): ``save_service(obj, by)``, ``delete_service(obj, by)``; inlines name theirs in
+    ``inline_services`` (model → (save, delete))."""
+
+    save_service = None
+    delete_service = None
+    inline_services: dict = {}
+
+    def save_model(self, request, obj, form, change):
+        type(self).save_service(obj, request.user)
+
+    def delete_model(self, request, obj):
+        type(self).delete_service(obj, request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            type(self).delete_service(obj, request.user)
+
+    def save_formset(self, request, form, formset, change):
+        save, delete = self.inline_services[formset.model]
+        for obj in formset.save(commit=False):
+            save(obj, request.user)
+        for obj in formset.deleted_objects:
+            delete(obj, request.user)
+        formset.save_m2m()
+
+
 @admin.register(SchoolYear)
-class SchoolYearAdmin(admin.ModelAdmin):
+class SchoolYearAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    save_service = staticmethod(lambda obj, by: school_year_save(school_year=obj, by=by))
     list_display = ["label", "is_current", "planning_deadline", "global_pause_start", "global_resume_date"]
     list_filter = ["is_current"]
     ordering = ["-label"]
@@ -104,7 +139,18 @@ class PartnerMembershipInline(admin.TabularInline):
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
+class PartnerAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    save_service = staticmethod(lambda obj, by: partner_save(partner=obj, by=by))
+    inline_services = {
+        PartnerClosureDate: (
+            lambda obj, by: closure_date_save(closure=obj, by=by),
+            lambda obj, by: closure_date_delete(closure=obj, by=by),
+        ),
+        PartnerMembership: (
+            lambda obj, by: membership_save(membership=obj, by=by),
+            lambda obj, by: membership_delete(membership=obj, by=by),
+        ),
+    }
     list_display = ["name", "slug", "sis", "integration_type", "time_zone", "success_manager"]
     list_filter = ["integration_type", "sis", "time_zone", "success_manager"]
     list_select_related = ["success_manager"]
@@ -114,11 +160,8 @@ class PartnerAdmin(admin.ModelAdmin):
     inlines = [PartnerClosureDateInline, PartnerMembershipInline]
     change_form_template = "admin/partners/partner/change_form.html"
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        year = SchoolYear.objects.current()
-        if not change and year is not None:
-            plans_ensure(school_year=year)  # the new partner appears as "not started" in BTS plans
+    def has_delete_permission(self, request, obj=None):
+        return False  # a partner's history (runs, audit rows, breaks) is kept
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = {**(extra_context or {}), "time_zones": partner_time_zones()}
@@ -131,7 +174,9 @@ class PartnerAdmin(admin.ModelAdmin):
 
 
 @admin.register(PartnerMembership)
-class PartnerMembershipAdmin(admin.ModelAdmin):
+class PartnerMembershipAdmin(ServiceWritesMixin, admin.ModelAdmin):
+    save_service = staticmethod(lambda obj, by: membership_save(membership=obj, by=by))
+    delete_service = staticmethod(lambda obj, by: membership_delete(membership=obj, by=by))
     list_display = ["user", "partner", "role", "created_at"]
     list_filter = ["role", "partner"]
     list_select_related = ["user", "partner"]
@@ -367,15 +412,16 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.action(description="Approve and apply to the sync schedule")
     def approve(self, request, queryset):
         for plan in queryset.select_related("partner", "school_year"):
-            problems = plan_problems(plan) if plan.status == Plan.Status.SUBMITTED else []
-            if problems:
+            try:
+                approved = plan_approve(plan=plan, by=request.user)
+            except PlanIncomplete as error:
                 self.message_user(
                     request,
-                    f"Not approved: the plan of {plan.partner} is incomplete: " + "; ".join(problems),
+                    f"Not approved: the plan of {plan.partner} is incomplete: " + "; ".join(error.problems),
                     messages.ERROR,
                 )
                 continue
-            if plan_approve(plan=plan, by=request.user):
+            if approved:
                 self.message_user(
                     request, f"Approved the plan of {plan.partner}; its sync schedule is set.", messages.SUCCESS
                 )

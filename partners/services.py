@@ -21,10 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from .audit import audit_record, audited_delete, audited_save
 from .jobs import enqueue_on_commit
 from .models import (
     PLAN_SECTIONS,
-    AuditEvent,
     Invitation,
     Partner,
     PartnerClosureDate,
@@ -34,32 +34,13 @@ from .models import (
     SchoolYear,
     SentEmail,
 )
+from .plan_forms import plan_problems
 from .selectors import email_is_member, existing_account_for
 
 User = get_user_model()
 logger = logging.getLogger(__name__)
 
 _INVITATION_SALT = "partners.invitation"
-
-
-def audit_record(
-    *,
-    action: str,
-    message: str,
-    actor=None,
-    actor_label: str = "",
-    partner: Partner | None = None,
-    detail: dict | None = None,
-) -> AuditEvent:
-    """Append one audit row. ``actor`` is a user (or ``None``); ``actor_label`` names a job or command."""
-    return AuditEvent.objects.create(
-        action=action,
-        message=message,
-        actor=actor if actor is not None and actor.is_authenticated else None,
-        actor_label=actor_label,
-        partner=partner,
-        detail=detail or {},
-    )
 
 
 def _max_age() -> timedelta:
@@ -443,6 +424,14 @@ def describe_changes(changes: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
+class PlanIncomplete(Exception):
+    """The plan does not pass the full submit check; ``problems`` says why, in words."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
 class PlanLocked(Exception):
     """The plan is approved: the partner cannot change it any more (staff can reopen it)."""
 
@@ -587,11 +576,16 @@ def plan_approve(*, plan: Plan, by) -> bool:
     Writes the plan's closure dates to the partner, then calls each applier named in
     ``settings.BTS_PLAN_APPROVAL_APPLIERS`` (``syncs`` writes the window, first day and SIS
     preparation into the sync schedule) in the same transaction, and records a revision and an
-    audit row. Returns ``False`` (changing nothing) unless the plan is submitted.
+    audit row. Returns ``False`` (changing nothing) unless the plan is submitted. Raises
+    ``PlanIncomplete`` (changing nothing) when the stored plan does not pass the full submit check
+    (``plan_forms.plan_problems``), whoever calls.
     """
     locked = Plan.objects.select_for_update().select_related("partner", "school_year").get(pk=plan.pk)
     if locked.status != Plan.Status.SUBMITTED:
         return False
+    problems = plan_problems(locked)
+    if problems:
+        raise PlanIncomplete(problems)
     for day in locked.closure_dates:
         PartnerClosureDate.objects.get_or_create(
             partner=locked.partner,
@@ -610,3 +604,108 @@ def plan_approve(*, plan: Plan, by) -> bool:
         message=f"{locked.school_year} BTS plan approved and applied to the sync schedule.",
     )
     return True
+
+
+# --- Staff writes in admin: partners, closure dates, memberships, school years --------------------
+
+PARTNER_FIELDS = ["name", "slug", "success_manager", "integration_type", "sis", "time_zone"]
+SCHOOL_YEAR_FIELDS = ["label", "planning_deadline", "global_pause_start", "global_resume_date"]
+
+
+@transaction.atomic
+def partner_save(*, partner: Partner, by) -> dict:
+    """Create or change a partner (admin), with an audit row of before → after; a new partner gets a
+    "not started" plan in the current school year. Raises ``ValidationError`` for invalid fields
+    (the model's own checks: slug, IANA time zone). Returns the changes."""
+    created = partner.pk is None
+    partner.full_clean(validate_unique=True)
+    changes = audited_save(
+        instance=partner,
+        by=by,
+        action="partner.created" if created else "partner.updated",
+        fields=PARTNER_FIELDS,
+        partner=partner,
+        what=f"the partner {partner.name}",
+    )
+    year = SchoolYear.objects.current()
+    if created and year is not None:
+        plans_ensure(school_year=year)  # the new partner appears as "not started" in BTS plans
+    return changes
+
+
+@transaction.atomic
+def school_year_save(*, school_year: SchoolYear, by) -> dict:
+    """Create or change a school year's dates (admin), with an audit row of before → after.
+    Raises ``ValidationError`` (by field) for a bad label or dates out of order (the model's own
+    ``clean``, which the admin form shows at the fields). Changed dates move every API partner's
+    global window: reconciliation applies them within 15 minutes."""
+    school_year.full_clean()
+    return audited_save(
+        instance=school_year,
+        by=by,
+        action="school_year.created" if school_year.pk is None else "school_year.updated",
+        fields=SCHOOL_YEAR_FIELDS,
+        partner=None,
+        what=f"the school year {school_year.label}",
+    )
+
+
+def _closure_what(closure: PartnerClosureDate) -> str:
+    return f"the closure date {closure.date:%Y-%m-%d} of {closure.partner.name}"
+
+
+@transaction.atomic
+def closure_date_save(*, closure: PartnerClosureDate, by) -> dict:
+    """Add or change a partner closure date (admin), with an audit row: business days, review SLAs
+    and the data review day move with it."""
+    return audited_save(
+        instance=closure,
+        by=by,
+        action="partner.closure_date_saved",
+        fields=["date", "reason"],
+        partner=closure.partner,
+        what=_closure_what(closure),
+    )
+
+
+@transaction.atomic
+def closure_date_delete(*, closure: PartnerClosureDate, by) -> None:
+    """Remove a partner closure date (admin), with an audit row."""
+    audited_delete(
+        instance=closure,
+        by=by,
+        action="partner.closure_date_removed",
+        fields=["date", "reason"],
+        partner=closure.partner,
+        what=_closure_what(closure),
+    )
+
+
+def _membership_what(membership: PartnerMembership) -> str:
+    return f"the access of {membership.user} to {membership.partner.name}"
+
+
+@transaction.atomic
+def membership_save(*, membership: PartnerMembership, by) -> dict:
+    """Grant a person access to a partner, or change their role (admin), with an audit row."""
+    return audited_save(
+        instance=membership,
+        by=by,
+        action="membership.saved",
+        fields=["user", "partner", "role"],
+        partner=membership.partner,
+        what=_membership_what(membership),
+    )
+
+
+@transaction.atomic
+def membership_delete(*, membership: PartnerMembership, by) -> None:
+    """Take a person's access to a partner away (admin), with an audit row."""
+    audited_delete(
+        instance=membership,
+        by=by,
+        action="membership.removed",
+        fields=["user", "partner", "role"],
+        partner=membership.partner,
+        what=_membership_what(membership),
+    )

@@ -20,7 +20,9 @@ from .ingest import sync_ingest_upload
 from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncRun, SyncState, SyncTransition
 from .selectors import window_for
 from .services import (
+    SCHEDULE_SAVED_FIELDS,
     check_schedule,
+    schedule_save,
     sync_confirm_rollover,
     sync_mark_powerschool_sections_enabled,
     sync_suspend,
@@ -71,15 +73,7 @@ class PartnerScheduleForm(forms.ModelForm):
 
     class Meta:
         model = PartnerSchedule
-        fields = [
-            "partner",
-            "school_year",
-            "custom_pause_start",
-            "custom_resume_date",
-            "do_not_pause",
-            "first_day_of_school",
-            "nightly_sync_time",
-        ]
+        fields = SCHEDULE_SAVED_FIELDS
 
     def clean(self):
         cleaned = super().clean()
@@ -160,8 +154,7 @@ class PartnerScheduleAdmin(admin.ModelAdmin):
     ]
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        for warning in getattr(form, "warnings", []):
+        for warning in schedule_save(schedule=obj, by=request.user):
             self.message_user(request, f"Saved with a warning: {warning}", messages.WARNING)
 
     @admin.display(description="sync state", ordering="partner__sync_state__state")

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from lib import calendar, sync_state
+from partners.audit import audited_save
 from partners.models import Partner, PartnerMembership, Plan, SchoolYear
 from partners.selectors import partner_closures
 from partners.services import audit_record, queue_templated_mail
@@ -503,6 +504,52 @@ def sync_unsuspend(*, partner: Partner, by, reason: str) -> str | None:
     )
     _settle_one(partner, cause=f"suspension lifted by {by}: {reason}", by=by)
     return SyncState.objects.filter(pk=row.pk).values_list("state", flat=True).get()
+
+
+SCHEDULE_SAVED_FIELDS = [
+    "partner",
+    "school_year",
+    "custom_pause_start",
+    "custom_resume_date",
+    "do_not_pause",
+    "first_day_of_school",
+    "nightly_sync_time",
+]
+
+
+@transaction.atomic
+def schedule_save(*, schedule: PartnerSchedule, by) -> list[str]:
+    """Staff set a partner's sync schedule for a school year (admin: custom window, do not pause,
+    first day of school, nightly sync time), checked with the same calendar rules as the planning
+    form (``check_schedule``): an error raises ``ValidationError`` by field and writes nothing; the
+    warnings are returned (plain messages). Leaves an audit row of before → after, and the
+    partner's state follows the new window at once."""
+    problems = check_schedule(
+        partner=schedule.partner,
+        school_year=schedule.school_year,
+        custom_pause_start=schedule.custom_pause_start,
+        custom_resume_date=schedule.custom_resume_date,
+        first_day_of_school=schedule.first_day_of_school,
+        do_not_pause=schedule.do_not_pause,
+    )
+    errors: dict[str, list[str]] = defaultdict(list)
+    for problem in problems:
+        if problem.severity == calendar.Severity.ERROR:
+            errors[problem.field].append(problem.message)
+    if errors:
+        raise ValidationError(dict(errors))
+    changes = audited_save(
+        instance=schedule,
+        by=by,
+        action="sync.schedule_saved",
+        fields=SCHEDULE_SAVED_FIELDS,
+        partner=schedule.partner,
+        what=f"the {schedule.school_year} sync schedule of {schedule.partner.name}",
+    )
+    if changes and schedule.school_year.is_current:
+        _state_row_for_update(schedule.partner)
+        _settle_one(schedule.partner, cause=f"sync schedule changed by {by}", by=by)
+    return [p.message for p in problems if p.severity != calendar.Severity.ERROR]
 
 
 SCHEDULE_FIELDS = {

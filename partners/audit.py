@@ -1,0 +1,96 @@
+"""The one audit API (STYLE.md: ``audit(action, *, actor, partner, before, after)``): every state
+change and every staff write leaves one ``AuditEvent`` row saying who, what, and before → after.
+
+``audited_save`` and ``audited_delete`` are what a service calls to write a model row staff edited
+(partners, closure dates, memberships, school years, sync schedules, policy overrides): the row is
+written and the audit row says which fields changed from what to what. Instants are aware UTC.
+"""
+
+from django.db import models
+
+from .models import AuditEvent, Partner
+
+
+def audit_record(
+    *,
+    action: str,
+    message: str,
+    actor=None,
+    actor_label: str = "",
+    partner: Partner | None = None,
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append one audit row. ``actor`` is a user (or ``None``); ``actor_label`` names a job or command."""
+    return AuditEvent.objects.create(
+        action=action,
+        message=message,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor_label=actor_label,
+        partner=partner,
+        detail=detail or {},
+    )
+
+
+def _value(instance: models.Model, name: str):
+    field = instance._meta.get_field(name)
+    value = getattr(instance, field.attname)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (int, float, bool, str)) or value is None:
+        return value
+    return str(value)
+
+
+def _label(instance: models.Model, name: str) -> str:
+    return str(instance._meta.get_field(name).verbose_name)
+
+
+def snapshot(instance: models.Model, fields: list[str]) -> dict:
+    """``{field: value}`` of ``fields`` as JSON values (dates as ISO strings, foreign keys as ids)."""
+    return {name: _value(instance, name) for name in fields}
+
+
+def audited_save(
+    *, instance: models.Model, by, action: str, fields: list[str], partner: Partner | None, what: str
+) -> dict:
+    """Save ``instance`` (a new row, or changes to one) and leave an audit row ``action`` with
+    ``{field: [before, after]}`` of the ``fields`` that changed; ``what`` names the row in words
+    ("the closure date 2026-11-27 of Grand Bend"). Writes nothing when nothing changed. Returns the
+    changes (``{}`` when none)."""
+    model = type(instance)
+    stored = model.objects.filter(pk=instance.pk).first() if instance.pk else None
+    before = snapshot(stored, fields) if stored is not None else {}
+    after = snapshot(instance, fields)
+    changes = {
+        name: [before.get(name), after[name]] for name in fields if stored is None or before[name] != after[name]
+    }
+    if stored is not None and not changes:
+        return {}
+    instance.save()
+    verb = "Changed" if stored is not None else "Added"
+    shown = "; ".join(
+        f"{_label(instance, name)}: {old if old not in (None, '') else '—'} → {new if new not in (None, '') else '—'}"
+        for name, (old, new) in changes.items()
+    )
+    audit_record(
+        action=action,
+        actor=by,
+        partner=partner,
+        message=f"{verb} {what}: {shown}." if shown else f"{verb} {what}.",
+        detail={"model": model._meta.label, "id": instance.pk, "changes": changes},
+    )
+    return changes
+
+
+def audited_delete(*, instance: models.Model, by, action: str, fields: list[str], partner: Partner | None, what: str):
+    """Delete ``instance`` and leave an audit row ``action`` with what it held (``fields``)."""
+    held = snapshot(instance, fields)
+    pk = instance.pk
+    instance.delete()
+    audit_record(
+        action=action,
+        actor=by,
+        partner=partner,
+        message=f"Removed {what}.",
+        detail={"model": type(instance)._meta.label, "id": pk, "before": held},
+    )
