@@ -171,7 +171,7 @@ SHARE = [
 
 class PolicyOverride(models.Model):
     """A staff-set circuit-break threshold for one partner, for one entity type or (blank) all.
-    Empty fields keep the default (``settings.BTS_CIRCUIT_BREAK_POLICY``); a per-type override wins
+    Empty fields keep the default (``lib.circuit_break_policy.Thresholds``); a per-type override wins
     over an all-types one. Ratios are fractions (0.10 = 10 %)."""
 
     ENTITY_CHOICES = [("", "every entity type"), *[(e, e) for e in ENTITIES]]

@@ -19,8 +19,8 @@ OVERRIDE_FIELDS = [f.name for f in Thresholds.__dataclass_fields__.values()]
 
 
 def default_thresholds() -> Thresholds:
-    """The policy defaults from ``settings.BTS_CIRCUIT_BREAK_POLICY``."""
-    return Thresholds().with_overrides(settings.BTS_CIRCUIT_BREAK_POLICY)
+    """The policy defaults (DESIGN.md; ``lib.circuit_break_policy.Thresholds``, their one home)."""
+    return Thresholds()
 
 
 def thresholds_for(partner) -> dict[str, Thresholds]:
@@ -54,6 +54,17 @@ def review_due(circuit_break: CircuitBreak, closures: frozenset[date] | None = N
     return calendar.business_days_after(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
 
 
+def escalates_on(circuit_break: CircuitBreak, closures: frozenset[date] | None = None) -> date:
+    """The partner-local date from which an open break is overdue and escalates: once it is more
+    than ``BTS_BREAK_SLA_BUSINESS_DAYS`` business days old (``lib.calendar.first_day_more_than``;
+    the day after ``review_due``). Opened Wed 2026-07-01: Tue 2026-07-07."""
+    partner = circuit_break.partner
+    opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
+    if closures is None:
+        closures = partner_closures(partner)
+    return calendar.first_day_more_than(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
+
+
 def age_in_business_days(circuit_break: CircuitBreak, now=None) -> int:
     """Business days from the opening local date to today's local date (0 on the day it opened)."""
     partner = circuit_break.partner
@@ -63,14 +74,15 @@ def age_in_business_days(circuit_break: CircuitBreak, now=None) -> int:
 
 
 def sla_status(circuit_break: CircuitBreak, now=None, closures: frozenset[date] | None = None) -> str:
-    """``decided``, ``escalated``, ``overdue`` (due, the escalation job has not run yet) or
-    ``on time``. ``closures`` are the partner's closure dates when the caller has them (else read)."""
+    """``decided``, ``escalated``, ``overdue`` (more than the SLA old, the escalation job has not run
+    yet) or ``on time``. ``closures`` are the partner's closure dates when the caller has them
+    (else read)."""
     if circuit_break.status != CircuitBreak.Status.OPEN:
         return "decided"
     if circuit_break.escalated_at:
         return "escalated"
     today = calendar.local_date(now or timezone.now(), circuit_break.partner.tzinfo)
-    return "overdue" if today >= review_due(circuit_break, closures) else "on time"
+    return "overdue" if today >= escalates_on(circuit_break, closures) else "on time"
 
 
 def _changes(counts: dict) -> int:
@@ -81,7 +93,7 @@ def recent_runs(partner, *, before=None, limit: int = 14) -> list[dict]:
     """The partner's last ``limit`` runs (oldest first) with their change volume, for the review's
     small chart: ``{"run", "date", "outcome", "changes", "height", "x", "y"}`` (height in % of the
     largest; x and y place the bar in a 32-unit-per-run, 100-high box)."""
-    runs = SyncRun.objects.filter(partner=partner, dry_run=False).exclude(outcome=SyncRun.Outcome.RUNNING)
+    runs = SyncRun.objects.filter(partner=partner).exclude(outcome=SyncRun.Outcome.RUNNING)
     if before is not None:
         runs = runs.filter(started_at__lte=before)
     rows = [
@@ -101,7 +113,6 @@ def previous_season(circuit_break: CircuitBreak) -> dict | None:
     middle = circuit_break.opened_at - timedelta(days=365)
     runs = SyncRun.objects.filter(
         partner=circuit_break.partner,
-        dry_run=False,
         started_at__range=(middle - timedelta(days=30), middle + timedelta(days=30)),
     )
     found = list(runs.values_list("counts", "outcome"))

@@ -29,7 +29,7 @@ from partners.services import audit_record, queue_templated_mail
 
 from .models import BreakEvent, CircuitBreak, PolicyOverride
 from .review import apply_reviewed, recheck_package
-from .selectors import OVERRIDE_FIELDS, review_due
+from .selectors import OVERRIDE_FIELDS, escalates_on, review_due
 
 Status = CircuitBreak.Status
 Result = CircuitBreak.SettleResult
@@ -529,13 +529,13 @@ def break_record_answer(*, token: str, answer: str, comment: str, email: str = "
 
 
 def break_escalate_due(now=None) -> list[int]:
-    """Escalate, once, every open break whose review is due (``selectors.review_due``, partner
+    """Escalate, once, every open break more than the review SLA old (``selectors.escalates_on``, partner
     calendar): mark it and email the partner success manager and ``BTS_SUPPORT_EMAIL``. Returns the
     ids escalated by this call; running it again, or late, escalates nothing twice."""
     now = now or timezone.now()
     escalated = []
     for cb in CircuitBreak.objects.filter(status=Status.OPEN, escalated_at__isnull=True).select_related("partner"):
-        if calendar.local_date(now, cb.partner.tzinfo) < review_due(cb):
+        if calendar.local_date(now, cb.partner.tzinfo) < escalates_on(cb):
             continue
         with transaction.atomic():
             if not CircuitBreak.objects.filter(pk=cb.pk, status=Status.OPEN, escalated_at__isnull=True).update(

@@ -77,12 +77,27 @@ def _step_business_days(day: date, count: int, step: int, closures: Collection[d
 def business_days_between(start: date, end: date, closures: Collection[date] = ()) -> int:
     """How many business days lie in ``start < d <= end`` (0 when ``end <= start``).
 
-    "Older than 2 business days" compares this with 2.
+    "More than 2 business days" compares this with 2: see ``more_than_business_days``.
     """
     closures = frozenset(closures)
     return sum(
         1 for offset in range(1, (end - start).days + 1) if is_business_day(start + timedelta(days=offset), closures)
     )
+
+
+def more_than_business_days(start: date, today: date, count: int, closures: Collection[date] = ()) -> bool:
+    """DESIGN.md: "more than N business days" since partner-local date ``start``, on ``today``:
+    ``business_days_between(start, today) > count``. The one boundary for every such rule (a
+    circuit break left open past its review SLA, roster data not updated)."""
+    return business_days_between(start, today, closures) > count
+
+
+def first_day_more_than(start: date, count: int, closures: Collection[date] = ()) -> date:
+    """The first partner-local date on which ``more_than_business_days(start, that day, count)`` is
+    true: the business day after the ``count``-th business day after ``start``. Opened Wed
+    2026-07-01, more than 2 business days: Tue 2026-07-07 (Thu 07-02, Mon 07-06; Fri 07-03 is the
+    observed July 4)."""
+    return business_days_after(start, count + 1, closures)
 
 
 def data_review_day(first_day_of_school: date, closures: Collection[date] = ()) -> date:
@@ -91,6 +106,13 @@ def data_review_day(first_day_of_school: date, closures: Collection[date] = ()) 
 
 
 # --- Local dates and UTC instants ---------------------------------------------------------------
+
+
+def data_review_open(review_day: date | None, today: date) -> bool:
+    """Whether the data review is open on partner-local date ``today``: from the data review day on
+    (DESIGN.md "Data review day"); never when no first day of school is known (``None``). The one
+    home of this rule (the home card, the page, the readiness bucket, the reminder facts)."""
+    return review_day is not None and today >= review_day
 
 
 def local_midnight(day: date, tz: str | zoneinfo.ZoneInfo) -> datetime:

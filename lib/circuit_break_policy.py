@@ -1,7 +1,8 @@
 """The circuit-break policy (DESIGN.md "Circuit-break policy"): apply, or hold with reasons.
 
-Pure: counts in, reasons out. Defaults live in ``settings.BTS_CIRCUIT_BREAK_POLICY``; staff set
-per-partner and per-entity overrides in admin (``circuit_breaks.selectors.thresholds_for``).
+Pure: counts in, reasons out. The default thresholds are DESIGN.md's and live here, in
+``Thresholds``; staff set per-partner and per-entity overrides in admin
+(``circuit_breaks.selectors.thresholds_for``).
 """
 
 from collections.abc import Mapping

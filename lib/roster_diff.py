@@ -9,7 +9,7 @@ or update; ``absent`` — the entity is left untouched. Values are compared afte
 
 import operator
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
@@ -58,8 +58,14 @@ def row_digest(entity: str, row: Sequence[str]) -> str:
     ``NAMES`` order, joined by U+001F and UTF-8 encoded: CRC-32 then Adler-32 of those bytes. Not a
     security measure: it only tells whether a record changed, and two different checksums make a
     missed change vanishingly rare."""
-    data = "\x1f".join(_compared(entity)(row)).encode()
-    return _hex64(zlib.crc32(data), zlib.adler32(data))
+    return next(row_digests(entity, (row,)))
+
+
+def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
+    """``row_digest`` of each of ``rows``, as C-level maps: a night of a million rows runs no Python
+    code per row. The one implementation of the digest."""
+    encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+    return map(_hex64, map(zlib.crc32, encoded), map(zlib.adler32, encoded))
 
 
 def record_digest(entity: str, data: Mapping[str, str]) -> str:
@@ -102,8 +108,7 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
             is_new = list(map(operator.is_, olds, repeat(None)))
             d.created = list(compress(rows, is_new))
             known = list(compress(rows, map(operator.not_, is_new)))
-            encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), known))))
-            digests = map(_hex64, map(zlib.crc32, encoded), map(zlib.adler32, encoded))
+            digests = row_digests(entity, known)
             stored = compress(olds, map(operator.not_, is_new))
             d.updated = list(compress(known, map(operator.ne, stored, digests)))
             d.unchanged += len(known) - len(d.updated)

@@ -115,6 +115,11 @@ class SchoolYear(models.Model):
     def __str__(self):
         return self.label
 
+    def plan_is_late_on(self, day) -> bool:
+        """Whether the planning form is late on partner-local date ``day``: the deadline date itself
+        is still on time (DESIGN.md: "due April 25"). The one home of this rule."""
+        return day > self.planning_deadline
+
     @property
     def first_calendar_year(self) -> int:
         """The calendar year the school year starts in (2026 for ``2026-27``)."""
@@ -154,14 +159,6 @@ class SchoolYear(models.Model):
 
 
 class PartnerQuerySet(models.QuerySet):
-    def api_partners(self) -> "PartnerQuerySet":
-        """Partners whose SIS the platform pulls from (the global pause applies to them)."""
-        return self.filter(integration_type=Partner.IntegrationType.API)
-
-    def file_sharing_partners(self) -> "PartnerQuerySet":
-        """Partners that push OneRoster CSV files (never paused by the global window)."""
-        return self.filter(integration_type=Partner.IntegrationType.FILE_SHARING)
-
     def visible_to(self, user) -> "PartnerQuerySet":
         """Partners ``user`` may see: all for staff, their memberships for partner users, none otherwise."""
         if not user.is_authenticated or not user.is_active:
@@ -402,11 +399,6 @@ PLAN_SECTIONS = [
 ]
 
 
-class PlanQuerySet(models.QuerySet):
-    def for_year(self, school_year) -> "PlanQuerySet":
-        return self.filter(school_year=school_year)
-
-
 class Plan(models.Model):
     """A partner's BTS planning form for one school year (one per partner and year).
 
@@ -473,8 +465,6 @@ class Plan(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-
-    objects = PlanQuerySet.as_manager()
 
     class Meta:
         verbose_name = "BTS plan"

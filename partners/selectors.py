@@ -51,17 +51,34 @@ def can_act_for(user, partner: Partner) -> bool:
     return PartnerMembership.objects.filter(user=user, partner=partner, role=PartnerMembership.Role.ADMIN).exists()
 
 
+def pause_window(
+    *, integration_type: str, school_year, do_not_pause: bool, custom_start, custom_resume
+) -> calendar.PauseWindow | None:
+    """The effective pause window (``lib.calendar.effective_window``) of a partner with
+    ``integration_type`` in ``school_year`` (``None``: no year), given its own choice: custom local
+    dates, or "do not pause". The one place these inputs are put together: the sync schedule,
+    reconciliation and a plan's timeline all ask here."""
+    return calendar.effective_window(
+        is_api_partner=integration_type == Partner.IntegrationType.API,
+        do_not_pause=do_not_pause,
+        custom_start=custom_start,
+        custom_resume=custom_resume,
+        global_start=school_year.global_pause_start if school_year else None,
+        global_resume=school_year.global_resume_date if school_year else None,
+    )
+
+
 def plan_timeline(plan) -> list[tuple[str, object]]:
     """The season a plan gives, as ``[(label, local date or aware UTC instant)]`` in date order:
     pause, resume, PowerSchool visibility, data review day, first day (those that apply)."""
     partner, year = plan.partner, plan.school_year
-    window = calendar.effective_window(
-        is_api_partner=partner.integration_type == Partner.IntegrationType.API,
+    custom = plan.pause_choice == Plan.PauseChoice.CUSTOM
+    window = pause_window(
+        integration_type=partner.integration_type,
+        school_year=year,
         do_not_pause=plan.pause_choice == Plan.PauseChoice.NONE,
-        custom_start=plan.custom_pause_start if plan.pause_choice == Plan.PauseChoice.CUSTOM else None,
-        custom_resume=plan.custom_resume_date if plan.pause_choice == Plan.PauseChoice.CUSTOM else None,
-        global_start=year.global_pause_start,
-        global_resume=year.global_resume_date,
+        custom_start=plan.custom_pause_start if custom else None,
+        custom_resume=plan.custom_resume_date if custom else None,
     )
     closures = [date.fromisoformat(d) for d in plan.closure_dates]
     items = []

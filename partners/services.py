@@ -21,6 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from lib import calendar
+
 from .audit import audit_record, audited_delete, audited_save
 from .jobs import enqueue_on_commit
 from .models import (
@@ -496,8 +498,7 @@ def plan_save(
     if submitted_now:
         plan.status = Plan.Status.SUBMITTED
         plan.submitted_at, plan.submitted_by = now, by
-        local_today = now.astimezone(partner.tzinfo).date()
-        plan.is_late = local_today > school_year.planning_deadline
+        plan.is_late = school_year.plan_is_late_on(calendar.local_date(now, partner.tzinfo))
     plan.save()
     if submitted_now:
         PlanRevision.objects.create(plan=plan, kind=PlanRevision.Kind.SUBMITTED, by=by, changes=changes)

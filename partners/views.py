@@ -52,7 +52,7 @@ def partner_home(request, slug):
             "partner": partner,
             "panels": panels,
             "plan": plan,
-            "plan_overdue": bool(school_year and local_today(partner) > school_year.planning_deadline),
+            "plan_overdue": bool(school_year and school_year.plan_is_late_on(local_today(partner))),
             "school_year": school_year,
             "closure_dates": partner.closure_dates.all(),
         },
@@ -188,7 +188,7 @@ def plan_view(request, slug):
                 messages.success(request, note)
                 return redirect("partners:plan_summary", slug=partner.slug)
             deadline = school_year.planning_deadline
-            if local_today(partner) > deadline:
+            if school_year.plan_is_late_on(local_today(partner)):
                 note = (
                     f"Draft saved. The deadline ({deadline:%B} {deadline.day}) has passed: submit as soon as you "
                     "can; late plans are still accepted."
@@ -206,7 +206,7 @@ def plan_view(request, slug):
             field.disabled = True
     context = _plan_context(partner, school_year, plan, form)
     context["can_edit"] = can_edit
-    context["overdue"] = local_today(partner) > school_year.planning_deadline
+    context["overdue"] = school_year.plan_is_late_on(local_today(partner))
     return render(request, "partners/plan_form.html", context)
 
 

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from lib import calendar
 from partners.models import SchoolYear
 from partners.selectors import can_act_for, local_today
 from syncs.selectors import partner_season
@@ -32,10 +33,8 @@ def data_review_panel(request, partner) -> str:
     """The partner home's data review card: from the data review day, the sign-off (or its answer)."""
     year = SchoolYear.objects.current()
     season = partner_season(partner, year)
-    if year is None or season.data_review_day is None:
-        return ""
     today = local_today(partner)
-    if today < season.data_review_day:
+    if year is None or not calendar.data_review_open(season.data_review_day, today):
         return ""
     return render_to_string(
         "season/data_review_panel.html",

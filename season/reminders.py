@@ -98,7 +98,7 @@ def _stale(facts: SeasonFacts) -> DueReminder | None:
     reference = max((d for d in since if d), default=None)
     if reference is None:
         return None
-    due = calendar.business_days_after(reference, STALE_AFTER_BUSINESS_DAYS + 1, facts.closures)
+    due = calendar.first_day_more_than(reference, STALE_AFTER_BUSINESS_DAYS, facts.closures)
     return DueReminder(
         Kind.STALE_DATA,
         due,

@@ -61,7 +61,7 @@ class SeasonFacts:
         """Submitted after the deadline, or still not submitted once the deadline has passed."""
         if self.plan_done:
             return bool(self.plan and self.plan.is_late)
-        return self.today > self.school_year.planning_deadline
+        return self.school_year.plan_is_late_on(self.today)
 
     @property
     def first_day(self) -> date | None:
@@ -123,7 +123,7 @@ class SeasonFacts:
             return self.review.answer
         if self.data_review_day is None:
             return ""
-        return "waiting" if self.today >= self.data_review_day else "not_due"
+        return "waiting" if calendar.data_review_open(self.data_review_day, self.today) else "not_due"
 
     @property
     def first_day_soon(self) -> bool:
@@ -178,7 +178,7 @@ def season_facts(school_year: SchoolYear, at: datetime, partners=None) -> list[S
         for b in CircuitBreak.objects.filter(status=CircuitBreak.Status.OPEN, partner_id__in=ids).order_by("opened_at")
     }
     last_run = dict(
-        SyncRun.objects.filter(partner_id__in=ids, outcome=SyncRun.Outcome.APPLIED, dry_run=False)
+        SyncRun.objects.filter(partner_id__in=ids, outcome=SyncRun.Outcome.APPLIED)
         .values("partner_id")
         .annotate(last=Max("local_date"))
         .values_list("partner_id", "last")

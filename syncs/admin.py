@@ -16,7 +16,6 @@ from partners.admin import ReadOnlyAdminMixin
 from partners.models import Partner
 
 from .forms import PackageUploadForm
-from .ingest import sync_ingest_upload
 from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncRun, SyncState, SyncTransition
 from .selectors import window_for
 from .services import (
@@ -358,17 +357,10 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         form = StaffUploadForm(request.POST or None, request.FILES or None)
         result = None
         if request.method == "POST" and form.is_valid():
-            result = sync_ingest_upload(
-                partner=form.cleaned_data["partner"],
-                upload=form.cleaned_data["package"],
-                by=request.user,
-                dry_run=form.cleaned_data["check_only"],
-            )
+            result = form.ingest(partner=form.cleaned_data["partner"], by=request.user)
             if result.run is not None:
                 self.message_user(
-                    request,
-                    f"Run {result.run.pk}: {SyncRun.Outcome(result.outcome).label}. {result.reason}",
-                    messages.WARNING if result.outcome in ("held", "rejected") else messages.SUCCESS,
+                    request, result.summary, messages.WARNING if result.needs_attention else messages.SUCCESS
                 )
                 return redirect("admin:syncs_syncrun_change", result.run.pk)
         context = {

@@ -3,6 +3,8 @@
 from django import forms
 from django.conf import settings
 
+from .ingest import sync_ingest_upload
+
 
 class PackageUploadForm(forms.Form):
     """One OneRoster 1.1 CSV package as a zip file; ``check_only`` validates and diffs without applying."""
@@ -27,3 +29,10 @@ class PackageUploadForm(forms.Form):
         if not upload.name.lower().endswith(".zip"):
             raise forms.ValidationError("Upload a .zip file (the CSV files of one OneRoster export, zipped).")
         return upload
+
+    def ingest(self, *, partner, by):
+        """Send the valid form's package through the pipeline for ``partner`` (or only check it):
+        what the portal's and the admin's upload pages both do. Returns the ``IngestResult``."""
+        return sync_ingest_upload(
+            partner=partner, upload=self.cleaned_data["package"], by=by, dry_run=self.cleaned_data["check_only"]
+        )

@@ -47,6 +47,17 @@ class IngestResult:
     run: SyncRun | None = None
     circuit_break: int | None = None
 
+    @property
+    def summary(self) -> str:
+        """The result in one sentence for a person, e.g. "Run 12: Held for review. users: …"."""
+        label = SyncRun.Outcome(self.outcome).label
+        return f"Run {self.run.pk}: {label}. {self.reason}" if self.run else f"{label}. {self.reason}"
+
+    @property
+    def needs_attention(self) -> bool:
+        """Held or rejected: what a person should look at."""
+        return self.outcome in (SyncRun.Outcome.HELD, SyncRun.Outcome.REJECTED)
+
     def as_dict(self) -> dict:
         return {
             "run": self.run.pk if self.run else None,
@@ -195,7 +206,7 @@ def _skip_if_seen(result: IngestResult, partner: Partner, source: str, run: Sync
     an old file left in the inbox is not applied again over newer data); for an upload or a
     command, the partner's last applied or held package (sending an older package again on purpose
     is allowed)."""
-    runs = SyncRun.objects.filter(partner=partner).exclude(dry_run=True)
+    runs = SyncRun.objects.filter(partner=partner)
     if run is not None:
         runs = runs.exclude(pk=run.pk)
     if source == SyncRun.Source.NIGHTLY:

@@ -275,7 +275,6 @@ class SyncRun(models.Model):
     problems = models.JSONField(default=list, blank=True)
     # How many problems validation found; ``problems`` keeps the first 1,000 (package-level first).
     problem_count = models.PositiveIntegerField(default=0)
-    dry_run = models.BooleanField(default=False)
     # A claimed nightly run is carried out by its task, or by the recovery sweep when the task was
     # lost or its worker died (syncs.nightly.sync_run_claimed): ``retry_due_at`` is when the sweep
     # may (re)try a run still ``running``, ``attempts`` counts the tries, ``source_path`` is the

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from lib import calendar
 from partners.models import Partner, SchoolYear
-from partners.selectors import partner_closures
+from partners.selectors import partner_closures, pause_window
 
 from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncState
 
@@ -68,13 +68,12 @@ class Season:
 
 def window_for(partner: Partner, school_year: SchoolYear | None, schedule: PartnerSchedule | None):
     """The effective pause window of ``partner`` in ``school_year`` (``None`` for source ``none``)."""
-    return calendar.effective_window(
-        is_api_partner=partner.integration_type == Partner.IntegrationType.API,
+    return pause_window(
+        integration_type=partner.integration_type,
+        school_year=school_year,
         do_not_pause=bool(schedule and schedule.do_not_pause),
         custom_start=schedule.custom_pause_start if schedule else None,
         custom_resume=schedule.custom_resume_date if schedule else None,
-        global_start=school_year.global_pause_start if school_year else None,
-        global_resume=school_year.global_resume_date if school_year else None,
     )
 
 

@@ -2,7 +2,7 @@
 schedules, notices and heartbeats. Views, admin, tasks and commands call these.
 
 Dates are partner-local dates; instants are aware UTC datetimes. Rules: DESIGN.md ("Date rules",
-"Sync state of a partner") and ``syncs.calendar``.
+"Sync state of a partner"), ``lib.calendar`` and ``lib.sync_state``.
 """
 
 import logging
@@ -21,7 +21,7 @@ from django.utils.module_loading import import_string
 from lib import calendar, sync_state
 from partners.audit import audited_save
 from partners.models import Partner, PartnerMembership, Plan, SchoolYear
-from partners.selectors import partner_closures
+from partners.selectors import partner_closures, pause_window
 from partners.services import audit_record, queue_templated_mail
 
 from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
@@ -123,14 +123,13 @@ class _Facts:
         return self._today[zone]
 
     def window(self, partner_id: int) -> calendar.PauseWindow | None:
-        p, schedule, year = self.partners[partner_id], self.schedules.get(partner_id, _NO_SCHEDULE), self.year
-        return calendar.effective_window(
-            is_api_partner=p["integration_type"] == Partner.IntegrationType.API,
+        schedule = self.schedules.get(partner_id, _NO_SCHEDULE)
+        return pause_window(
+            integration_type=self.partners[partner_id]["integration_type"],
+            school_year=self.year,
             do_not_pause=schedule["do_not_pause"],
             custom_start=schedule["custom_pause_start"],
             custom_resume=schedule["custom_resume_date"],
-            global_start=year.global_pause_start if year else None,
-            global_resume=year.global_resume_date if year else None,
         )
 
     def name(self, user_id: int | None) -> str:
@@ -373,6 +372,21 @@ def sync_reconcile(
     if records and not dry_run:
         logger.info("reconcile at %s: %d transition(s)", at.isoformat(), len(records))
     return records
+
+
+def sync_reconcile_and_notify(
+    *, at: datetime | None = None, notify: bool = True, dry_run: bool = False, backdated: bool = False
+) -> tuple[list[TransitionRecord], dict[str, int]]:
+    """What the reconcile job does every 15 minutes (and ``reconcile_syncs``): reconcile every
+    partner at ``at`` (see ``sync_reconcile``), then queue the pause notices that are due and the
+    notices the new transitions call for — unless ``notify`` is off, it is a dry run, or the run is
+    ``backdated``. Returns the transitions and ``{"pause": n, "transition": n}`` notices queued."""
+    at = at or timezone.now()
+    transitions = sync_reconcile(at=at, notify=notify, dry_run=dry_run, backdated=backdated)
+    notices = {"pause": 0, "transition": 0}
+    if notify and not dry_run and not backdated:
+        notices = {"pause": sync_send_pause_notices(at=at), "transition": sync_send_transition_notices(at=at)}
+    return transitions, notices
 
 
 def _settle_one(partner: Partner, *, cause: str, by=None, actor_label: str = "") -> TransitionRecord | None:

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from .nightly import sync_dispatch_nightly, sync_recover_runs, sync_run_nightly
-from .services import sync_reconcile, sync_send_pause_notices, sync_send_transition_notices
+from .services import sync_reconcile_and_notify
 
 
 @shared_task(name="syncs.tasks.heartbeat", ignore_result=True)
@@ -22,9 +22,7 @@ def heartbeat() -> None:
 def reconcile() -> None:
     """Every 15 minutes (beat, UTC): reconcile every partner's sync state at now, then send the
     pause notices that are due and the notices the new transitions call for."""
-    sync_reconcile()
-    sync_send_pause_notices()
-    sync_send_transition_notices()
+    sync_reconcile_and_notify()
 
 
 @shared_task(name="syncs.tasks.dispatch_nightly", ignore_result=True)

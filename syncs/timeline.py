@@ -78,7 +78,7 @@ def _next_step(season: Season, today: date) -> str:
         return (
             "A partner admin must confirm that your Infinite Campus year rollover is complete, so your sync can resume."
         )
-    if year and today <= year.planning_deadline:
+    if year and not year.plan_is_late_on(today):
         return f"Fill in the BTS planning form by {year.planning_deadline:%A, %B} {year.planning_deadline.day}."
     if season.first_day_of_school is None:
         return "Tell your partner success manager your first day of school, so we can set your data review day."

@@ -11,7 +11,6 @@ from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from partners.services import audit_record
 
 from .forms import PackageUploadForm
-from .ingest import sync_ingest_upload
 from .models import SyncRun
 from .panels import panels
 from .selectors import partner_season, roster_search, roster_summary
@@ -71,14 +70,9 @@ def sync_runs(request, slug):
         if not can_upload:
             raise PermissionDenied("Only a partner admin or staff can upload a package.")
         if form.is_valid():
-            result = sync_ingest_upload(
-                partner=partner,
-                upload=form.cleaned_data["package"],
-                by=request.user,
-                dry_run=form.cleaned_data["check_only"],
-            )
+            result = form.ingest(partner=partner, by=request.user)
             if result.run is not None:
-                messages.info(request, f"Run {result.run.pk}: {SyncRun.Outcome(result.outcome).label}. {result.reason}")
+                messages.info(request, result.summary)
                 return redirect("syncs:run", slug=partner.slug, run_id=result.run.pk)
     runs = (
         SyncRun.objects.filter(partner=partner)

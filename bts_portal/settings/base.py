@@ -303,18 +303,10 @@ BTS_PACKAGE_MAX_ROWS = env.int("BTS_PACKAGE_MAX_ROWS", default=5_000_000)
 # How long a writer of one partner's roster waits for another one to finish (PostgreSQL; seconds).
 BTS_ROSTER_LOCK_TIMEOUT_SECONDS = env.int("BTS_ROSTER_LOCK_TIMEOUT_SECONDS", default=600)
 
-# Circuit breaks (DESIGN.md "Circuit-break policy"): the default thresholds (staff override them per
-# partner and entity type in admin), the review SLA in business days of the partner's calendar,
-# where escalations go besides the partner success manager, and how long a partner's answer link lives.
-BTS_CIRCUIT_BREAK_POLICY = {
-    "delete_ratio": 0.10,
-    "update_ratio": 0.75,
-    "growth_ratio": 1.0,
-    "small_population": 50,
-    "small_population_deletions": 25,
-    "rejected_ratio": 0.01,
-    "rejected_rows": 100,
-}
+# Circuit breaks: the default thresholds are DESIGN.md's, in lib/circuit_break_policy.Thresholds
+# (staff override them per partner and entity type in admin); here the review SLA in business days
+# of the partner's calendar, where escalations go besides the partner success manager, and how long
+# a partner's answer link lives.
 BTS_BREAK_SLA_BUSINESS_DAYS = env.int("BTS_BREAK_SLA_BUSINESS_DAYS", default=2)
 # Work that was decided is finished by a periodic sweep when its task message is lost: an approval
 # is left to its apply task for BTS_BREAK_APPLY_GRACE_SECONDS, then applied by the sweep (an

@@ -249,13 +249,17 @@ def test_an_expired_or_foreign_link_gets_a_clear_page(client, asked, tmp_path, m
 # --- Escalation ---------------------------------------------------------------------------------------
 
 
-def test_a_break_opened_wednesday_july_1_escalates_monday_july_6_once(gb, tmp_path, manager, settings):
+def test_a_break_opened_wednesday_july_1_escalates_tuesday_july_7_once(gb, tmp_path, manager, settings):
+    """Due by Mon 07-06 (2 business days: Thu 07-02, Mon 07-06; Fri 07-03 is the observed July 4);
+    more than 2 business days old, so escalated, from Tue 07-07 (DESIGN.md's one boundary)."""
     with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
         cb = _held(gb, tmp_path)
     mail.outbox.clear()
     with time_machine.travel(datetime(2026, 7, 3, 17, 0, tzinfo=UTC), tick=False):  # Fri, observed July 4
         assert break_escalate_due() == []
-    with time_machine.travel(datetime(2026, 7, 6, 6, 0, tzinfo=UTC), tick=False), committed():  # Mon 01:00 Chicago
+    with time_machine.travel(datetime(2026, 7, 7, 4, 59, tzinfo=UTC), tick=False):  # Mon 23:59 in Chicago
+        assert break_escalate_due() == []
+    with time_machine.travel(datetime(2026, 7, 7, 6, 0, tzinfo=UTC), tick=False), committed():  # Tue 01:00 Chicago
         assert break_escalate_due() == [cb.pk]
         assert break_escalate_due() == []
     [message] = mail.outbox
@@ -263,7 +267,7 @@ def test_a_break_opened_wednesday_july_1_escalates_monday_july_6_once(gb, tmp_pa
     assert message.subject == f"Escalated: circuit break {cb.pk} of Grand Bend ISD is waiting for a decision"
     assert "the review was due by Monday, July 6, 2026" in message.body
     cb.refresh_from_db()
-    assert cb.escalated_at == datetime(2026, 7, 6, 6, 0, tzinfo=UTC)
+    assert cb.escalated_at == datetime(2026, 7, 7, 6, 0, tzinfo=UTC)
 
 
 # --- Admin and the command ------------------------------------------------------------------------------
@@ -494,7 +498,8 @@ def test_the_sla_filter_and_the_queue_ask_a_fixed_number_of_queries(admin_client
     with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
         old = _held(gb, tmp_path)
     other = PartnerFactory(slug="other", integration_type=Partner.IntegrationType.FILE_SHARING)
-    with time_machine.travel(datetime(2026, 7, 6, 15, 0, tzinfo=UTC), tick=False):
+    # Tue 07-07: the July 1 break is more than 2 business days old (overdue), the new one is not.
+    with time_machine.travel(datetime(2026, 7, 7, 15, 0, tzinfo=UTC), tick=False):
         fresh = _held(other, tmp_path / "other")
         overdue = admin_client_.get("/admin/circuit_breaks/circuitbreak/?sla=overdue").context["cl"].result_list
         on_time = admin_client_.get("/admin/circuit_breaks/circuitbreak/?sla=on+time").context["cl"].result_list

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from partners.commands import stdout_to_stderr
-from syncs.services import sync_reconcile, sync_send_pause_notices, sync_send_transition_notices
+from syncs.services import sync_reconcile_and_notify
 
 
 def parse_instant(value: str) -> datetime:
@@ -58,13 +58,9 @@ class Command(BaseCommand):
         # email and marks its transitions as needing no "resumed" email.
         quiet = options["no_notices"] or options["at"] is not None
         with stdout_to_stderr(options["json"]):
-            transitions = sync_reconcile(at=at, notify=not quiet, dry_run=dry_run, backdated=options["at"] is not None)
-            notices = {"pause": 0, "transition": 0}
-            if not quiet and not dry_run:
-                notices = {
-                    "pause": sync_send_pause_notices(at=at),
-                    "transition": sync_send_transition_notices(at=at),
-                }
+            transitions, notices = sync_reconcile_and_notify(
+                at=at, notify=not quiet, dry_run=dry_run, backdated=options["at"] is not None
+            )
         if options["json"]:
             self.stdout.write(
                 json.dumps(
