@@ -30,7 +30,7 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from lib import calendar  # noqa: E402
+from lib import season_calendar  # noqa: E402
 from lib.sync_state import StateFacts, derive_state  # noqa: E402
 from partners.models import Partner, SchoolYear  # noqa: E402
 from syncs.models import PartnerSchedule, SyncState, SyncTransition  # noqa: E402
@@ -101,7 +101,7 @@ def naive_reconcile(at: datetime, partners=None) -> int:
             state = SyncState.objects.select_for_update().get(partner=partner)
             to_state, reason = derive_state(
                 StateFacts(
-                    today=calendar.local_date(at, partner.tzinfo),
+                    today=season_calendar.local_date(at, partner.tzinfo),
                     window=window,
                     is_infinite_campus=partner.sis == "infinite_campus",
                     rollover_confirmed=bool(schedule and schedule.rollover_confirmed_at),

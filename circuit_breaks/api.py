@@ -19,7 +19,7 @@ import syncs.services
 from lib.circuit_break_policy import EntityCounts, Thresholds, evaluate
 from lib.probable_cause import probable_cause
 
-from . import review, selectors, services
+from . import held_runs, selectors, services
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def hold(*, partner, run, snapshot, diffs, decision: Decision, counts: dict, che
     """Open a circuit break for the held ``run`` (its diff pinned by ``checksum`` and
     ``roster_version``), with samples and the probable cause; a newer snapshot supersedes the
     partner's open break. The partner is held from now on. Returns the break's id."""
-    samples, facts = review.review_material(partner, snapshot, diffs)
+    samples, facts = held_runs.review_material(partner, snapshot, diffs)
     opened = services.circuit_break_open(
         partner=partner,
         run=run,

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from lib import calendar
+from lib import season_calendar
 from lib.circuit_break_policy import EntityCounts, Thresholds, tripped
 from lib.oneroster import ENTITIES
 from partners.selectors import partner_closures
@@ -48,29 +48,29 @@ def review_due(circuit_break: CircuitBreak, closures: frozenset[date] | None = N
     closures skipped). A break opened Wed 2026-07-01 is due Mon 2026-07-06 (Fri 07-03 is the
     observed July 4)."""
     partner = circuit_break.partner
-    opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
+    opened = season_calendar.local_date(circuit_break.opened_at, partner.tzinfo)
     if closures is None:
         closures = partner_closures(partner)
-    return calendar.business_days_after(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
+    return season_calendar.business_days_after(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
 
 
 def escalates_on(circuit_break: CircuitBreak, closures: frozenset[date] | None = None) -> date:
     """The partner-local date from which an open break is overdue and escalates: once it is more
-    than ``BTS_BREAK_SLA_BUSINESS_DAYS`` business days old (``lib.calendar.first_day_more_than``;
+    than ``BTS_BREAK_SLA_BUSINESS_DAYS`` business days old (``lib.season_calendar.first_day_more_than``;
     the day after ``review_due``). Opened Wed 2026-07-01: Tue 2026-07-07."""
     partner = circuit_break.partner
-    opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
+    opened = season_calendar.local_date(circuit_break.opened_at, partner.tzinfo)
     if closures is None:
         closures = partner_closures(partner)
-    return calendar.first_day_more_than(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
+    return season_calendar.first_day_more_than(opened, settings.BTS_BREAK_SLA_BUSINESS_DAYS, closures)
 
 
 def age_in_business_days(circuit_break: CircuitBreak, now=None) -> int:
     """Business days from the opening local date to today's local date (0 on the day it opened)."""
     partner = circuit_break.partner
-    opened = calendar.local_date(circuit_break.opened_at, partner.tzinfo)
-    today = calendar.local_date(now or timezone.now(), partner.tzinfo)
-    return calendar.business_days_between(opened, today, partner_closures(partner))
+    opened = season_calendar.local_date(circuit_break.opened_at, partner.tzinfo)
+    today = season_calendar.local_date(now or timezone.now(), partner.tzinfo)
+    return season_calendar.business_days_between(opened, today, partner_closures(partner))
 
 
 def sla_status(circuit_break: CircuitBreak, now=None, closures: frozenset[date] | None = None) -> str:
@@ -81,7 +81,7 @@ def sla_status(circuit_break: CircuitBreak, now=None, closures: frozenset[date] 
         return "decided"
     if circuit_break.escalated_at:
         return "escalated"
-    today = calendar.local_date(now or timezone.now(), circuit_break.partner.tzinfo)
+    today = season_calendar.local_date(now or timezone.now(), circuit_break.partner.tzinfo)
     return "overdue" if today >= escalates_on(circuit_break, closures) else "on time"
 
 
@@ -223,7 +223,7 @@ def hold_notice(partner) -> dict | None:
     if cb is None:
         return None
     return {
-        "since": calendar.local_date(cb.opened_at, partner.tzinfo),
+        "since": season_calendar.local_date(cb.opened_at, partner.tzinfo),
         "due": review_due(cb),
         "reasons": cb.reasons,
         "cause": cb.cause_evidence,

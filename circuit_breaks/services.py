@@ -21,14 +21,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 import syncs.services
-from lib import calendar
+from lib import season_calendar
 from partners.audit import audited_delete, audited_save
 from partners.jobs import enqueue_on_commit
 from partners.selectors import staff_contacts
 from partners.services import audit_record, queue_templated_mail
 
+from .held_runs import apply_reviewed, recheck_package
 from .models import BreakEvent, CircuitBreak, PolicyOverride
-from .review import apply_reviewed, recheck_package
 from .selectors import OVERRIDE_FIELDS, escalates_on, review_due
 
 Status = CircuitBreak.Status
@@ -535,7 +535,7 @@ def break_escalate_due(now=None) -> list[int]:
     now = now or timezone.now()
     escalated = []
     for cb in CircuitBreak.objects.filter(status=Status.OPEN, escalated_at__isnull=True).select_related("partner"):
-        if calendar.local_date(now, cb.partner.tzinfo) < escalates_on(cb):
+        if season_calendar.local_date(now, cb.partner.tzinfo) < escalates_on(cb):
             continue
         with transaction.atomic():
             if not CircuitBreak.objects.filter(pk=cb.pk, status=Status.OPEN, escalated_at__isnull=True).update(

@@ -23,7 +23,7 @@ from datetime import date
 from enum import StrEnum
 from itertools import permutations
 
-from .calendar import PauseWindow
+from .season_calendar import PauseWindow
 
 
 class State(StrEnum):
@@ -66,7 +66,7 @@ def transition_notice(from_state: str, to_state: str) -> Notice:
 class StateFacts:
     """What a partner's sync state is computed from, on the partner-local date ``today``.
 
-    ``window`` is the effective pause window (``lib.calendar.effective_window``; ``None``: no
+    ``window`` is the effective pause window (``lib.season_calendar.effective_window``; ``None``: no
     pause). ``suspended_by``/``suspended_reason`` describe a staff suspension (``suspended``).
     ``held_by_break`` is the id of the open circuit break that holds the partner (``None``: none).
     """

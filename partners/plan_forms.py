@@ -1,6 +1,6 @@
 """The BTS planning form: one ModelForm, shown in six sections, checked by the calendar rules.
 
-Rules: ``lib.calendar.check_season_dates`` (issue #4). Saving a draft validates only what is
+Rules: ``lib.season_calendar.check_season_dates`` (issue #4). Saving a draft validates only what is
 filled; submitting also requires every answer the partner's integration and SIS call for.
 """
 
@@ -8,7 +8,7 @@ from datetime import date
 
 from django import forms
 
-from lib import calendar
+from lib import season_calendar
 
 from .models import PLAN_SECTIONS, Partner, Plan
 
@@ -266,7 +266,7 @@ class PlanForm(forms.ModelForm):
         if any(name in self.errors for name in date_fields):
             return  # a date that did not parse already has its message
         year = self.school_year
-        problems = calendar.check_season_dates(
+        problems = season_calendar.check_season_dates(
             first_calendar_year=year.first_calendar_year,
             tz=self.partner.time_zone,
             is_api_partner=self.is_api,
@@ -284,7 +284,7 @@ class PlanForm(forms.ModelForm):
         )
         for problem in problems:
             field = PROBLEM_FIELDS.get(problem.field, problem.field)
-            if problem.severity == calendar.Severity.ERROR:
+            if problem.severity == season_calendar.Severity.ERROR:
                 if field in self.fields and field not in self.errors:
                     self.add_error(field, problem.message)
                 elif field not in self.fields:

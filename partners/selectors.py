@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from lib import calendar
+from lib import season_calendar
 
 from .models import Partner, PartnerMembership, Plan
 
@@ -53,12 +53,12 @@ def can_act_for(user, partner: Partner) -> bool:
 
 def pause_window(
     *, integration_type: str, school_year, do_not_pause: bool, custom_start, custom_resume
-) -> calendar.PauseWindow | None:
-    """The effective pause window (``lib.calendar.effective_window``) of a partner with
+) -> season_calendar.PauseWindow | None:
+    """The effective pause window (``lib.season_calendar.effective_window``) of a partner with
     ``integration_type`` in ``school_year`` (``None``: no year), given its own choice: custom local
     dates, or "do not pause". The one place these inputs are put together: the sync schedule,
     reconciliation and a plan's timeline all ask here."""
-    return calendar.effective_window(
+    return season_calendar.effective_window(
         is_api_partner=integration_type == Partner.IntegrationType.API,
         do_not_pause=do_not_pause,
         custom_start=custom_start,
@@ -86,10 +86,10 @@ def plan_timeline(plan) -> list[tuple[str, object]]:
         items += [("Nightly syncs stop", window.start), ("Nightly syncs resume", window.resume)]
         if partner.sis == Partner.Sis.POWERSCHOOL:
             items.append(
-                ("PowerSchool data expected by", calendar.powerschool_visible_at(window.resume, partner.tzinfo))
+                ("PowerSchool data expected by", season_calendar.powerschool_visible_at(window.resume, partner.tzinfo))
             )
     if plan.first_day_of_school:
-        items.append(("Data review day", calendar.data_review_day(plan.first_day_of_school, closures)))
+        items.append(("Data review day", season_calendar.data_review_day(plan.first_day_of_school, closures)))
         items.append(("First day of school", plan.first_day_of_school))
     return items
 
@@ -112,4 +112,4 @@ def staff_contacts(partner: Partner) -> list[str]:
 
 def local_today(partner: Partner) -> date:
     """Today's date in the partner's time zone."""
-    return calendar.local_date(timezone.now(), partner.tzinfo)
+    return season_calendar.local_date(timezone.now(), partner.tzinfo)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from lib import calendar
+from lib import season_calendar
 from partners.models import SchoolYear
 from partners.selectors import can_act_for, local_today
 from syncs.selectors import partner_season
@@ -34,7 +34,7 @@ def data_review_panel(request, partner) -> str:
     year = SchoolYear.objects.current()
     season = partner_season(partner, year)
     today = local_today(partner)
-    if year is None or not calendar.data_review_open(season.data_review_day, today):
+    if year is None or not season_calendar.data_review_open(season.data_review_day, today):
         return ""
     return render_to_string(
         "season/data_review_panel.html",

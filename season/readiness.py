@@ -6,7 +6,7 @@ a count always equals the list behind it."""
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from lib import calendar
+from lib import season_calendar
 from lib.spreadsheet import csv_safe
 from partners.models import Plan
 from syncs.models import SyncState
@@ -82,7 +82,7 @@ BUCKETS: list[Bucket] = [
         "Data review",
         "review_waiting",
         "Review day passed, no answer",
-        lambda f: not f.review and calendar.data_review_open(f.data_review_day, f.today),
+        lambda f: not f.data_review and season_calendar.data_review_open(f.data_review_day, f.today),
     ),
     Bucket("Open circuit breaks by review SLA", "break_on_time", "On time", _sla("on time")),
     Bucket("Open circuit breaks by review SLA", "break_overdue", "Overdue", _sla("overdue")),

@@ -24,7 +24,7 @@ reported again; every other kind is sent at most once per partner and school yea
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from lib import calendar
+from lib import season_calendar
 from syncs.models import SyncState
 
 from .models import Reminder
@@ -74,12 +74,12 @@ def due_reminders(facts: SeasonFacts) -> list[DueReminder]:
         ]
     window, first = facts.window, facts.first_day
     if facts.needs_powerschool_prep and not facts.powerschool_prep_done:
-        due = calendar.business_days_before(window.resume, 5, facts.closures)
+        due = season_calendar.business_days_before(window.resume, 5, facts.closures)
         found.append(DueReminder(Kind.POWERSCHOOL_SECTIONS, due, window.resume, Audience.STAFF))
     if facts.needs_rollover and not facts.rollover_done:
         until = first - timedelta(days=1) if first else window.resume + timedelta(days=14)
         found.append(DueReminder(Kind.IC_ROLLOVER, window.resume, until, Audience.BOTH))
-    if first and facts.review is None:
+    if first and facts.data_review is None:
         found.append(DueReminder(Kind.DATA_REVIEW, facts.data_review_day, first - timedelta(days=1), Audience.PARTNER))
     if first and not facts.applied_since_resume:
         found.append(DueReminder(Kind.FIRST_DAY_NO_SYNC, first, first + timedelta(days=7), Audience.STAFF))
@@ -94,11 +94,11 @@ def _stale(facts: SeasonFacts) -> DueReminder | None:
         return None
     since = [facts.last_update]
     if facts.state_since:
-        since.append(calendar.local_date(facts.state_since, facts.partner.tzinfo))
+        since.append(season_calendar.local_date(facts.state_since, facts.partner.tzinfo))
     reference = max((d for d in since if d), default=None)
     if reference is None:
         return None
-    due = calendar.first_day_more_than(reference, STALE_AFTER_BUSINESS_DAYS, facts.closures)
+    due = season_calendar.first_day_more_than(reference, STALE_AFTER_BUSINESS_DAYS, facts.closures)
     return DueReminder(
         Kind.STALE_DATA,
         due,

@@ -12,7 +12,7 @@ from django.db.models import Max, Prefetch
 
 from circuit_breaks.models import CircuitBreak
 from circuit_breaks.selectors import sla_status
-from lib import calendar
+from lib import season_calendar
 from partners.models import Partner, PartnerClosureDate, Plan, SchoolYear
 from syncs.models import PartnerSchedule, SyncRun, SyncState
 from syncs.selectors import window_for
@@ -38,11 +38,11 @@ class SeasonFacts:
     today: date
     plan: Plan | None
     schedule: PartnerSchedule | None
-    window: calendar.PauseWindow | None
+    window: season_calendar.PauseWindow | None
     closures: frozenset[date]
     state: str
     state_since: datetime | None
-    review: DataReviewAnswer | None
+    data_review: DataReviewAnswer | None
     open_break: CircuitBreak | None
     break_sla: str
     last_update: date | None
@@ -69,7 +69,7 @@ class SeasonFacts:
 
     @property
     def data_review_day(self) -> date | None:
-        return calendar.data_review_day(self.first_day, self.closures) if self.first_day else None
+        return season_calendar.data_review_day(self.first_day, self.closures) if self.first_day else None
 
     @property
     def resume_reference(self) -> date:
@@ -113,17 +113,17 @@ class SeasonFacts:
     @property
     def review_answer(self) -> str:
         """``all_good``, ``something_off`` or ``""`` (not answered yet)."""
-        return self.review.answer if self.review else ""
+        return self.data_review.answer if self.data_review else ""
 
     @property
     def review_status(self) -> str:
         """The answer, else ``waiting`` (the data review day has come), ``not_due`` (it has not) or
         ``""`` (no first day of school known)."""
-        if self.review:
-            return self.review.answer
+        if self.data_review:
+            return self.data_review.answer
         if self.data_review_day is None:
             return ""
-        return "waiting" if calendar.data_review_open(self.data_review_day, self.today) else "not_due"
+        return "waiting" if season_calendar.data_review_open(self.data_review_day, self.today) else "not_due"
 
     @property
     def first_day_soon(self) -> bool:
@@ -131,7 +131,7 @@ class SeasonFacts:
         first = self.first_day
         if first is None or first < self.today:
             return False
-        return calendar.business_days_between(self.today, first, self.closures) <= AT_RISK_BUSINESS_DAYS
+        return season_calendar.business_days_between(self.today, first, self.closures) <= AT_RISK_BUSINESS_DAYS
 
     @property
     def risks(self) -> list[str]:
@@ -197,7 +197,7 @@ def season_facts(school_year: SchoolYear, at: datetime, partners=None) -> list[S
         state = getattr(partner, "sync_state", None)
         updates = [last_run.get(partner.pk)]
         if partner.pk in last_break:
-            updates.append(calendar.local_date(last_break[partner.pk], partner.tzinfo))
+            updates.append(season_calendar.local_date(last_break[partner.pk], partner.tzinfo))
         open_break = breaks.get(partner.pk)
         if open_break is not None:
             open_break.partner = partner  # sla_status reads the partner's time zone
@@ -205,14 +205,14 @@ def season_facts(school_year: SchoolYear, at: datetime, partners=None) -> list[S
             SeasonFacts(
                 partner=partner,
                 school_year=school_year,
-                today=calendar.local_date(at, partner.tzinfo),
+                today=season_calendar.local_date(at, partner.tzinfo),
                 plan=plans.get(partner.pk),
                 schedule=schedule,
                 window=window_for(partner, school_year, schedule),
                 closures=closures,
                 state=state.state if state else SyncState.State.ACTIVE,
                 state_since=state.changed_at if state else None,
-                review=reviews.get(partner.pk),
+                data_review=reviews.get(partner.pk),
                 open_break=open_break,
                 break_sla=sla_status(open_break, now=at, closures=closures) if open_break else "",
                 last_update=max((d for d in updates if d), default=None),

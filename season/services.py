@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from lib import calendar
+from lib import season_calendar
 from partners.models import Partner, SchoolYear
 from partners.selectors import staff_contacts
 from partners.services import audit_record, queue_templated_mail
@@ -105,7 +105,7 @@ def reminders_due(*, at: datetime | None = None) -> list[tuple[DueReminder, Seas
         for reminder in due_reminders(facts):
             if (facts.partner.pk, reminder.kind, reminder.occasion) in sent or not reminder.open_on(facts.today):
                 continue
-            if at < calendar.local_instant(reminder.due, morning, facts.partner.tzinfo):
+            if at < season_calendar.local_instant(reminder.due, morning, facts.partner.tzinfo):
                 continue
             found.append((reminder, facts))
     return found

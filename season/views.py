@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from lib import calendar
+from lib.season_calendar import data_review_open
 from partners.models import Partner, SchoolYear
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from syncs.selectors import partner_season
@@ -92,7 +92,7 @@ def data_review(request, slug):
     today = local_today(partner)
     current = data_review_current(partner, year) if year else None
     opens = season.data_review_day
-    is_open = year is not None and calendar.data_review_open(opens, today)
+    is_open = year is not None and data_review_open(opens, today)
     can_answer = is_open and can_act_for(request.user, partner)
     form = None
     if request.method == "POST":

@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from lib.calendar import Severity
+from lib.season_calendar import Severity
 from partners.admin import ReadOnlyAdminMixin
 from partners.models import Partner
 
@@ -333,7 +333,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "local_date",
         "source",
         "outcome",
-        "review",
+        "break_decision",
         "reason_short",
         "checksum_short",
     ]
@@ -341,7 +341,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("circuit_breaks__decided_by")
 
-    readonly_fields = ["package_link", "review"]
+    readonly_fields = ["package_link", "break_decision"]
     exclude = ["package"]  # its storage URL is not served; package_link downloads it (audited)
 
     def get_urls(self):

@@ -89,7 +89,7 @@ def sync_ingest(
     and the partner's state becomes ``held``), ``applied`` (the roster now equals the snapshot).
     ``dry_run`` reports the decision and writes nothing. ``run`` is a claimed nightly run to fill
     in (see ``sync_dispatch_nightly``). ``recheck`` runs a package already seen
-    again (see ``circuit_breaks.review.recheck_package``). Raises nothing for bad input: an
+    again (see ``circuit_breaks.held_runs.recheck_package``). Raises nothing for bad input: an
     unreadable package is a ``rejected`` run with its reason.
     """
     try:
@@ -227,7 +227,8 @@ def _skip_if_seen(result: IngestResult, partner: Partner, source: str, run: Sync
     if not (last and last.checksum == result.checksum):
         return False
     result.outcome = SyncRun.Outcome.SKIPPED
-    review = f"; {last.review[0].lower()}{last.review[1:]}" if last.review else ""
+    decision = last.break_decision
+    review = f"; {decision[0].lower()}{decision[1:]}" if decision else ""
     result.reason = f"The same package as run {last.pk} ({last.get_outcome_display().lower()}{review}); nothing new."
     return True
 

@@ -302,7 +302,7 @@ class SyncRun(models.Model):
         return f"run {self.pk} of {self.partner} ({self.get_outcome_display()})"
 
     @property
-    def review(self) -> str:
+    def break_decision(self) -> str:
         """For a held run, what its review came to, in words ("" otherwise), e.g. "Approved by
         sam on 2026-11-30: applied" or "Rejected by sam on 2026-11-30: nothing applied". Reads
         ``circuit_breaks`` (prefetch it for lists)."""
@@ -323,7 +323,7 @@ class SyncRun(models.Model):
         return f"{last.get_status_display()}{by}{when}{outcome}"
 
     @property
-    def review_note(self) -> str:
+    def break_decision_note(self) -> str:
         """How the last decision on this run's review was carried out, in a sentence ("" when
         there is none yet), e.g. "Applied: users: +0 ~8 -0." (prefetch ``circuit_breaks``)."""
         breaks = sorted(self.circuit_breaks.all(), key=lambda b: b.pk)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.db.models import Q
 
-from lib import calendar
+from lib import season_calendar
 from partners.models import Partner, SchoolYear
 from partners.selectors import partner_closures, pause_window
 
@@ -29,7 +29,7 @@ class Season:
     partner: Partner
     school_year: SchoolYear | None
     schedule: PartnerSchedule | None
-    window: calendar.PauseWindow | None
+    window: season_calendar.PauseWindow | None
     closures: frozenset[date]
     first_day_of_school: date | None
     data_review_day: date | None
@@ -40,9 +40,9 @@ class Season:
     hold_kind: str = ""
 
     @property
-    def source(self) -> calendar.WindowSource:
+    def source(self) -> season_calendar.WindowSource:
         """``custom``, ``global`` or ``none``."""
-        return self.window.source if self.window else calendar.WindowSource.NONE
+        return self.window.source if self.window else season_calendar.WindowSource.NONE
 
     @property
     def state_label(self) -> str:
@@ -84,9 +84,9 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
     closures = partner_closures(partner)
     window = window_for(partner, school_year, schedule)
     first_day = schedule.first_day_of_school if schedule else None
-    resume_at = calendar.local_midnight(window.resume, partner.tzinfo) if window else None
+    resume_at = season_calendar.local_midnight(window.resume, partner.tzinfo) if window else None
     ps_visible = (
-        calendar.powerschool_visible_at(window.resume, partner.tzinfo)
+        season_calendar.powerschool_visible_at(window.resume, partner.tzinfo)
         if window and partner.sis == Partner.Sis.POWERSCHOOL
         else None
     )
@@ -98,7 +98,7 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
         window=window,
         closures=closures,
         first_day_of_school=first_day,
-        data_review_day=calendar.data_review_day(first_day, closures) if first_day else None,
+        data_review_day=season_calendar.data_review_day(first_day, closures) if first_day else None,
         resume_at=resume_at,
         powerschool_visible_at=ps_visible,
         state=state or SyncState.State.ACTIVE,

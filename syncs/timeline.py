@@ -6,7 +6,7 @@ Pure given a ``Season`` and the partner-local ``today``: no queries.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from lib.calendar import local_date
+from lib.season_calendar import local_date
 
 from .models import SyncState
 from .selectors import Season

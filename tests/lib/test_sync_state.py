@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from lib.calendar import PauseWindow, WindowSource
+from lib.season_calendar import PauseWindow, WindowSource
 from lib.sync_state import TRANSITIONS, Notice, State, StateFacts, derive_state, transition_notice
 
 WINDOW = PauseWindow(date(2026, 6, 12), date(2026, 7, 30), WindowSource.GLOBAL)

@@ -15,7 +15,7 @@ from django.core import mail
 from django.test import override_settings
 
 from circuit_breaks.models import CircuitBreak
-from lib import calendar
+from lib import season_calendar
 from partners.models import Partner, Plan, SentEmail
 from partners.services import email_send_due
 from season.models import DataReviewAnswer, Reminder
@@ -51,7 +51,7 @@ def make(school_year):
 
 
 def _at(day: date, zone: str, hour: int = 8, minute: int = 0) -> datetime:
-    return calendar.local_instant(day, time(hour, minute), zone)
+    return season_calendar.local_instant(day, time(hour, minute), zone)
 
 
 def _sent():

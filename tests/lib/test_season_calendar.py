@@ -4,8 +4,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from lib import calendar
-from lib.calendar import PauseWindow, WindowSource
+from lib import season_calendar
+from lib.season_calendar import PauseWindow, WindowSource
 
 
 @pytest.mark.parametrize(
@@ -21,19 +21,19 @@ from lib.calendar import PauseWindow, WindowSource
     ],
 )
 def test_the_2026_27_window_starts_and_ends_at_local_midnight(zone, hour):
-    assert calendar.local_midnight(date(2026, 6, 12), zone) == datetime(2026, 6, 12, hour, 0, tzinfo=UTC)
-    assert calendar.local_midnight(date(2026, 7, 30), zone) == datetime(2026, 7, 30, hour, 0, tzinfo=UTC)
+    assert season_calendar.local_midnight(date(2026, 6, 12), zone) == datetime(2026, 6, 12, hour, 0, tzinfo=UTC)
+    assert season_calendar.local_midnight(date(2026, 7, 30), zone) == datetime(2026, 7, 30, hour, 0, tzinfo=UTC)
 
 
 def test_local_date_is_taken_in_the_partner_zone_not_utc():
     instant = datetime(2026, 6, 12, 6, 30, tzinfo=UTC)
-    assert calendar.local_date(instant, "America/Los_Angeles") == date(2026, 6, 11)
-    assert calendar.local_date(instant, "America/New_York") == date(2026, 6, 12)
+    assert season_calendar.local_date(instant, "America/Los_Angeles") == date(2026, 6, 11)
+    assert season_calendar.local_date(instant, "America/New_York") == date(2026, 6, 12)
 
 
 def test_local_date_refuses_a_naive_instant():
     with pytest.raises(ValueError, match="aware"):
-        calendar.local_date(datetime(2026, 6, 12, 6, 30), "America/Chicago")  # noqa: DTZ001
+        season_calendar.local_date(datetime(2026, 6, 12, 6, 30), "America/Chicago")  # noqa: DTZ001
 
 
 @pytest.mark.parametrize(
@@ -47,29 +47,29 @@ def test_local_date_refuses_a_naive_instant():
     ],
 )
 def test_three_business_days_before(day, closures, expected):
-    assert calendar.business_days_before(day, 3, closures) == expected
+    assert season_calendar.business_days_before(day, 3, closures) == expected
 
 
 def test_business_days_after_skips_weekends_and_holidays():
-    assert calendar.business_days_after(date(2026, 7, 2), 1) == date(2026, 7, 6)
+    assert season_calendar.business_days_after(date(2026, 7, 2), 1) == date(2026, 7, 6)
 
 
 def test_business_days_need_a_positive_count():
     with pytest.raises(ValueError, match="at least 1"):
-        calendar.business_days_before(date(2026, 8, 17), 0)
+        season_calendar.business_days_before(date(2026, 8, 17), 0)
 
 
 def test_business_days_between_counts_after_start_up_to_end():
-    assert calendar.business_days_between(date(2026, 7, 2), date(2026, 7, 7)) == 2  # Mon 6, Tue 7
-    assert calendar.business_days_between(date(2026, 7, 7), date(2026, 7, 2)) == 0
+    assert season_calendar.business_days_between(date(2026, 7, 2), date(2026, 7, 7)) == 2  # Mon 6, Tue 7
+    assert season_calendar.business_days_between(date(2026, 7, 7), date(2026, 7, 2)) == 0
 
 
 def test_data_review_day_is_three_business_days_before_the_first_day():
-    assert calendar.data_review_day(date(2026, 8, 17)) == date(2026, 8, 12)
+    assert season_calendar.data_review_day(date(2026, 8, 17)) == date(2026, 8, 12)
 
 
 def test_powerschool_data_is_visible_72_hours_after_the_resume_instant():
-    assert calendar.powerschool_visible_at(date(2026, 7, 30), "America/Los_Angeles") == datetime(
+    assert season_calendar.powerschool_visible_at(date(2026, 7, 30), "America/Los_Angeles") == datetime(
         2026, 8, 2, 7, 0, tzinfo=UTC
     )
 
@@ -83,7 +83,7 @@ def _window(**overrides):
         "global_start": date(2026, 6, 12),
         "global_resume": date(2026, 7, 30),
     }
-    return calendar.effective_window(**{**args, **overrides})
+    return season_calendar.effective_window(**{**args, **overrides})
 
 
 def test_api_partners_get_the_global_window():
@@ -126,7 +126,7 @@ def _check(**overrides):
         "custom_start": date(2026, 6, 12),
         "first_day": date(2026, 8, 17),
     }
-    return [(p.field, p.severity.value) for p in calendar.check_season_dates(**{**args, **overrides})]
+    return [(p.field, p.severity.value) for p in season_calendar.check_season_dates(**{**args, **overrides})]
 
 
 @pytest.mark.parametrize(
@@ -152,7 +152,7 @@ def test_a_rollover_finishing_after_the_resume_is_a_warning():
 
 
 def test_a_review_day_before_the_global_resume_is_a_warning():
-    problems = calendar.check_season_dates(
+    problems = season_calendar.check_season_dates(
         first_calendar_year=2026,
         tz="Pacific/Honolulu",
         is_api_partner=True,

@@ -1,45 +1,33 @@
-"""Every write of the syncs app: sync-state transitions, reconciliation, SIS-step confirmations,
-schedules, notices and heartbeats. Views, admin, tasks and commands call these.
-
-Dates are partner-local dates; instants are aware UTC datetimes. Rules: DESIGN.md ("Date rules",
-"Sync state of a partner"), ``lib.calendar`` and ``lib.sync_state``.
-"""
+"""The sync state of every partner, derived from facts (``lib.sync_state``) and written as
+transitions: reconciliation, holds by circuit breaks, staff suspensions. Dates are partner-local;
+instants aware UTC."""
 
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from lib import calendar, sync_state
-from partners.audit import audited_save
-from partners.models import Partner, PartnerMembership, Plan, SchoolYear
-from partners.selectors import partner_closures, pause_window
-from partners.services import audit_record, queue_templated_mail
+from lib import season_calendar, sync_state
+from partners.models import Partner, SchoolYear
+from partners.selectors import pause_window
+from partners.services import audit_record
 
-from .models import JobHeartbeat, PartnerSchedule, PauseNotice, SyncState, SyncTransition
-from .selectors import partner_season, window_for
+from ..models import PartnerSchedule, SyncState, SyncTransition
 
 logger = logging.getLogger(__name__)
 
+
 State = SyncState.State
+
+
 RECONCILE_ACTOR = "job:reconcile"
-
-
-def heartbeat_record(*, name: str, at=None) -> JobHeartbeat:
-    """Record that job ``name`` ran at the aware instant ``at`` (default now). Idempotent."""
-    beat, _ = JobHeartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": at or timezone.now()})
-    return beat
-
-
-# --- The state, derived from facts ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -65,6 +53,8 @@ class TransitionRecord:
 # own holds, and their services settle the state at once. When reconciliation finds one, the
 # stored state disagreed with its facts, and the transition is a repair (with an audit row).
 _FACT_STATES = frozenset({State.HELD, State.SUSPENDED})
+
+
 _ROW_FIELDS = (
     "partner_id",
     "state",
@@ -77,6 +67,8 @@ _ROW_FIELDS = (
     "hold_reason",
     "hold_kind",
 )
+
+
 _NO_SCHEDULE = {
     "do_not_pause": False,
     "custom_pause_start": None,
@@ -119,10 +111,10 @@ class _Facts:
     def today(self, partner_id: int) -> date:
         zone = self.partners[partner_id]["time_zone"]
         if zone not in self._today:
-            self._today[zone] = calendar.local_date(self.at, zone)
+            self._today[zone] = season_calendar.local_date(self.at, zone)
         return self._today[zone]
 
-    def window(self, partner_id: int) -> calendar.PauseWindow | None:
+    def window(self, partner_id: int) -> season_calendar.PauseWindow | None:
         schedule = self.schedules.get(partner_id, _NO_SCHEDULE)
         return pause_window(
             integration_type=self.partners[partner_id]["integration_type"],
@@ -374,21 +366,6 @@ def sync_reconcile(
     return records
 
 
-def sync_reconcile_and_notify(
-    *, at: datetime | None = None, notify: bool = True, dry_run: bool = False, backdated: bool = False
-) -> tuple[list[TransitionRecord], dict[str, int]]:
-    """What the reconcile job does every 15 minutes (and ``reconcile_syncs``): reconcile every
-    partner at ``at`` (see ``sync_reconcile``), then queue the pause notices that are due and the
-    notices the new transitions call for — unless ``notify`` is off, it is a dry run, or the run is
-    ``backdated``. Returns the transitions and ``{"pause": n, "transition": n}`` notices queued."""
-    at = at or timezone.now()
-    transitions = sync_reconcile(at=at, notify=notify, dry_run=dry_run, backdated=backdated)
-    notices = {"pause": 0, "transition": 0}
-    if notify and not dry_run and not backdated:
-        notices = {"pause": sync_send_pause_notices(at=at), "transition": sync_send_transition_notices(at=at)}
-    return transitions, notices
-
-
 def _settle_one(partner: Partner, *, cause: str, by=None, actor_label: str = "") -> TransitionRecord | None:
     records = _settle(partner_ids=[partner.pk], at=timezone.now(), cause=cause, actor=by, actor_label=actor_label)
     return records[0] if records else None
@@ -397,84 +374,6 @@ def _settle_one(partner: Partner, *, cause: str, by=None, actor_label: str = "")
 def _state_row_for_update(partner: Partner) -> SyncState:
     _ensure_state_rows([partner.pk])
     return SyncState.objects.select_for_update().get(partner=partner)
-
-
-# --- People's actions ---------------------------------------------------------------------------
-
-
-def _schedule_for_update(partner: Partner, school_year: SchoolYear) -> PartnerSchedule:
-    PartnerSchedule.objects.get_or_create(partner=partner, school_year=school_year)
-    return PartnerSchedule.objects.select_for_update().get(partner=partner, school_year=school_year)
-
-
-def _record_sis_step(
-    *, partner: Partner, by, school_year: SchoolYear | None, sis: str, field: str, action: str, message: str
-) -> tuple[bool, SchoolYear]:
-    """Stamp ``<field>_at``/``<field>_by`` on the partner's schedule once, with an audit row.
-
-    Returns ``(changed, school_year)``; ``changed`` is ``False`` when it was already stamped.
-    Raises ``ValidationError`` when the partner's SIS is not ``sis`` or no school year is current.
-    """
-    if partner.sis != sis:
-        raise ValidationError(f"{partner.name} does not use {Partner.Sis(sis).label}.")
-    school_year = school_year or SchoolYear.objects.current()
-    if school_year is None:
-        raise ValidationError("No school year is marked current.")
-    schedule = _schedule_for_update(partner, school_year)
-    if getattr(schedule, f"{field}_at"):
-        return False, school_year
-    setattr(schedule, f"{field}_at", timezone.now())
-    setattr(schedule, f"{field}_by", by)
-    schedule.save(update_fields=[f"{field}_at", f"{field}_by", "updated_at"])
-    audit_record(
-        action=action,
-        actor=by,
-        partner=partner,
-        message=message.format(school_year=school_year),
-        detail={"school_year": school_year.label},
-    )
-    return True, school_year
-
-
-@transaction.atomic
-def sync_confirm_rollover(*, partner: Partner, by, school_year: SchoolYear | None = None) -> bool:
-    """Record that the partner's Infinite Campus year rollover is complete (partner or staff).
-
-    Idempotent: returns ``False`` (and changes nothing) when it was already confirmed. A partner
-    waiting in ``awaiting_rollover`` becomes ``active`` right away (the next reconcile would too).
-    Raises ``ValidationError`` for a partner whose SIS is not Infinite Campus or with no current year.
-    """
-    changed, school_year = _record_sis_step(
-        partner=partner,
-        by=by,
-        school_year=school_year,
-        sis=Partner.Sis.INFINITE_CAMPUS,
-        field="rollover_confirmed",
-        action="sync.rollover_confirmed",
-        message="Infinite Campus rollover for {school_year} confirmed complete.",
-    )
-    if changed:
-        _settle_one(partner, cause=f"Infinite Campus rollover for {school_year} confirmed by {by}", by=by)
-    return changed
-
-
-@transaction.atomic
-def sync_mark_powerschool_sections_enabled(*, partner: Partner, by, school_year: SchoolYear | None = None) -> bool:
-    """Record that support enabled PowerSchool's "Fetch Sections for the Next School Year".
-
-    Idempotent: returns ``False`` when it was already recorded. Raises ``ValidationError`` for a
-    partner whose SIS is not PowerSchool or with no current school year.
-    """
-    changed, _ = _record_sis_step(
-        partner=partner,
-        by=by,
-        school_year=school_year,
-        sis=Partner.Sis.POWERSCHOOL,
-        field="powerschool_sections_enabled",
-        action="sync.powerschool_sections_enabled",
-        message='PowerSchool "Fetch Sections for the Next School Year" enabled for {school_year}.',
-    )
-    return changed
 
 
 @transaction.atomic
@@ -518,220 +417,3 @@ def sync_unsuspend(*, partner: Partner, by, reason: str) -> str | None:
     )
     _settle_one(partner, cause=f"suspension lifted by {by}: {reason}", by=by)
     return SyncState.objects.filter(pk=row.pk).values_list("state", flat=True).get()
-
-
-SCHEDULE_SAVED_FIELDS = [
-    "partner",
-    "school_year",
-    "custom_pause_start",
-    "custom_resume_date",
-    "do_not_pause",
-    "first_day_of_school",
-    "nightly_sync_time",
-]
-
-
-@transaction.atomic
-def schedule_save(*, schedule: PartnerSchedule, by) -> list[str]:
-    """Staff set a partner's sync schedule for a school year (admin: custom window, do not pause,
-    first day of school, nightly sync time), checked with the same calendar rules as the planning
-    form (``check_schedule``): an error raises ``ValidationError`` by field and writes nothing; the
-    warnings are returned (plain messages). Leaves an audit row of before → after, and the
-    partner's state follows the new window at once."""
-    problems = check_schedule(
-        partner=schedule.partner,
-        school_year=schedule.school_year,
-        custom_pause_start=schedule.custom_pause_start,
-        custom_resume_date=schedule.custom_resume_date,
-        first_day_of_school=schedule.first_day_of_school,
-        do_not_pause=schedule.do_not_pause,
-    )
-    errors: dict[str, list[str]] = defaultdict(list)
-    for problem in problems:
-        if problem.severity == calendar.Severity.ERROR:
-            errors[problem.field].append(problem.message)
-    if errors:
-        raise ValidationError(dict(errors))
-    changes = audited_save(
-        instance=schedule,
-        by=by,
-        action="sync.schedule_saved",
-        fields=SCHEDULE_SAVED_FIELDS,
-        partner=schedule.partner,
-        what=f"the {schedule.school_year} sync schedule of {schedule.partner.name}",
-    )
-    if changes and schedule.school_year.is_current:
-        _state_row_for_update(schedule.partner)
-        _settle_one(schedule.partner, cause=f"sync schedule changed by {by}", by=by)
-    return [p.message for p in problems if p.severity != calendar.Severity.ERROR]
-
-
-SCHEDULE_FIELDS = {
-    "pause_start": "custom_pause_start",
-    "resume_date": "custom_resume_date",
-    "first_day": "first_day_of_school",
-    "do_not_pause": "do_not_pause",
-}
-
-
-def check_schedule(
-    *,
-    partner: Partner,
-    school_year: SchoolYear,
-    custom_pause_start: date | None,
-    custom_resume_date: date | None,
-    first_day_of_school: date | None,
-    do_not_pause: bool = False,
-) -> list[calendar.DateProblem]:
-    """The calendar problems of a partner's schedule (``lib.calendar.check_season_dates``), with
-    ``field`` renamed to the ``PartnerSchedule`` field a person must change."""
-    problems = calendar.check_season_dates(
-        first_calendar_year=school_year.first_calendar_year,
-        tz=partner.time_zone,
-        is_api_partner=partner.integration_type == Partner.IntegrationType.API,
-        is_powerschool=partner.sis == Partner.Sis.POWERSCHOOL,
-        is_infinite_campus=partner.sis == Partner.Sis.INFINITE_CAMPUS,
-        do_not_pause=do_not_pause,
-        custom_start=custom_pause_start,
-        custom_resume=custom_resume_date,
-        global_start=school_year.global_pause_start,
-        global_resume=school_year.global_resume_date,
-        first_day=first_day_of_school,
-        closures=partner_closures(partner),
-    )
-    return [calendar.DateProblem(SCHEDULE_FIELDS.get(p.field, p.field), p.message, p.severity) for p in problems]
-
-
-# --- Notices ------------------------------------------------------------------------------------
-
-
-def partner_contacts(partner: Partner) -> list[str]:
-    """Email addresses of the partner's active member accounts, sorted."""
-    return sorted(
-        set(
-            PartnerMembership.objects.filter(partner=partner, user__is_active=True)
-            .exclude(user__email="")
-            .values_list("user__email", flat=True)
-        )
-    )
-
-
-def _send(template: str, subject: str, to: list[str], context: dict) -> None:
-    queue_templated_mail(f"syncs/email/{template}", subject, to, context, partner=context["partner"])
-
-
-def sync_send_pause_notices(*, at: datetime | None = None) -> int:
-    """Email each paused-to-be partner's contacts once, from 00:00 local on the day before its
-    pause starts (a late job still sends, until the resume date). Returns how many were sent.
-
-    A ``PauseNotice`` row per partner, year and pause start is the sent marker: claimed under a
-    unique constraint in the transaction that queues the email, so a repeated or concurrent job
-    queues each notice exactly once; the outbox sends it after commit.
-    """
-    at = at or timezone.now()
-    year = SchoolYear.objects.current()
-    if year is None:
-        return 0
-    schedules = {s.partner_id: s for s in PartnerSchedule.objects.filter(school_year=year)}
-    already = set(PauseNotice.objects.filter(school_year=year).values_list("partner_id", "pause_start"))
-    sent = 0
-    for partner in Partner.objects.all():
-        window = window_for(partner, year, schedules.get(partner.pk))
-        if window is None or (partner.pk, window.start) in already:
-            continue
-        today = calendar.local_date(at, partner.tzinfo)
-        if not (window.start - timedelta(days=1) <= today < window.resume):
-            continue
-        recipients = partner_contacts(partner)
-        with transaction.atomic():
-            _, created = PauseNotice.objects.get_or_create(
-                partner=partner,
-                school_year=year,
-                pause_start=window.start,
-                defaults={"sent_at": timezone.now(), "recipients": recipients},
-            )
-            if not created:
-                continue
-            if recipients:
-                _send(
-                    "pause_notice",
-                    f"{partner.name}: nightly roster sync pauses on {window.start:%A, %B} {window.start.day}",
-                    recipients,
-                    {"partner": partner, "window": window, "school_year": year},
-                )
-            audit_record(
-                action="sync.pause_notice_sent",
-                actor_label=RECONCILE_ACTOR,
-                partner=partner,
-                message=f"Pause notice for {window.start:%Y-%m-%d} sent to {len(recipients)} contact(s).",
-                detail={"recipients": recipients},
-            )
-        sent += 1
-    return sent
-
-
-def sync_send_transition_notices(*, at: datetime | None = None) -> int:
-    """Send the notices the transition history calls for ("your sync resumed"), each once.
-
-    The history is the outbox of notices: rows with ``notify`` and no ``notified_at`` are locked
-    (skipping rows another worker holds), their email queued and the row marked in one
-    transaction; the email outbox sends it after commit. Returns how many were queued.
-    """
-    at = at or timezone.now()
-    sent = 0
-    while True:
-        with transaction.atomic():
-            row = (
-                SyncTransition.objects.select_for_update(skip_locked=True)
-                .select_related("partner")
-                .filter(notify=True, notified_at__isnull=True)
-                .order_by("at", "id")
-                .first()
-            )
-            if row is None:
-                return sent
-            recipients = partner_contacts(row.partner)
-            if recipients:
-                season = partner_season(row.partner)
-                _send(
-                    "resumed_notice",
-                    f"{row.partner.name}: nightly roster sync has resumed",
-                    recipients,
-                    {
-                        "partner": row.partner,
-                        "transition": row,
-                        "season": season,
-                        "base_url": settings.BTS_BASE_URL.rstrip("/"),
-                    },
-                )
-            SyncTransition.objects.filter(pk=row.pk).update(notified_at=timezone.now())
-            sent += 1
-
-
-@transaction.atomic
-def schedule_apply_plan(*, plan, by) -> PartnerSchedule:
-    """Write an approved BTS plan into the partner's sync schedule for the plan's school year.
-
-    Pause choice → custom window, "do not pause" or the global window; first day of school; the
-    Infinite Campus rollover is *not* marked confirmed (the partner confirms it when it is done).
-    Called by ``partners.services.plan_approve`` (wired in ``BTS_PLAN_APPROVAL_APPLIERS``).
-    """
-    schedule = _schedule_for_update(plan.partner, plan.school_year)
-    custom = plan.pause_choice == Plan.PauseChoice.CUSTOM
-    schedule.custom_pause_start = plan.custom_pause_start if custom else None
-    schedule.custom_resume_date = plan.custom_resume_date if custom else None
-    schedule.do_not_pause = plan.pause_choice == Plan.PauseChoice.NONE
-    schedule.first_day_of_school = plan.first_day_of_school
-    schedule.save()
-    window = window_for(plan.partner, plan.school_year, schedule)
-    audit_record(
-        action="sync.schedule_from_plan",
-        actor=by,
-        partner=plan.partner,
-        message=(
-            f"Sync schedule for {plan.school_year} set from the approved plan: "
-            + (f"{window.source} window {window.start:%Y-%m-%d} → {window.resume:%Y-%m-%d}" if window else "no pause")
-            + (f", first day {plan.first_day_of_school:%Y-%m-%d}." if plan.first_day_of_school else ".")
-        ),
-    )
-    return schedule

@@ -1,4 +1,4 @@
-"""What staff review when a sync is held, applying the reviewed diff, and re-checking a package.
+"""What a held run needs: the evidence staff review, applying the reviewed diff, re-checking a package.
 
 ``review_material`` gathers, at hold time, the samples (up to 20 records per change kind and
 entity, with before → after of the changed fields) and the facts the probable cause needs.
