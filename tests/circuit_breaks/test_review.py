@@ -25,7 +25,7 @@ from partners.models import Partner, Plan
 from syncs.ingest import sync_ingest
 from syncs.models import RosterRecord, SyncState
 from tests.concurrency import run_at_once
-from tests.factories import PartnerFactory, StaffFactory
+from tests.factories import PartnerFactory, StaffFactory, held_break
 from tests.fixtures import GRAND_BEND
 
 OLD_ENROLLMENT = "6F4283DC-F831-4437-A9A3-E030C7AF0493"
@@ -185,7 +185,10 @@ def test_two_staff_approving_at_once_get_one_decision_and_one_apply(tmp_path):
 @pytest.fixture
 def asked(gb, tmp_path, manager, school_year):
     Plan.objects.create(partner=gb, school_year=school_year, roster_contact_email="roster@gb.example.org")
-    cb = _held(gb, tmp_path)
+    return _ask(held_break(gb), manager)
+
+
+def _ask(cb, manager):
     mail.outbox.clear()
     decide(circuit_break_id=cb.pk, action="ask-partner", by=manager)
     cb.refresh_from_db()
@@ -253,7 +256,7 @@ def test_a_break_opened_wednesday_july_1_escalates_tuesday_july_7_once(gb, tmp_p
     """Due by Mon 07-06 (2 business days: Thu 07-02, Mon 07-06; Fri 07-03 is the observed July 4);
     more than 2 business days old, so escalated, from Tue 07-07 (DESIGN.md's one boundary)."""
     with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
-        cb = _held(gb, tmp_path)
+        cb = held_break(gb)
     mail.outbox.clear()
     with time_machine.travel(datetime(2026, 7, 3, 17, 0, tzinfo=UTC), tick=False):  # Fri, observed July 4
         assert break_escalate_due() == []
@@ -351,7 +354,7 @@ def test_ingest_json_names_the_break(gb, tmp_path):
 def test_the_partner_sees_the_hold_in_plain_words(client, gb, tmp_path):
     from tests.factories import MembershipFactory
 
-    _held(gb, tmp_path)
+    held_break(gb)
     client.force_login(MembershipFactory(partner=gb).user)
     home = client.get("/p/grand-bend/").content.decode()
     assert "Your nightly roster sync is on hold for review since" in home
@@ -407,7 +410,9 @@ def test_held_deletions_survive_a_delta_that_does_not_restate_them(gb, tmp_path,
         break_decide(circuit_break_id=rest.pk, action="approve-without-deletions", by=manager)
 
 
-def test_an_answer_after_the_decision_still_reaches_staff(client, asked, manager, settings):
+def test_an_answer_after_the_decision_still_reaches_staff(client, gb, tmp_path, manager, school_year, settings):
+    Plan.objects.create(partner=gb, school_year=school_year, roster_contact_email="roster@gb.example.org")
+    asked = _ask(_held(gb, tmp_path), manager)  # a real package, as the approval applies it
     decide(circuit_break_id=asked.pk, action="approve", by=manager)
     link = f"/sync-review/{answer_token(asked)}/"
     mail.outbox.clear()
@@ -443,7 +448,7 @@ def test_ask_partner_from_the_command_prints_only_json_on_stdout(tmp_path, capsy
     StaffFactory(username="psm")
     gb = PartnerFactory(slug="grand-bend", name="Grand Bend ISD", integration_type=Partner.IntegrationType.FILE_SHARING)
     Plan.objects.create(partner=gb, school_year=SchoolYearFactory(), roster_contact_email="roster@gb.example.org")
-    cb = _held(gb, tmp_path)
+    cb = held_break(gb)
     out = StringIO()
     call_command("decide_break", str(cb.pk), "ask-partner", "--by", "PSM", "--json", stdout=out)
     printed = json.loads(out.getvalue())
@@ -454,7 +459,7 @@ def test_ask_partner_from_the_command_prints_only_json_on_stdout(tmp_path, capsy
 def test_the_run_page_says_what_the_review_decided(client, gb, tmp_path, manager):
     from tests.factories import MembershipFactory
 
-    cb = _held(gb, tmp_path)
+    cb = held_break(gb)
     decide(circuit_break_id=cb.pk, action="reject", by=manager, reason="last year's file")
     client.force_login(MembershipFactory(partner=gb).user)
     page = client.get(f"/p/grand-bend/sync/runs/{cb.run_id}/").content.decode()
@@ -481,7 +486,7 @@ def test_decide_break_refuses_unknown_breaks_and_non_staff(gb, tmp_path, manager
 
     from tests.factories import UserFactory
 
-    cb = _held(gb, tmp_path)
+    cb = held_break(gb)
     UserFactory(username="partner-person")
     with pytest.raises(CommandError, match="There is no circuit break 999999."):
         call_command("decide_break", "999999", "approve", "--by", "psm")
@@ -496,17 +501,17 @@ def test_the_sla_filter_and_the_queue_ask_a_fixed_number_of_queries(admin_client
     from django.test.utils import CaptureQueriesContext
 
     with time_machine.travel(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), tick=False):
-        old = _held(gb, tmp_path)
+        old = held_break(gb)
     other = PartnerFactory(slug="other", integration_type=Partner.IntegrationType.FILE_SHARING)
     # Tue 07-07: the July 1 break is more than 2 business days old (overdue), the new one is not.
     with time_machine.travel(datetime(2026, 7, 7, 15, 0, tzinfo=UTC), tick=False):
-        fresh = _held(other, tmp_path / "other")
+        fresh = held_break(other)
         overdue = admin_client_.get("/admin/circuit_breaks/circuitbreak/?sla=overdue").context["cl"].result_list
         on_time = admin_client_.get("/admin/circuit_breaks/circuitbreak/?sla=on+time").context["cl"].result_list
         with CaptureQueriesContext(connection) as two:
             admin_client_.get("/admin/circuit_breaks/circuitbreak/")
         third = PartnerFactory(slug="third", integration_type=Partner.IntegrationType.FILE_SHARING)
-        _held(third, tmp_path / "third")
+        held_break(third)
         with CaptureQueriesContext(connection) as three:
             admin_client_.get("/admin/circuit_breaks/circuitbreak/")
     assert ([cb.pk for cb in overdue], [cb.pk for cb in on_time]) == ([old.pk], [fresh.pk])

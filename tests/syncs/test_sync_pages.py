@@ -8,7 +8,7 @@ import pytest
 from partners.models import PartnerMembership
 from syncs.ingest import sync_ingest
 from syncs.models import SyncRun
-from tests.factories import MembershipFactory, PartnerFactory
+from tests.factories import MembershipFactory, PartnerFactory, SyncRunFactory
 from tests.fixtures import GRAND_BEND
 
 
@@ -83,7 +83,7 @@ def test_a_viewer_cannot_upload(client, gb):
 
 def test_another_partners_run_is_404(client, gb_admin, gb):
     other = PartnerFactory(slug="other")
-    run = sync_ingest(partner=other, path=GRAND_BEND).run
+    run = SyncRunFactory(partner=other, outcome="applied")
     assert client.get(f"/p/gb/sync/runs/{run.pk}/").status_code == 404
     assert client.get(f"/p/other/sync/runs/{run.pk}/").status_code == 404
 
