@@ -8,6 +8,7 @@ every ``migrate`` (see ``bts_portal.apps``); safe to run any number of times.
 """
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -25,7 +26,7 @@ class BeatSyncResult:
     disabled: tuple[str, ...]
 
 
-def sync_periodic_tasks(*, using: str = "default", declared: dict | None = None) -> BeatSyncResult:
+def sync_periodic_tasks(*, using: str = "default", declared: dict[str, dict[str, Any]] | None = None) -> BeatSyncResult:
     """Create, update in place or disable the code-declared periodic tasks.
 
     ``declared`` defaults to ``settings.BTS_PERIODIC_TASKS``. Intervals are in seconds; beat
@@ -52,7 +53,7 @@ def sync_periodic_tasks(*, using: str = "default", declared: dict | None = None)
             interval, _ = IntervalSchedule.objects.using(using).get_or_create(
                 every=spec["every_seconds"], period=IntervalSchedule.SECONDS
             )
-            wanted = {
+            wanted: dict[str, Any] = {
                 "task": spec["task"],
                 "interval_id": interval.pk,
                 "crontab_id": None,

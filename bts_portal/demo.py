@@ -9,6 +9,7 @@ import csv
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import NotRequired, TypedDict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -105,7 +106,7 @@ PARTNERS = [
 # Each partner's 2026-27 sync configuration: first day of school, and custom windows or
 # "do not pause" where a district asked for them. Prairie Creek's Infinite Campus rollover is not
 # confirmed yet (so it waits in awaiting_rollover); Kona Coast's is.
-SCHEDULES = {
+SCHEDULES: dict[str, dict[str, date | datetime | bool]] = {
     "lakeview-unified": {"first_day_of_school": date(2026, 8, 17)},
     "prairie-creek": {"first_day_of_school": date(2026, 8, 19)},
     "grand-bend": {"first_day_of_school": date(2026, 8, 24)},
@@ -220,8 +221,18 @@ class DemoLogins:
     logins: list[tuple[str, str, str]]
 
 
+class _ReviewAnswer(TypedDict):
+    """The answers ``season.services.data_review_answer`` takes, by keyword."""
+
+    answer: str
+    rosters_ok: bool
+    schools_ok: bool
+    grades_ok: bool
+    details: NotRequired[str]
+
+
 # Data review answers of the demo season: one signed off, one flagged (it opens a support request).
-REVIEWS = {
+REVIEWS: dict[str, _ReviewAnswer] = {
     "lakeview-unified": {"answer": "all_good", "rosters_ok": True, "schools_ok": True, "grades_ok": True},
     "harbor-city": {
         "answer": "something_off",

@@ -46,7 +46,7 @@ class BreakEventInline(admin.TabularInline):
     model = BreakEvent
     extra = 0
     can_delete = False
-    fields = ["at", "action", "actor", "actor_label", "note"]
+    fields = ("at", "action", "actor", "actor_label", "note")
     readonly_fields = fields
     verbose_name_plural = "decision history"
 
@@ -104,7 +104,7 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", SlaFilter, "cause", "kind", "partner__sis", "partner__success_manager"]
     list_select_related = ["partner", "partner__success_manager", "run"]
     search_fields = ["partner__name", "partner__slug"]
-    fields = [
+    fields = (
         "partner",
         "run",
         "kind",
@@ -124,7 +124,7 @@ class CircuitBreakAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "escalated_at",
         "checksum",
         "roster_version",
-    ]
+    )
     readonly_fields = fields
     inlines = [BreakEventInline]
     actions = ["approve_selected", "approve_without_deletions_selected"]

@@ -16,8 +16,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import syncs.services
-from lib.circuit_break_policy import EntityCounts, Thresholds, evaluate
+from lib.circuit_break_policy import EntityCounts, StoredCounts, Thresholds, evaluate
+from lib.oneroster import Snapshot
 from lib.probable_cause import probable_cause
+from lib.roster_diff import EntityDiff
+from partners.models import Partner
+from syncs.models import SyncRun
 
 from . import held_runs, selectors, services
 
@@ -35,7 +39,7 @@ class Decision:
         return bool(self.hold_reasons)
 
 
-def decide(*, partner, counts: Mapping[str, Mapping], first_sync: bool) -> Decision:
+def decide(*, partner: Partner, counts: Mapping[str, StoredCounts], first_sync: bool) -> Decision:
     """The circuit-break policy (``lib.circuit_break_policy.evaluate``) on per-type ``counts``
     (``{entity: {before, created, updated, deleted, unchanged, rows_read, rows_dropped, mode}}``)
     with the partner's thresholds in force. ``first_sync``: the partner has no roster yet."""
@@ -46,7 +50,17 @@ def decide(*, partner, counts: Mapping[str, Mapping], first_sync: bool) -> Decis
     return Decision(reasons, thresholds)
 
 
-def hold(*, partner, run, snapshot, diffs, decision: Decision, counts: dict, checksum: str, roster_version: int) -> int:
+def hold(
+    *,
+    partner: Partner,
+    run: SyncRun,
+    snapshot: Snapshot,
+    diffs: dict[str, EntityDiff],
+    decision: Decision,
+    counts: dict[str, StoredCounts],
+    checksum: str,
+    roster_version: int,
+) -> int:
     """Open a circuit break for the held ``run`` (its diff pinned by ``checksum`` and
     ``roster_version``), with samples and the probable cause; a newer snapshot supersedes the
     partner's open break. The partner is held from now on. Returns the break's id."""
@@ -65,7 +79,7 @@ def hold(*, partner, run, snapshot, diffs, decision: Decision, counts: dict, che
     return opened.pk
 
 
-def applied(*, partner, run, modes: Mapping[str, str]) -> None:
+def applied(*, partner: Partner, run: SyncRun, modes: Mapping[str, str]) -> None:
     """``run`` was applied within the policy: close what it supersedes (see
     ``services.circuit_break_supersede``) and settle the partner's state."""
     services.circuit_break_supersede(partner=partner, by_run=run, modes=dict(modes))

@@ -173,7 +173,7 @@ def apply_reviewed(
         return ReviewedApply(True, "Applied.", applied, held, version)
 
 
-def recheck_package(run: SyncRun):
+def recheck_package(run: SyncRun) -> "syncs.ingest.IngestResult":
     """Run the pipeline again on the stored package of ``run``, against the roster as it is now
     (a review changed it since the package was diffed): it applies if the new diff passes the
     policy, else it opens a fresh circuit break in place of the stale one. Returns the

@@ -136,13 +136,14 @@ class CircuitBreak(models.Model):
             return ""
         if self.settled_at is None:
             return "being applied"
-        return {
+        outcomes: dict[str, str] = {
             self.SettleResult.APPLIED: "applied",
             self.SettleResult.RECHECK_APPLIED: "applied after a re-check",
             self.SettleResult.NOTHING_LEFT: "nothing left to apply",
             self.SettleResult.RECHECK_HELD: "held again after a re-check",
             self.SettleResult.SUPERSEDED: "nothing applied: a newer package came first",
-        }.get(self.settle_result, "not applied")
+        }
+        return outcomes.get(self.settle_result, "not applied")
 
 
 class BreakEvent(models.Model):

@@ -1,7 +1,8 @@
 """Reads of the circuit_breaks app: thresholds in force, review SLA, recent change volume."""
 
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -10,6 +11,7 @@ from django.utils import timezone
 from lib import season_calendar
 from lib.circuit_break_policy import EntityCounts, Thresholds, tripped
 from lib.oneroster import ENTITIES
+from partners.models import Partner
 from partners.selectors import partner_closures
 from syncs.models import SyncRun
 
@@ -89,14 +91,14 @@ def _changes(counts: dict) -> int:
     return sum(c.get("created", 0) + c.get("updated", 0) + c.get("deleted", 0) for c in counts.values())
 
 
-def recent_runs(partner, *, before=None, limit: int = 14) -> list[dict]:
+def recent_runs(partner: Partner, *, before: datetime | None = None, limit: int = 14) -> list[dict[str, Any]]:
     """The partner's last ``limit`` runs (oldest first) with their change volume, for the review's
     small chart: ``{"run", "date", "outcome", "changes", "height", "x", "y"}`` (height in % of the
     largest; x and y place the bar in a 32-unit-per-run, 100-high box)."""
     runs = SyncRun.objects.filter(partner=partner).exclude(outcome=SyncRun.Outcome.RUNNING)
     if before is not None:
         runs = runs.filter(started_at__lte=before)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"run": r.pk, "date": r.local_date, "outcome": r.outcome, "changes": _changes(r.counts)}
         for r in runs.order_by("-started_at", "-id")[:limit]
     ][::-1]

@@ -7,12 +7,16 @@ creates and updates; the deletions stay held as a new ``deletions`` break), reje
 the partner's state returns to what reconciliation says), ask the partner (email a signed link).
 """
 
+import functools
 import logging
 import secrets
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.core import signing
 from django.db import transaction
 from django.db.models import F
@@ -22,10 +26,14 @@ from django.utils import timezone
 
 import syncs.services
 from lib import season_calendar
-from partners.audit import audited_delete, audited_save
+from lib.circuit_break_policy import StoredCounts
+from lib.probable_cause import Cause
+from partners.audit import JsonScalar, audited_delete, audited_save
 from partners.jobs import enqueue_on_commit
+from partners.models import Partner
 from partners.selectors import staff_contacts
 from partners.services import audit_record, queue_templated_mail
+from syncs.models import SyncRun
 
 from .held_runs import apply_reviewed, recheck_package
 from .models import BreakEvent, CircuitBreak, PolicyOverride
@@ -45,7 +53,9 @@ class BreakDecisionError(Exception):
     reject without a reason, an unknown action, no contact to ask."""
 
 
-def _event(circuit_break: CircuitBreak, action: str, note: str = "", actor=None, actor_label: str = "") -> None:
+def _event(
+    circuit_break: CircuitBreak, action: str, note: str = "", actor: User | None = None, actor_label: str = ""
+) -> None:
     BreakEvent.objects.create(
         circuit_break=circuit_break, action=action, note=note, actor=actor, actor_label=actor_label
     )
@@ -62,15 +72,15 @@ def _event(circuit_break: CircuitBreak, action: str, note: str = "", actor=None,
 @transaction.atomic
 def circuit_break_open(
     *,
-    partner,
-    run,
+    partner: Partner,
+    run: SyncRun,
     checksum: str,
     reasons: list[str],
-    counts: dict,
+    counts: dict[str, StoredCounts],
     roster_version: int = 0,
-    thresholds: dict | None = None,
-    cause=None,
-    samples: dict | None = None,
+    thresholds: dict[str, dict[str, Any]] | None = None,
+    cause: Cause | None = None,
+    samples: dict[str, dict[str, Any]] | None = None,
     kind: str = CircuitBreak.Kind.FULL,
     parent: CircuitBreak | None = None,
 ) -> CircuitBreak:
@@ -105,13 +115,13 @@ def circuit_break_open(
     return created
 
 
-def _hold_changed(partner, reason: str, by=None) -> None:
+def _hold_changed(partner: Partner, reason: str, by: User | None = None) -> None:
     """The partner's breaks changed: its sync state follows what holds it now (an open break, or
     an approval still being applied; ``circuit_breaks.selectors.sync_holds``)."""
     syncs.services.sync_hold_changed(partner=partner, reason=reason, by=by)
 
 
-def circuit_break_supersede(*, partner, by_run, modes: dict[str, str] | None = None) -> list[int]:
+def circuit_break_supersede(*, partner: Partner, by_run: SyncRun, modes: dict[str, str] | None = None) -> list[int]:
     """Close the partner's open break as superseded by the newer ``by_run``; returns the ids
     closed. With ``modes`` (the newer snapshot's manifest modes: ``by_run`` was *applied*), a break
     of held deletions is closed only if the snapshot's ``bulk`` files restate every type it holds
@@ -144,7 +154,7 @@ def circuit_break_supersede(*, partner, by_run, modes: dict[str, str] | None = N
     return closed
 
 
-def break_decide(*, circuit_break_id: int, action: str, by, reason: str = "") -> CircuitBreak:
+def break_decide(*, circuit_break_id: int, action: str, by: User, reason: str = "") -> CircuitBreak:
     """Take one decision on an open break. ``action`` is one of ``ACTIONS``.
 
     Two staff deciding at once get exactly one decision: the break row is locked and its status
@@ -303,7 +313,7 @@ def _apply_claimed(circuit_break_id: int) -> bool:
         _event(cb, "applied", applied or "no changes left to apply", actor_label="job:apply")
         held = sum(len(ids) for ids in outcome.held_deletions.values())
         if held:
-            counts = {
+            counts: dict[str, StoredCounts] = {
                 entity: {**cb.counts.get(entity, {}), "created": 0, "updated": 0, "deleted": len(ids)}
                 for entity, ids in outcome.held_deletions.items()
             }
@@ -330,11 +340,11 @@ def _apply_claimed(circuit_break_id: int) -> bool:
         for stale in CircuitBreak.objects.filter(partner=cb.partner, status=Status.OPEN).exclude(
             roster_version=outcome.roster_version
         ):
-            transaction.on_commit(lambda pk=stale.pk: _recheck(pk))
+            transaction.on_commit(functools.partial(_recheck, stale.pk))
         return False
 
 
-def _changes(counts: dict) -> dict:
+def _changes(counts: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     """``{entity: {created, updated, deleted}}`` of the entity types with a change in ``counts``."""
     return {
         entity: {kind: c.get(kind, 0) for kind in ("created", "updated", "deleted")}
@@ -428,7 +438,7 @@ def _apply_failed(circuit_break_id: int, error: Exception) -> None:
         _event(cb, "apply_error", f"attempt {cb.apply_attempts}: {message}", actor_label="job:apply")
 
 
-def break_apply_due(*, now=None) -> list[int]:
+def break_apply_due(*, now: datetime | None = None) -> list[int]:
     """Carry out every approval whose apply is due at the aware instant ``now`` (its task lost or
     never enqueued, its worker killed, a failed try waiting for its retry), each once (see
     ``break_apply``). Returns the ids this call claimed. Safe to run twice or on two workers."""
@@ -465,7 +475,7 @@ def answer_token(cb: CircuitBreak) -> str:
     return signing.TimestampSigner(salt=_ANSWER_SALT).sign_object({"b": cb.pk, "p": cb.partner_id, "n": cb.ask_nonce})
 
 
-def _ask_partner(cb: CircuitBreak, by, note: str = "") -> CircuitBreak:
+def _ask_partner(cb: CircuitBreak, by: User, note: str = "") -> CircuitBreak:
     plan = cb.partner.plans.filter(school_year__is_current=True).first()
     to = plan.roster_contact_email if plan and plan.roster_contact_email else ""
     if cb.answered_at:
@@ -528,7 +538,7 @@ def break_record_answer(*, token: str, answer: str, comment: str, email: str = "
 # --- Escalation -----------------------------------------------------------------------------------
 
 
-def break_escalate_due(now=None) -> list[int]:
+def break_escalate_due(now: datetime | None = None) -> list[int]:
     """Escalate, once, every open break more than the review SLA old (``selectors.escalates_on``, partner
     calendar): mark it and email the partner success manager and ``BTS_SUPPORT_EMAIL``. Returns the
     ids escalated by this call; running it again, or late, escalates nothing twice."""
@@ -548,7 +558,7 @@ def break_escalate_due(now=None) -> list[int]:
     return escalated
 
 
-def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> None:
+def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict[str, Any]) -> None:
     cb = CircuitBreak.objects.select_related("partner", "run").get(pk=circuit_break_id)
     context = {
         "cb": cb,
@@ -563,7 +573,7 @@ def _mail(template: str, circuit_break_id: int, to: list[str], extra: dict) -> N
     queue_templated_mail(f"circuit_breaks/email/{template}", subject, to, context, partner=cb.partner)
 
 
-def staff_user(username: str):
+def staff_user(username: str) -> User:
     """The staff user named ``username`` (for commands). Raises ``BreakDecisionError``."""
     try:
         return get_user_model().objects.get(username__iexact=username, is_staff=True, is_active=True)
@@ -581,7 +591,7 @@ def _override_what(override: PolicyOverride) -> str:
 
 
 @transaction.atomic
-def policy_override_save(*, override: PolicyOverride, by) -> dict:
+def policy_override_save(*, override: PolicyOverride, by: User | AnonymousUser) -> dict[str, list[JsonScalar]]:
     """Staff set circuit-break thresholds for one partner (one type, or every type): who set them is
     kept, with an audit row of before → after. Raises ``ValidationError`` for a value out of range
     (the model's validators). Returns the changes."""
@@ -598,7 +608,7 @@ def policy_override_save(*, override: PolicyOverride, by) -> dict:
 
 
 @transaction.atomic
-def policy_override_delete(*, override: PolicyOverride, by) -> None:
+def policy_override_delete(*, override: PolicyOverride, by: User | AnonymousUser) -> None:
     """Staff remove an override: the every-type override or the defaults apply again (audit row)."""
     audited_delete(
         instance=override,

@@ -7,6 +7,7 @@ Pure: counts in, reasons out. The default thresholds are DESIGN.md's and live he
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
+from typing import Any, TypedDict
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,24 @@ class Thresholds:
     rejected_ratio: float = 0.01
     rejected_rows: int = 100
 
-    def with_overrides(self, values: Mapping) -> "Thresholds":
+    def with_overrides(self, values: Mapping[str, float | None]) -> "Thresholds":
         """A copy with the non-``None`` entries of ``values`` (field name → value) in place."""
         names = {f.name for f in fields(self)}
         return Thresholds(**{**asdict(self), **{k: v for k, v in values.items() if k in names and v is not None}})
+
+
+class StoredCounts(TypedDict, total=False):
+    """One entity type's counts as a run stores them (JSON): the numbers of ``EntityCounts`` and the
+    manifest ``mode``; any of them may be missing."""
+
+    before: int
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
+    rows_read: int
+    rows_dropped: int
+    mode: str
 
 
 @dataclass(frozen=True)
@@ -45,7 +60,7 @@ class EntityCounts:
     mode: str = "bulk"
 
     @classmethod
-    def from_mapping(cls, counts: Mapping) -> "EntityCounts":
+    def from_mapping(cls, counts: Mapping[str, Any]) -> "EntityCounts":
         """From one type's counts as a run stores them (``{before, created, …, mode}``; missing
         numbers are 0, a missing mode is ``bulk``)."""
         names = {f.name for f in fields(cls)}

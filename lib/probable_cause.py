@@ -11,7 +11,7 @@ when none fits.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .circuit_break_policy import EntityCounts, Thresholds, emptied, too_many_rejected
+from .circuit_break_policy import EntityCounts, StoredCounts, Thresholds, emptied, too_many_rejected
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ CAUSE_LABELS = {
 
 
 def probable_cause(
-    counts: Mapping[str, Mapping[str, int | str]],
+    counts: Mapping[str, StoredCounts],
     facts: CauseFacts,
     thresholds: Mapping[str, Thresholds] | None = None,
 ) -> Cause:

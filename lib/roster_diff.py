@@ -9,16 +9,28 @@ or update; ``absent`` — the entity is left untouched. Values are compared afte
 
 import operator
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
+from typing import TypedDict
 
 from .oneroster import ENTITIES, NAMES, Snapshot
 
 # Rows start with sourcedId (the key), status and dateLastModified (bookkeeping): the compared
 # values are the columns after them.
 _COMPARED_FROM = 3
+
+
+class DiffCounts(TypedDict):
+    """``EntityDiff.counts``: the mode, the active records before and how many of them change."""
+
+    mode: str
+    before: int
+    created: int
+    updated: int
+    deleted: int
+    unchanged: int
 
 
 @dataclass
@@ -29,11 +41,11 @@ class EntityDiff:
     mode: str
     before: int
     created: Sequence[Sequence[str]] = field(default_factory=list)
-    updated: list[tuple] = field(default_factory=list)
+    updated: list[Sequence[str]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
 
-    def counts(self) -> dict:
+    def counts(self) -> DiffCounts:
         return {
             "mode": self.mode,
             "before": self.before,
@@ -47,7 +59,7 @@ class EntityDiff:
 _hex64 = "{:08x}{:08x}".format
 
 
-def _compared(entity: str) -> itemgetter:
+def _compared(entity: str) -> Callable[[Sequence[str]], Sequence[str]]:
     """The compared slice of a row of ``entity``: after the bookkeeping columns, and without the
     users' ``password`` (the last users column, never stored, so never compared)."""
     return itemgetter(slice(_COMPARED_FROM, -1 if entity == "users" else None))

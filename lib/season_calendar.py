@@ -31,7 +31,8 @@ POWERSCHOOL_VISIBILITY_DELAY = timedelta(hours=72)
 @cache
 def _federal_holidays(year: int) -> frozenset[date]:
     # expand=False: only the year asked for; callers ask for every year they touch.
-    return frozenset(holidays.US(observed=True, years=year, expand=False))
+    # country_holidays("US") builds the same ``holidays.US(...)``, typed (``US.__init__`` is unannotated).
+    return frozenset(holidays.country_holidays("US", observed=True, years=year, expand=False))
 
 
 def federal_holiday(day: date) -> bool:
@@ -165,7 +166,7 @@ class PauseWindow:
     resume: date
     source: WindowSource
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not self.start < self.resume:
             raise ValueError(f"pause start {self.start} must come before resume {self.resume}")
 
@@ -251,10 +252,10 @@ def check_season_dates(
     """
     problems: list[DateProblem] = []
 
-    def error(field, message):
+    def error(field: str, message: str) -> None:
         problems.append(DateProblem(field, message, Severity.ERROR))
 
-    def warning(field, message):
+    def warning(field: str, message: str) -> None:
         problems.append(DateProblem(field, message, Severity.WARNING))
 
     if do_not_pause and (custom_start or custom_resume):

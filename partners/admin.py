@@ -5,10 +5,14 @@ read-only.
 """
 
 import csv
+from collections.abc import Callable
+from typing import Any, TypeAlias
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -61,14 +65,18 @@ class ReadOnlyAdminMixin:
         return False
 
 
+# A service that saves or deletes one admin row: ``(obj, by)``, by the signed-in staff member.
+ServiceWrite: TypeAlias = Callable[[Any, User | AnonymousUser], object]
+
+
 class ServiceWritesMixin:
     """Admin saves and deletes go through the app's services (each checks, writes and leaves an
     audit row): ``save_service(obj, by)``, ``delete_service(obj, by)``; inlines name theirs in
     ``inline_services`` (model → (save, delete))."""
 
-    save_service = None
-    delete_service = None
-    inline_services: dict = {}
+    save_service: ServiceWrite | None = None
+    delete_service: ServiceWrite | None = None
+    inline_services: dict[type[models.Model], tuple[ServiceWrite, ServiceWrite]] = {}
 
     def save_model(self, request, obj, form, change):
         type(self).save_service(obj, request.user)
@@ -319,7 +327,7 @@ class PlanRevisionInline(admin.TabularInline):
     model = PlanRevision
     extra = 0
     can_delete = False
-    fields = ["at", "kind", "by", "changes"]
+    fields = ("at", "kind", "by", "changes")
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -481,7 +489,7 @@ class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     one the error and when it is tried again (read-only). *Send again now* re-queues failed ones."""
 
     list_display = ["queued_at", "subject", "recipients", "partner", "delivery", "attempts", "template"]
-    fields = [
+    fields = (
         "queued_at",
         "status",
         "sent_at",
@@ -493,7 +501,7 @@ class SentEmailAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "subject",
         "template",
         "body",
-    ]
+    )
     readonly_fields = fields
     list_filter = ["status", "template", "partner"]
     list_select_related = ["partner"]

@@ -6,19 +6,25 @@ change and every staff write leaves one ``AuditEvent`` row saying who, what, and
 written and the audit row says which fields changed from what to what. Instants are aware UTC.
 """
 
+from typing import Any, TypeAlias
+
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import models
 
 from .models import AuditEvent, Partner
+
+# A field's value as stored in an audit row's ``detail``: JSON (dates as ISO strings, foreign keys as ids).
+JsonScalar: TypeAlias = str | int | float | bool | None
 
 
 def audit_record(
     *,
     action: str,
     message: str,
-    actor=None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
     partner: Partner | None = None,
-    detail: dict | None = None,
+    detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one audit row. ``actor`` is a user (or ``None``); ``actor_label`` names a job or command."""
     return AuditEvent.objects.create(
@@ -31,34 +37,43 @@ def audit_record(
     )
 
 
-def _value(instance: models.Model, name: str):
+def _value(instance: models.Model, name: str) -> JsonScalar:
     field = instance._meta.get_field(name)
+    assert isinstance(field, models.Field)  # ``fields`` name the model's own columns
     value = getattr(instance, field.attname)
     if hasattr(value, "isoformat"):
-        return value.isoformat()
+        return str(value.isoformat())
     if isinstance(value, (int, float, bool, str)) or value is None:
         return value
     return str(value)
 
 
 def _label(instance: models.Model, name: str) -> str:
-    return str(instance._meta.get_field(name).verbose_name)
+    field = instance._meta.get_field(name)
+    assert isinstance(field, models.Field)  # ``fields`` name the model's own columns
+    return str(field.verbose_name)
 
 
-def snapshot(instance: models.Model, fields: list[str]) -> dict:
+def snapshot(instance: models.Model, fields: list[str]) -> dict[str, JsonScalar]:
     """``{field: value}`` of ``fields`` as JSON values (dates as ISO strings, foreign keys as ids)."""
     return {name: _value(instance, name) for name in fields}
 
 
 def audited_save(
-    *, instance: models.Model, by, action: str, fields: list[str], partner: Partner | None, what: str
-) -> dict:
+    *,
+    instance: models.Model,
+    by: User | AnonymousUser | None,
+    action: str,
+    fields: list[str],
+    partner: Partner | None,
+    what: str,
+) -> dict[str, list[JsonScalar]]:
     """Save ``instance`` (a new row, or changes to one) and leave an audit row ``action`` with
     ``{field: [before, after]}`` of the ``fields`` that changed; ``what`` names the row in words
     ("the closure date 2026-11-27 of Grand Bend"). Writes nothing when nothing changed. Returns the
     changes (``{}`` when none)."""
     model = type(instance)
-    stored = model.objects.filter(pk=instance.pk).first() if instance.pk else None
+    stored = model._default_manager.filter(pk=instance.pk).first() if instance.pk else None
     before = snapshot(stored, fields) if stored is not None else {}
     after = snapshot(instance, fields)
     changes = {
@@ -82,7 +97,15 @@ def audited_save(
     return changes
 
 
-def audited_delete(*, instance: models.Model, by, action: str, fields: list[str], partner: Partner | None, what: str):
+def audited_delete(
+    *,
+    instance: models.Model,
+    by: User | AnonymousUser | None,
+    action: str,
+    fields: list[str],
+    partner: Partner | None,
+    what: str,
+) -> None:
     """Delete ``instance`` and leave an audit row ``action`` with what it held (``fields``)."""
     held = snapshot(instance, fields)
     pk = instance.pk

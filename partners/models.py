@@ -70,7 +70,7 @@ def validate_time_zone(value: str) -> None:
     )
 
 
-class SchoolYearQuerySet(models.QuerySet):
+class SchoolYearQuerySet(models.QuerySet["SchoolYear"]):
     def current(self) -> "SchoolYear | None":
         """The school year marked current, or ``None`` when staff have not marked one."""
         return self.filter(is_current=True).first()
@@ -271,7 +271,7 @@ class PartnerMembership(models.Model):
         return f"{self.user} at {self.partner} ({self.get_role_display()})"
 
 
-class InvitationQuerySet(models.QuerySet):
+class InvitationQuerySet(models.QuerySet["Invitation"]):
     def pending(self) -> "InvitationQuerySet":
         """Invitations neither accepted nor revoked (they may have expired)."""
         return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)

@@ -151,7 +151,9 @@ class PlanForm(forms.ModelForm):
             self.fields[name].label = f"{self.fields[name].label} *"
         if "pause_choice" in self.fields:
             start, resume = school_year.global_pause_start, school_year.global_resume_date
-            self.fields["pause_choice"].choices = [
+            pause_choice = self.fields["pause_choice"]
+            assert isinstance(pause_choice, forms.ChoiceField)  # declared above
+            pause_choice.choices = [
                 (
                     Plan.PauseChoice.GLOBAL,
                     f"The global pause: syncs stop on {start:%A, %B} {start.day} and "
@@ -316,6 +318,6 @@ def plan_problems(plan: Plan) -> list[str]:
     if check.is_valid():
         return []
     return [
-        f"{check.fields[name].label if name in check.fields else name}: {' '.join(errors)}"
+        f"{check.fields[name].label if name in check.fields else name}: {' '.join(map(str, errors))}"
         for name, errors in check.errors.items()
     ]

@@ -68,7 +68,7 @@ def pause_window(
     )
 
 
-def plan_timeline(plan) -> list[tuple[str, object]]:
+def plan_timeline(plan: Plan) -> list[tuple[str, object]]:
     """The season a plan gives, as ``[(label, local date or aware UTC instant)]`` in date order:
     pause, resume, PowerSchool visibility, data review day, first day (those that apply)."""
     partner, year = plan.partner, plan.school_year
@@ -81,7 +81,7 @@ def plan_timeline(plan) -> list[tuple[str, object]]:
         custom_resume=plan.custom_resume_date if custom else None,
     )
     closures = [date.fromisoformat(d) for d in plan.closure_dates]
-    items = []
+    items: list[tuple[str, object]] = []
     if window:
         items += [("Nightly syncs stop", window.start), ("Nightly syncs resume", window.resume)]
         if partner.sis == Partner.Sis.POWERSCHOOL:

@@ -79,14 +79,14 @@ class ReadinessFilterForm(forms.Form):
         form = cls(filters or None, managers=managers)
         if not form.is_bound or form.is_valid():
             return form, []
-        ignored = [f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items()]
+        ignored = [f"{form.fields[name].label}: {' '.join(map(str, errors))}" for name, errors in form.errors.items()]
         kept = {name: value for name, value in filters.items() if name not in form.errors}
         return cls(kept or None, managers=managers), ignored
 
-    def partner_filters(self) -> dict:
+    def partner_filters(self) -> dict[str, bool | int | str]:
         """Partner queryset lookups of the valid filters (``{}`` for none)."""
         data = self.cleaned_data if self.is_valid() else {}
-        lookups = {}
+        lookups: dict[str, bool | int | str] = {}
         if data.get("manager") == "none":
             lookups["success_manager__isnull"] = True
         elif data.get("manager"):

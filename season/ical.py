@@ -6,7 +6,7 @@ the first day of school. Dates are partner-local all-day events; the PowerSchool
 UIDs are stable (partner, school year, event), so calendar apps update events in place.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import icalendar
 from django.utils import timezone
@@ -23,7 +23,7 @@ EVENTS = [
 ]
 
 
-def season_events(season: Season) -> list[tuple[str, str, object]]:
+def season_events(season: Season) -> list[tuple[str, str, date | datetime]]:
     """``[(key, title, date or aware UTC datetime)]`` of the season's known events, in ``EVENTS`` order."""
     year = season.school_year
     when = {
@@ -34,7 +34,7 @@ def season_events(season: Season) -> list[tuple[str, str, object]]:
         "data-review": season.data_review_day,
         "first-day": season.first_day_of_school,
     }
-    return [(key, title, when[key]) for key, title in EVENTS if when[key] is not None]
+    return [(key, title, day) for key, title in EVENTS if (day := when[key]) is not None]
 
 
 def season_calendar(seasons: list[Season], name: str, base_url: str, *, named: bool = False) -> bytes:

@@ -74,12 +74,15 @@ def due_reminders(facts: SeasonFacts) -> list[DueReminder]:
         ]
     window, first = facts.window, facts.first_day
     if facts.needs_powerschool_prep and not facts.powerschool_prep_done:
+        assert window is not None  # only a partner that pauses needs it
         due = season_calendar.business_days_before(window.resume, 5, facts.closures)
         found.append(DueReminder(Kind.POWERSCHOOL_SECTIONS, due, window.resume, Audience.STAFF))
     if facts.needs_rollover and not facts.rollover_done:
+        assert window is not None  # only a partner that pauses needs it
         until = first - timedelta(days=1) if first else window.resume + timedelta(days=14)
         found.append(DueReminder(Kind.IC_ROLLOVER, window.resume, until, Audience.BOTH))
     if first and facts.data_review is None:
+        assert facts.data_review_day is not None  # a first day of school gives a data review day
         found.append(DueReminder(Kind.DATA_REVIEW, facts.data_review_day, first - timedelta(days=1), Audience.PARTNER))
     if first and not facts.applied_since_resume:
         found.append(DueReminder(Kind.FIRST_DAY_NO_SYNC, first, first + timedelta(days=7), Audience.STAFF))
@@ -138,6 +141,7 @@ def reminder_message(reminder: DueReminder, facts: SeasonFacts) -> tuple[str, li
             "Fill in the planning form",
         )
     if kind == Kind.POWERSCHOOL_SECTIONS:
+        assert facts.window is not None  # due only for a partner that pauses
         return (
             f"{name}: enable PowerSchool next-year sections before {_day(facts.window.resume)}",
             [
@@ -149,6 +153,7 @@ def reminder_message(reminder: DueReminder, facts: SeasonFacts) -> tuple[str, li
             "Open the sync schedule",
         )
     if kind == Kind.IC_ROLLOVER:
+        assert facts.window is not None  # due only for a partner that pauses
         return (
             f"{name}: confirm the Infinite Campus rollover",
             [

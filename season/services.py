@@ -5,6 +5,7 @@ import logging
 from datetime import datetime, time
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -24,11 +25,13 @@ logger = logging.getLogger(__name__)
 REMINDER_ACTOR = "job:reminders"
 
 
-def calendar_feed(*, partner=None, manager=None, by=None, reset: bool = False) -> CalendarFeed:
+def calendar_feed(
+    *, partner: Partner | None = None, manager: User | None = None, by: User | None = None, reset: bool = False
+) -> CalendarFeed:
     """The live feed of ``partner`` (or of the staff user ``manager``), created if there is none;
     ``reset`` revokes the live one first (its address stops working) and issues a new one. Safe to
     run twice at once: a concurrent creation is read back, not duplicated."""
-    scope = {"partner": partner} if partner is not None else {"manager": manager}
+    scope: dict[str, Partner | User | None] = {"partner": partner} if partner is not None else {"manager": manager}
     with transaction.atomic():
         live = CalendarFeed.objects.select_for_update().filter(revoked_at__isnull=True, **scope).first()
         if live and not reset:
@@ -57,7 +60,8 @@ def calendar_feed(*, partner=None, manager=None, by=None, reset: bool = False) -
 
 
 def _base_url() -> str:
-    return settings.BTS_BASE_URL.rstrip("/")
+    base_url: str = settings.BTS_BASE_URL
+    return base_url.rstrip("/")
 
 
 def _reminder_link(kind: str, facts: SeasonFacts) -> str:
@@ -86,7 +90,7 @@ def _recipients(audience: str, facts: SeasonFacts) -> list[str]:
     return sorted(to)
 
 
-def reminder_local_time():
+def reminder_local_time() -> time:
     """The partner-local wall-clock time reminders go out (``BTS_REMINDER_LOCAL_TIME``, 08:00)."""
     return time.fromisoformat(settings.BTS_REMINDER_LOCAL_TIME)
 
@@ -205,7 +209,7 @@ def data_review_answer(
     *,
     partner: Partner,
     school_year: SchoolYear,
-    by,
+    by: User | None,
     answer: str,
     rosters_ok: bool,
     schools_ok: bool,
@@ -296,7 +300,7 @@ def _mail_support_request(request_id: int) -> None:
     )
 
 
-def support_request_resolve(*, request: SupportRequest, by, resolution: str = "") -> bool:
+def support_request_resolve(*, request: SupportRequest, by: User, resolution: str = "") -> bool:
     """Mark an open support request resolved (guarded: only an open one changes; ``False`` when
     someone resolved it first). Leaves an audit row."""
     with transaction.atomic():

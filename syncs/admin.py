@@ -5,6 +5,7 @@ Every change goes through ``syncs.services``; states and history are read-only h
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -196,7 +197,7 @@ class SyncStateAdmin(admin.ModelAdmin):
     list_filter = ["state", "partner__sis", "partner__integration_type", "partner__time_zone"]
     list_select_related = ["partner", "suspended_by"]
     search_fields = ["partner__name", "partner__slug"]
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "partner",
         "state",
         "changed_at",
@@ -207,7 +208,7 @@ class SyncStateAdmin(admin.ModelAdmin):
         "held_since",
         "hold_reason",
         "history",
-    ]
+    )
     actions = ["suspend", "unsuspend"]
 
     @admin.display(description="facts")
@@ -262,7 +263,7 @@ class SyncStateAdmin(admin.ModelAdmin):
             "form": form,
             "action": action,
             "button": button,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/syncs/syncstate/reason.html", context), form
 

@@ -27,7 +27,7 @@ from .models import PartnerSchedule, SyncRun, SyncState
 logger = logging.getLogger(__name__)
 DEFAULT_SYNC_TIME = time(2, 0)
 State = SyncState.State
-_NOT_SYNCING = {
+_NOT_SYNCING: dict[str, str] = {
     State.PAUSED: "The nightly sync is paused for the summer.",
     State.AWAITING_ROLLOVER: "Waiting for the Infinite Campus rollover to be confirmed.",
     State.SUSPENDED: "Staff suspended the nightly sync.",

@@ -13,7 +13,7 @@ import io
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from lib.oneroster import ENTITIES, Limits
-from lib.roster_diff import record_data, record_digest, row_digest
+from lib.roster_diff import EntityDiff, record_data, record_digest, row_digest
 from partners.models import Partner
 
 from .models import RosterRecord, SyncRun, SyncState
@@ -109,7 +109,7 @@ def stored_package(run: SyncRun) -> Iterator[tuple[Path, str]]:
         yield path, hashlib.sha256(data).hexdigest()
 
 
-def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tuple]) -> None:
+def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[Sequence[str]]) -> None:
     """Insert new roster records: PostgreSQL's COPY (a first night is about a million rows), else
     ``bulk_create``."""
     if not rows:
@@ -148,7 +148,7 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[tupl
                 )
 
 
-def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list) -> None:
+def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list[Sequence[str]]) -> None:
     """Give existing records (updated, or inactive ones coming back) their new values, active and
     stamped with ``run``. On PostgreSQL one ``UPDATE … FROM unnest(…)`` per 5,000 rows, else
     ``bulk_update``."""
@@ -186,7 +186,7 @@ def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list) ->
         )
 
 
-def apply_diff(partner: Partner, run: SyncRun, diffs) -> None:
+def apply_diff(partner: Partner, run: SyncRun, diffs: Mapping[str, EntityDiff]) -> None:
     """Make the partner's roster equal the snapshot's ``diffs`` (``{entity: EntityDiff}``):
     create, update and reactivate records, and deactivate (never delete) the ones that left, all
     stamped with ``run``; bumps the roster version when anything changed. Call it under

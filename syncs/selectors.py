@@ -3,6 +3,7 @@
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from django.db.models import Q
 
@@ -66,7 +67,9 @@ class Season:
         return bool(self.schedule and self.schedule.powerschool_sections_enabled_at)
 
 
-def window_for(partner: Partner, school_year: SchoolYear | None, schedule: PartnerSchedule | None):
+def window_for(
+    partner: Partner, school_year: SchoolYear | None, schedule: PartnerSchedule | None
+) -> season_calendar.PauseWindow | None:
     """The effective pause window of ``partner`` in ``school_year`` (``None`` for source ``none``)."""
     return pause_window(
         integration_type=partner.integration_type,
@@ -114,7 +117,7 @@ class SchoolRoster:
     sourced_id: str
     name: str
     grades: dict[str, list[int]]
-    members: tuple[set, set, set] = (set(), set(), set())
+    members: tuple[set[str], set[str], set[str]] = (set(), set(), set())
 
     @property
     def totals(self) -> list[int]:
@@ -129,8 +132,8 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
     teacher enrollments), or in their own ``grades`` when they teach no class; classes in theirs."""
     records = RosterRecord.objects.active().filter(partner=partner, entity__in=["orgs", "users", "classes"])
     schools: dict[str, SchoolRoster] = {}
-    people: list[dict] = []
-    classes: list[dict] = []
+    people: list[dict[str, Any]] = []
+    classes: list[dict[str, Any]] = []
     for entity, sourced_id, data in records.values_list("entity", "sourced_id", "data").iterator():
         if entity == "orgs" and data.get("type") == "school":
             schools[sourced_id] = SchoolRoster(sourced_id, data.get("name", sourced_id), {}, (set(), set(), set()))
@@ -148,13 +151,13 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
             school.grades.setdefault(grade, [0, 0, 0])[column] += 1
 
     class_grades = {klass.get("sourcedId"): klass.get("grades", "") for klass in classes}
-    taught: dict[str, set[str]] = {}
+    taught: dict[str | None, set[str]] = {}
     teaching = RosterRecord.objects.active().filter(partner=partner, entity="enrollments", data__role="teacher")
     for data in teaching.values_list("data", flat=True).iterator():
         grades = class_grades.get(data.get("classSourcedId"), "")
         taught.setdefault(data.get("userSourcedId"), set()).update(g.strip() for g in grades.split(",") if g.strip())
     for person in people:
-        column = {"student": 0, "teacher": 1}.get(person.get("role"))
+        column = {"student": 0, "teacher": 1}.get(person.get("role", ""))
         if column is None:
             continue
         grades = person.get("grades")
@@ -169,7 +172,7 @@ def roster_summary(partner: Partner) -> list[SchoolRoster]:
     return sorted(schools.values(), key=lambda s: s.name)
 
 
-def roster_search(partner: Partner, query: str, limit: int = 50) -> list[dict]:
+def roster_search(partner: Partner, query: str, limit: int = 50) -> list[dict[str, Any]]:
     """Active users matching every word of ``query`` (any case): each word is contained in the
     ``sourcedId``, given, middle or family name, username, identifier or email, so "mary archer"
     and "archer 604863" both find Mary Archer. At most ``limit``, by ``sourcedId``."""

@@ -49,6 +49,7 @@ def _state_sentence(season: Season, today: date) -> str:
     resume = season.window.resume if season.window else None
     match season.state:
         case State.PAUSED:
+            assert resume is not None  # a paused partner has a pause window
             return f"Your nightly roster sync is paused for the summer. It resumes on {resume:%A, %B} {resume.day}."
         case State.AWAITING_ROLLOVER:
             return (
@@ -126,7 +127,8 @@ def build_timeline(season: Season, today: date) -> Timeline:
     def pos(day: date) -> float:
         return round(100 * (day - start).days / span, 2)
 
-    events, last_on_level = [], {}
+    events: list[TimelineEvent] = []
+    last_on_level: dict[int, float] = {}
     for key, label, day in sorted(raw, key=lambda e: e[2]):
         position = pos(day)
         # A label needs about 12 % of the axis; take the nearest row whose last label is that far.

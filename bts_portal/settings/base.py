@@ -8,6 +8,7 @@ PostgreSQL (psycopg 3) and Redis. See ``.env.example`` for every variable.
 
 import re
 from pathlib import Path
+from typing import Any
 
 import environ
 
@@ -122,7 +123,7 @@ USE_TZ = True
 
 # --- Static files (served by whitenoise, no CDN) -----------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
+STATIC_ROOT: Path | None = Path(env.str("DJANGO_STATIC_ROOT", default=str(DATA_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -212,7 +213,7 @@ BTS_HEARTBEAT_MAX_AGE_SECONDS = env.int("BTS_HEARTBEAT_MAX_AGE_SECONDS", default
 # dropped from here are disabled, never deleted). Intervals are in seconds; beat runs in UTC.
 # ``heartbeat`` names the JobHeartbeat row that ``bts_portal.celery`` records after each run
 # that succeeds (shown on /healthz).
-BTS_PERIODIC_TASKS = {
+BTS_PERIODIC_TASKS: dict[str, dict[str, Any]] = {
     "heartbeat": {
         "task": "syncs.tasks.heartbeat",
         "heartbeat": "scheduler",

@@ -2,7 +2,7 @@
 the file to the row-by-row reader."""
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from operator import itemgetter, methodcaller, ne
 
 from .spec import COLUMNS, NAMES
@@ -17,7 +17,7 @@ from .values import _DATE_ORDER, _check_value, _checked
 # which words every problem. Both paths give the same rows (tests check this on broken variants).
 def _read_fast(
     entity: str, text: str, width: int, mode: str
-) -> tuple[list, dict[int, set[str]], set[str], bool] | None:
+) -> tuple[list[Sequence[str]], dict[int, set[str]], set[str], bool] | None:
     """``(rows, {column index: distinct values}, sourcedIds, any row tobedeleted)`` of a file whose
     every row is valid, or ``None``."""
     if "\x00" in text:
@@ -56,6 +56,8 @@ def _read_fast(
         return None  # a filled field to the right of the header
     fixes: dict[int, Callable[[str], str]] = {}  # column index → the per-value fix the column needs
     distinct_of: dict[int, set[str]] = {}
+    values: Collection[str]  # a set of the distinct values, or the column's values in a list
+    distinct: set[str] | None
     for index, (column, required, kind) in enumerate(spec):
         required = required or (mode == "delta" and column in ("status", "dateLastModified"))
         if _checked(kind):
@@ -114,7 +116,7 @@ def _read_fast(
     return body, distinct_of, ids, marked
 
 
-def _split_plain(text: str, crs: int) -> list[list[str]] | None:
+def _split_plain(text: str, crs: int) -> list[Sequence[str]] | None:
     """The rows of a file with no quote character at all, split on commas exactly as the csv module
     would split them (with no quotes it only splits on the delimiter), or ``None`` when the csv
     module must read it: quotes somewhere, line ends other than all LF or all CRLF (``crs``

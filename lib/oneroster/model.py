@@ -23,7 +23,7 @@ class Problem:
     message: str
     level: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | int]:
         return {
             "file": self.file,
             "line": self.line,

@@ -4,7 +4,7 @@ the fast path or row by row, and resolves references."""
 import csv
 import gc
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .fast import _read_fast
@@ -14,6 +14,9 @@ from .package import _decode, _open_files
 from .references import _resolve_entity
 from .rows import _read_rows
 from .spec import ENTITIES, NAMES
+
+# What ``_parse_file`` gives for one file: its valid rows, their line numbers and the distinct values.
+_Parsed = tuple[list[Sequence[str]], list[int] | None, dict[int, set[str]] | None]
 
 
 def read_package(
@@ -55,7 +58,7 @@ def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fas
     snapshot.modes = _read_manifest(files, snapshot.problems)
     if snapshot.rejected:
         return snapshot
-    parsed: dict[str, tuple] = {}
+    parsed: dict[str, _Parsed] = {}
     for entity in ENTITIES:
         mode, name = snapshot.modes[entity], f"{entity}.csv"
         if mode == "absent":
@@ -90,9 +93,7 @@ def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fas
     return snapshot
 
 
-def _parse_file(
-    entity: str, name: str, data: bytes, mode: str, snapshot: Snapshot, fast: bool
-) -> tuple[list, list[int] | None, list[list[str]] | None]:
+def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapshot, fast: bool) -> _Parsed:
     """The valid rows of one file as sequences of its standard columns, their line numbers
     (``None`` when row ``i`` is on line ``i + 2``) and, from the fast path, the distinct values of
     each column (``{column index: set}``). Problems go to ``snapshot``."""
@@ -123,6 +124,7 @@ def _parse_file(
     if unreadable:
         problems.append(Problem(name, 1, unreadable[0], "", "", unreadable[1], "package"))
         return [], None, None
+    assert header is not None  # every way of leaving it unread or empty set ``unreadable``
     expected = NAMES[entity]
     header = [h.strip() for h in header]
     if header[: len(expected)] != list(expected):

@@ -1,7 +1,7 @@
 """References between files (enrollment → class/user, class → school/course/term …), resolved
 against the package and the applied roster."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from operator import itemgetter
 
 from .model import Problem, Snapshot
@@ -10,12 +10,12 @@ from .spec import COLUMNS
 
 def _resolve_entity(
     entity: str,
-    rows: list,
+    rows: list[Sequence[str]],
     lines: list[int] | None,
     distinct: dict[int, set[str]] | None,
     snapshot: Snapshot,
     existing: Mapping[str, Iterable[str]],
-) -> list:
+) -> list[Sequence[str]]:
     """The rows whose references resolve (in the package, or in the applied roster unless the
     target's file is bulk); the others are dropped with a problem each. Checked a column at a
     time on the distinct values, so a clean file costs one set per reference column."""

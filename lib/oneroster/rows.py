@@ -2,6 +2,7 @@
 
 import csv
 import io
+from collections.abc import Sequence
 
 from .model import Problem, Snapshot
 from .spec import COLUMNS, NAMES
@@ -10,13 +11,14 @@ from .values import _check_value, _checked, _row_checks
 
 def _read_rows(
     entity: str, name: str, text: str, width: int, mode: str, snapshot: Snapshot
-) -> tuple[list[tuple], list[int]]:
+) -> tuple[list[Sequence[str]], list[int]]:
     """The row-by-row path: every row checked column by column, every problem worded."""
     problems = snapshot.problems
     columns, expected = COLUMNS[entity], NAMES[entity]
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)  # the header line, read already (_parse_file): it ends on line 1
-    rows, lines = [], []
+    rows: list[Sequence[str]] = []
+    lines: list[int] = []
     line = 1
     seen: dict[str, int] = {}
     read = dropped = 0
@@ -37,13 +39,13 @@ def _read_rows(
         if any("\n" in value for value in raw):
             # A line break inside a value: a quoted field ran over lines, or (on the last line) to
             # the end of the file.
-            column = next(index for index, value in enumerate(raw) if "\n" in value) + 1
+            column_no = next(index for index, value in enumerate(raw) if "\n" in value) + 1
             spread = f"runs over {line - start + 1} lines" if line > start else "runs to the end of the file"
             problems.append(
                 Problem(
                     name,
                     start,
-                    column,
+                    column_no,
                     "",
                     "",
                     f'A quoted field starting on line {start} {spread}: a quote (") is probably not closed. The '

@@ -48,7 +48,7 @@ def _check_value(kind: str, value: str) -> str | None:
 _DATE_ORDER = {"academicSessions": ("startDate", "endDate"), "enrollments": ("beginDate", "endDate")}
 
 
-def _row_checks(entity: str, values: dict[str, str], seen: dict[str, int]) -> list[tuple]:
+def _row_checks(entity: str, values: dict[str, str], seen: dict[str, int]) -> list[tuple[int, str, str, str]]:
     """Checks across the fields of one otherwise valid row: date order, and a ``sourcedId`` already
     used earlier in the file."""
     if entity in _DATE_ORDER:

@@ -3,10 +3,11 @@
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NoReturn
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,9 +22,6 @@ from ..models import (
 )
 from ..selectors import email_is_member, existing_account_for
 from .mail import queue_templated_mail
-
-User = get_user_model()
-
 
 _INVITATION_SALT = "partners.invitation"
 
@@ -59,7 +57,7 @@ class InvitationLinkError(Exception):
         self.invitation = invitation
 
 
-def invitation_from_token(token: str, *, now=None) -> Invitation:
+def invitation_from_token(token: str, *, now: datetime | None = None) -> Invitation:
     """Resolve a link's token to its pending invitation. Reads only; changes nothing.
 
     Raises ``InvitationLinkError`` with reason ``tampered`` (bad signature or unknown invitation),
@@ -113,7 +111,7 @@ def partner_invite(
     *,
     partner: Partner,
     email: str,
-    invited_by,
+    invited_by: User | None,
     role: str = PartnerMembership.Role.ADMIN,
     base_url: str | None = None,
 ) -> Invitation:
@@ -156,7 +154,7 @@ def partner_invite(
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, revoked_by) -> bool:
+def invitation_revoke(*, invitation: Invitation, revoked_by: User | AnonymousUser) -> bool:
     """Revoke a pending invitation so its link stops working. Returns ``False`` if it was not pending."""
     changed = Invitation.objects.pending().filter(pk=invitation.pk).update(revoked_at=timezone.now())
     if changed:
@@ -174,7 +172,7 @@ def invitation_revoke(*, invitation: Invitation, revoked_by) -> bool:
 class AcceptedInvitation:
     """The result of accepting: the signed-up (or existing) user and their membership."""
 
-    user: object
+    user: User
     membership: PartnerMembership
     created_user: bool
 
@@ -186,8 +184,8 @@ def invitation_accept(
     password: str | None = None,
     first_name: str = "",
     last_name: str = "",
-    existing_user=None,
-    now=None,
+    existing_user: User | None = None,
+    now: datetime | None = None,
 ) -> AcceptedInvitation:
     """Accept the invitation named by ``token``, exactly once, and grant its membership.
 
@@ -228,7 +226,7 @@ def invitation_accept(
     return AcceptedInvitation(user=user, membership=membership, created_user=created_user)
 
 
-def _raise_for(invitation: Invitation):
+def _raise_for(invitation: Invitation) -> NoReturn:
     if invitation.accepted_at:
         raise InvitationLinkError(InvitationLinkError.USED, invitation)
     if invitation.revoked_at:

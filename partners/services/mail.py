@@ -2,9 +2,11 @@
 once, with retries (``SentEmail``)."""
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
@@ -22,7 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 def queue_templated_mail(
-    template: str, subject: str, to: list[str], context: dict, *, partner: Partner | None
+    template: str, subject: str, to: list[str], context: dict[str, Any], *, partner: Partner | None
 ) -> SentEmail:
     """Queue one email with a text body ``<template>.txt`` and an HTML alternative
     ``<template>.html`` (``template`` is a template path without extension, e.g.
@@ -101,7 +103,7 @@ def email_send(email_id: int) -> bool:
     return True
 
 
-def email_send_due(*, now=None, limit: int = 200) -> int:
+def email_send_due(*, now: datetime | None = None, limit: int = 200) -> int:
     """Send the outbox's emails that are due at the aware instant ``now`` (queued ones whose task
     message was lost, failed ones whose retry time has come), oldest first, each once (see
     ``email_send``). Returns how many were sent. Safe to run twice or on two workers at once."""
@@ -112,7 +114,7 @@ def email_send_due(*, now=None, limit: int = 200) -> int:
     return sum(email_send(pk) for pk in list(due.values_list("pk", flat=True)[:limit]))
 
 
-def email_retry(*, email: SentEmail, by) -> bool:
+def email_retry(*, email: SentEmail, by: User | AnonymousUser) -> bool:
     """Staff send a failed email again now (admin → Sent emails). ``False`` unless it had failed.
     Leaves an audit row; the send happens after commit like any queued email."""
     with transaction.atomic():

@@ -1,11 +1,14 @@
 """The BTS planning form: drafts, submission (late after the deadline), revisions, approval into
 the sync schedule, reopening."""
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.contrib.auth.models import User
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -26,7 +29,7 @@ from .mail import queue_templated_mail
 PLAN_ANSWER_FIELDS = [name for _, _, names in PLAN_SECTIONS for name in names]
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """A JSON-friendly copy of an answer (dates as ISO strings)."""
     if isinstance(value, list):
         return [_plain(v) for v in value]
@@ -35,7 +38,7 @@ def _plain(value):
     return value
 
 
-def _answer_text(value) -> str:
+def _answer_text(value: object) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
@@ -45,12 +48,14 @@ def _answer_text(value) -> str:
     return str(value)
 
 
-def describe_changes(changes: dict) -> list[tuple[str, str, str]]:
+def describe_changes(changes: Mapping[str, Sequence[object]]) -> list[tuple[str, str, str]]:
     """``{field: [old, new]}`` as ``[(question label, old text, new text)]`` for people to read."""
     rows = []
     for name, (old, new) in changes.items():
         try:
-            label = str(Plan._meta.get_field(name).verbose_name)
+            field = Plan._meta.get_field(name)
+            assert isinstance(field, models.Field)  # answers are the plan's own columns
+            label = str(field.verbose_name)
         except Exception:  # a field that no longer exists keeps its name  # noqa: BLE001
             label = name
         rows.append((label[:1].upper() + label[1:], _answer_text(old), _answer_text(new)))
@@ -75,7 +80,7 @@ class PlanSaved:
 
     plan: Plan
     submitted_now: bool
-    changes: dict
+    changes: dict[str, list[object]]
 
 
 def _plan_recipients(plan: Plan) -> list[str]:
@@ -83,7 +88,7 @@ def _plan_recipients(plan: Plan) -> list[str]:
     return sorted(a.lower() for a in addresses if a)
 
 
-def _send_plan_mail(plan_id: int, template: str, subject: str, to: list[str], extra: dict) -> None:
+def _send_plan_mail(plan_id: int, template: str, subject: str, to: list[str], extra: dict[str, Any]) -> None:
     plan = Plan.objects.select_related("partner", "school_year").get(pk=plan_id)
     context = {"plan": plan, "base_url": settings.BTS_BASE_URL.rstrip("/"), **extra}
     queue_templated_mail(f"partners/email/{template}", subject, to, context, partner=plan.partner)
@@ -94,8 +99,8 @@ def plan_save(
     *,
     partner: Partner,
     school_year: SchoolYear,
-    answers: dict,
-    by,
+    answers: dict[str, Any],
+    by: User,
     submit: bool,
     warnings: list[str],
 ) -> PlanSaved:
@@ -113,7 +118,7 @@ def plan_save(
         raise PlanLocked(
             f"The {school_year} plan of {partner.name} is approved; ask your partner success manager to change it."
         )
-    changes = {}
+    changes: dict[str, list[object]] = {}
     for name in PLAN_ANSWER_FIELDS:
         if name not in answers:
             continue
@@ -170,7 +175,7 @@ def plan_save(
 
 
 @transaction.atomic
-def plan_reopen(*, plan: Plan, by) -> bool:
+def plan_reopen(*, plan: Plan, by: User) -> bool:
     """Staff reopen an approved plan so the partner (or staff) can change it; it becomes submitted
     again and needs a new approval. Returns ``False`` unless it was approved."""
     changed = Plan.objects.filter(pk=plan.pk, status=Plan.Status.APPROVED).update(
@@ -202,7 +207,7 @@ def plans_ensure(*, school_year: SchoolYear) -> int:
 
 
 @transaction.atomic
-def plan_approve(*, plan: Plan, by) -> bool:
+def plan_approve(*, plan: Plan, by: User) -> bool:
     """Approve a submitted plan and turn it into the partner's schedule for that school year.
 
     Writes the plan's closure dates to the partner, then calls each applier named in

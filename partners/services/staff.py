@@ -1,9 +1,10 @@
 """Staff writes in admin: partners, closure dates, memberships, school years (each with an audit
 row of before → after), and which school year is current."""
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 
-from ..audit import audit_record, audited_delete, audited_save
+from ..audit import JsonScalar, audit_record, audited_delete, audited_save
 from ..models import (
     Partner,
     PartnerClosureDate,
@@ -14,7 +15,7 @@ from .plans import plans_ensure
 
 
 @transaction.atomic
-def school_year_make_current(*, school_year: SchoolYear, by) -> bool:
+def school_year_make_current(*, school_year: SchoolYear, by: User | AnonymousUser) -> bool:
     """Make ``school_year`` the one current year (the previous one stops being current).
 
     Idempotent: returns ``False`` when it already was current. Rows are locked so two staff doing
@@ -44,7 +45,7 @@ SCHOOL_YEAR_FIELDS = ["label", "planning_deadline", "global_pause_start", "globa
 
 
 @transaction.atomic
-def partner_save(*, partner: Partner, by) -> dict:
+def partner_save(*, partner: Partner, by: User | AnonymousUser) -> dict[str, list[JsonScalar]]:
     """Create or change a partner (admin), with an audit row of before → after; a new partner gets a
     "not started" plan in the current school year. Raises ``ValidationError`` for invalid fields
     (the model's own checks: slug, IANA time zone). Returns the changes."""
@@ -65,7 +66,7 @@ def partner_save(*, partner: Partner, by) -> dict:
 
 
 @transaction.atomic
-def school_year_save(*, school_year: SchoolYear, by) -> dict:
+def school_year_save(*, school_year: SchoolYear, by: User | AnonymousUser) -> dict[str, list[JsonScalar]]:
     """Create or change a school year's dates (admin), with an audit row of before → after.
     Raises ``ValidationError`` (by field) for a bad label or dates out of order (the model's own
     ``clean``, which the admin form shows at the fields). Changed dates move every API partner's
@@ -86,7 +87,7 @@ def _closure_what(closure: PartnerClosureDate) -> str:
 
 
 @transaction.atomic
-def closure_date_save(*, closure: PartnerClosureDate, by) -> dict:
+def closure_date_save(*, closure: PartnerClosureDate, by: User | AnonymousUser) -> dict[str, list[JsonScalar]]:
     """Add or change a partner closure date (admin), with an audit row: business days, review SLAs
     and the data review day move with it."""
     return audited_save(
@@ -100,7 +101,7 @@ def closure_date_save(*, closure: PartnerClosureDate, by) -> dict:
 
 
 @transaction.atomic
-def closure_date_delete(*, closure: PartnerClosureDate, by) -> None:
+def closure_date_delete(*, closure: PartnerClosureDate, by: User | AnonymousUser) -> None:
     """Remove a partner closure date (admin), with an audit row."""
     audited_delete(
         instance=closure,
@@ -117,7 +118,7 @@ def _membership_what(membership: PartnerMembership) -> str:
 
 
 @transaction.atomic
-def membership_save(*, membership: PartnerMembership, by) -> dict:
+def membership_save(*, membership: PartnerMembership, by: User | AnonymousUser) -> dict[str, list[JsonScalar]]:
     """Grant a person access to a partner, or change their role (admin), with an audit row."""
     return audited_save(
         instance=membership,
@@ -130,7 +131,7 @@ def membership_save(*, membership: PartnerMembership, by) -> dict:
 
 
 @transaction.atomic
-def membership_delete(*, membership: PartnerMembership, by) -> None:
+def membership_delete(*, membership: PartnerMembership, by: User | AnonymousUser) -> None:
     """Take a person's access to a partner away (admin), with an audit row."""
     audited_delete(
         instance=membership,

@@ -9,7 +9,7 @@ from .notices import sync_send_pause_notices, sync_send_transition_notices
 from .state import TransitionRecord, sync_reconcile
 
 
-def heartbeat_record(*, name: str, at=None) -> JobHeartbeat:
+def heartbeat_record(*, name: str, at: datetime | None = None) -> JobHeartbeat:
     """Record that job ``name`` ran at the aware instant ``at`` (default now). Idempotent."""
     beat, _ = JobHeartbeat.objects.update_or_create(name=name, defaults={"last_seen_at": at or timezone.now()})
     return beat

@@ -2,6 +2,7 @@
 ("your sync has resumed"), each queued once in the email outbox."""
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -27,7 +28,7 @@ def partner_contacts(partner: Partner) -> list[str]:
     )
 
 
-def _send(template: str, subject: str, to: list[str], context: dict) -> None:
+def _send(template: str, subject: str, to: list[str], context: dict[str, Any]) -> None:
     queue_templated_mail(f"syncs/email/{template}", subject, to, context, partner=context["partner"])
 
 

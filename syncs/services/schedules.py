@@ -4,6 +4,7 @@ and the SIS steps (Infinite Campus rollover, PowerSchool next-year sections)."""
 from collections import defaultdict
 from datetime import date
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ def _schedule_for_update(partner: Partner, school_year: SchoolYear) -> PartnerSc
 
 
 def _record_sis_step(
-    *, partner: Partner, by, school_year: SchoolYear | None, sis: str, field: str, action: str, message: str
+    *, partner: Partner, by: User, school_year: SchoolYear | None, sis: str, field: str, action: str, message: str
 ) -> tuple[bool, SchoolYear]:
     """Stamp ``<field>_at``/``<field>_by`` on the partner's schedule once, with an audit row.
 
@@ -54,7 +55,7 @@ def _record_sis_step(
 
 
 @transaction.atomic
-def sync_confirm_rollover(*, partner: Partner, by, school_year: SchoolYear | None = None) -> bool:
+def sync_confirm_rollover(*, partner: Partner, by: User, school_year: SchoolYear | None = None) -> bool:
     """Record that the partner's Infinite Campus year rollover is complete (partner or staff).
 
     Idempotent: returns ``False`` (and changes nothing) when it was already confirmed. A partner
@@ -76,7 +77,9 @@ def sync_confirm_rollover(*, partner: Partner, by, school_year: SchoolYear | Non
 
 
 @transaction.atomic
-def sync_mark_powerschool_sections_enabled(*, partner: Partner, by, school_year: SchoolYear | None = None) -> bool:
+def sync_mark_powerschool_sections_enabled(
+    *, partner: Partner, by: User, school_year: SchoolYear | None = None
+) -> bool:
     """Record that support enabled PowerSchool's "Fetch Sections for the Next School Year".
 
     Idempotent: returns ``False`` when it was already recorded. Raises ``ValidationError`` for a
@@ -106,7 +109,7 @@ SCHEDULE_SAVED_FIELDS = [
 
 
 @transaction.atomic
-def schedule_save(*, schedule: PartnerSchedule, by) -> list[str]:
+def schedule_save(*, schedule: PartnerSchedule, by: User | AnonymousUser) -> list[str]:
     """Staff set a partner's sync schedule for a school year (admin: custom window, do not pause,
     first day of school, nightly sync time), checked with the same calendar rules as the planning
     form (``check_schedule``): an error raises ``ValidationError`` by field and writes nothing; the
@@ -177,7 +180,7 @@ def check_schedule(
 
 
 @transaction.atomic
-def schedule_apply_plan(*, plan, by) -> PartnerSchedule:
+def schedule_apply_plan(*, plan: Plan, by: User | AnonymousUser) -> PartnerSchedule:
     """Write an approved BTS plan into the partner's sync schedule for the plan's school year.
 
     Pause choice → custom window, "do not pause" or the global window; first day of school; the

@@ -6,9 +6,11 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypedDict
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -40,7 +42,7 @@ class TransitionRecord:
     to_state: str
     reason: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str]:
         return {
             "partner": self.partner_slug,
             "from": self.from_state,
@@ -69,7 +71,16 @@ _ROW_FIELDS = (
 )
 
 
-_NO_SCHEDULE = {
+class _ScheduleRow(TypedDict):
+    """The schedule fields the state derivation reads (a ``PartnerSchedule.values()`` row)."""
+
+    do_not_pause: bool
+    custom_pause_start: date | None
+    custom_resume_date: date | None
+    rollover_confirmed_at: datetime | None
+
+
+_NO_SCHEDULE: _ScheduleRow = {
     "do_not_pause": False,
     "custom_pause_start": None,
     "custom_resume_date": None,
@@ -82,7 +93,8 @@ def open_holds(partner_ids: list[int] | None) -> dict[int, tuple[int, str, str]]
     ``review``: waiting for a decision; ``applying``: approved, being applied), read through
     ``settings.BTS_SYNC_HOLDS`` (syncs stands below circuit_breaks and imports none of it; the
     project wires ``circuit_breaks.selectors.sync_holds`` there). ``partner_ids=None``: every partner."""
-    return import_string(settings.BTS_SYNC_HOLDS)(partner_ids)
+    holds: dict[int, tuple[int, str, str]] = import_string(settings.BTS_SYNC_HOLDS)(partner_ids)
+    return holds
 
 
 class _Facts:
@@ -93,13 +105,15 @@ class _Facts:
         self.at = at
         self.year = SchoolYear.objects.current()
         partners = Partner.objects.all() if partner_ids is None else Partner.objects.filter(pk__in=partner_ids)
-        self.partners = {p["id"]: p for p in partners.values("id", "slug", "time_zone", "integration_type", "sis")}
+        self.partners: dict[int, dict[str, Any]] = {
+            p["id"]: p for p in partners.values("id", "slug", "time_zone", "integration_type", "sis")
+        }
         schedules = (
             PartnerSchedule.objects.filter(school_year=self.year) if self.year else PartnerSchedule.objects.none()
         )
         if partner_ids is not None:
             schedules = schedules.filter(partner_id__in=partner_ids)
-        self.schedules = {
+        self.schedules: dict[int, _ScheduleRow] = {
             s["partner_id"]: s
             for s in schedules.values(
                 "partner_id", "do_not_pause", "custom_pause_start", "custom_resume_date", "rollover_confirmed_at"
@@ -141,7 +155,7 @@ class _Facts:
         window = self.window(partner_id)
         return window is None or self.today(partner_id) >= window.resume
 
-    def of(self, row: dict) -> sync_state.StateFacts:
+    def of(self, row: dict[str, Any]) -> sync_state.StateFacts:
         partner_id = row["partner_id"]
         schedule = self.schedules.get(partner_id, _NO_SCHEDULE)
         return sync_state.StateFacts(
@@ -156,7 +170,7 @@ class _Facts:
         )
 
 
-def _ensure_state_rows(partner_ids) -> None:
+def _ensure_state_rows(partner_ids: list[int]) -> None:
     SyncState.objects.bulk_create(
         [SyncState(partner_id=pk, state=State.ACTIVE, changed_at=timezone.now()) for pk in partner_ids],
         ignore_conflicts=True,
@@ -168,7 +182,7 @@ def _settle(
     partner_ids: list[int] | None,
     at: datetime,
     cause: str = "",
-    actor=None,
+    actor: User | AnonymousUser | None = None,
     actor_label: str = "",
     notify: bool = True,
     dry_run: bool = False,
@@ -216,7 +230,7 @@ def _settle(
         )
     holds = open_holds(None if partner_ids is None else ids)
 
-    def wanted_for(row: dict) -> tuple[str, str] | None:
+    def wanted_for(row: dict[str, Any]) -> tuple[str, str] | None:
         to_state, why = sync_state.derive_state(
             facts.of({**row, "held_by_break_id": holds.get(row["partner_id"], (None,))[0]})
         )
@@ -287,7 +301,7 @@ def _settle(
     return sorted(records, key=lambda r: r.partner_slug)
 
 
-def _backdated(row: dict) -> bool:
+def _backdated(row: dict[str, Any]) -> bool:
     """Whether the row's current state was computed as of another instant than the real time
     (``reconcile_syncs --at``): it was never real for the partner, so leaving it tells nobody
     anything (no "your sync has resumed" for a pause that only such a run made)."""
@@ -298,11 +312,18 @@ def _reason(cause: str, why: str) -> str:
     return f"{cause} ({why})" if cause else why
 
 
-def _stored_hold(row: dict) -> tuple[int, str, str] | None:
+def _stored_hold(row: dict[str, Any]) -> tuple[int, str, str] | None:
     return (row["held_by_break_id"], row["hold_reason"], row["hold_kind"]) if row["held_by_break_id"] else None
 
 
-def _store_holds(locked: dict, holds: dict, facts: _Facts, *, now: datetime, repair: bool) -> None:
+def _store_holds(
+    locked: dict[int, dict[str, Any]],
+    holds: dict[int, tuple[int, str, str]],
+    facts: _Facts,
+    *,
+    now: datetime,
+    repair: bool,
+) -> None:
     """Store on each locked row which circuit break holds it now and how (``holds``), where it
     differs; a different break than the stored one is a repair when ``repair``."""
     for pk, row in locked.items():
@@ -366,7 +387,9 @@ def sync_reconcile(
     return records
 
 
-def _settle_one(partner: Partner, *, cause: str, by=None, actor_label: str = "") -> TransitionRecord | None:
+def _settle_one(
+    partner: Partner, *, cause: str, by: User | AnonymousUser | None = None, actor_label: str = ""
+) -> TransitionRecord | None:
     records = _settle(partner_ids=[partner.pk], at=timezone.now(), cause=cause, actor=by, actor_label=actor_label)
     return records[0] if records else None
 
@@ -377,7 +400,9 @@ def _state_row_for_update(partner: Partner) -> SyncState:
 
 
 @transaction.atomic
-def sync_hold_changed(*, partner: Partner, reason: str, by=None) -> TransitionRecord | None:
+def sync_hold_changed(
+    *, partner: Partner, reason: str, by: User | AnonymousUser | None = None
+) -> TransitionRecord | None:
     """A circuit break of ``partner`` opened, was decided, or finished applying: store which break
     holds the partner now (``open_holds``; none releases it) and settle its state — ``held`` while
     one does, else what the calendar and a suspension give. ``reason`` (plain words) leads the
@@ -387,7 +412,7 @@ def sync_hold_changed(*, partner: Partner, reason: str, by=None) -> TransitionRe
 
 
 @transaction.atomic
-def sync_suspend(*, partner: Partner, by, reason: str) -> bool:
+def sync_suspend(*, partner: Partner, by: User | AnonymousUser, reason: str) -> bool:
     """Staff stop a partner's nightly sync by hand: the suspension (who, when, why) is stored and
     the partner becomes ``suspended`` whatever else holds it. Leaves an audit row. Returns
     ``False`` (and changes nothing) when it was already suspended."""
@@ -404,7 +429,7 @@ def sync_suspend(*, partner: Partner, by, reason: str) -> bool:
 
 
 @transaction.atomic
-def sync_unsuspend(*, partner: Partner, by, reason: str) -> str | None:
+def sync_unsuspend(*, partner: Partner, by: User | AnonymousUser, reason: str) -> str | None:
     """Staff lift a suspension: the partner goes to the state its other facts give now — ``held``
     while a circuit break is still open, else what the calendar gives. Leaves an audit row.
     Returns the state the partner is in now, or ``None`` when it was not suspended."""
