@@ -28,3 +28,23 @@ def test_every_periodic_task_is_registered_with_celery(name):
     spec = settings.BTS_PERIODIC_TASKS[name]
     assert spec["task"] in app.tasks, f"{name}: no Celery task named {spec['task']}"
     assert spec["every_seconds"] > 0 and spec["heartbeat"]
+
+
+def _layers():
+    import runpy
+    from pathlib import Path
+
+    return runpy.run_path(str(Path(__file__).resolve().parents[2] / "bin" / "layers.py"))
+
+
+def test_no_app_imports_another_apps_private_names(tmp_path):
+    """bin/layers.py's check (import-linter has none for names): an app reaches another through its
+    public names only; shown to fail on a tree where one does, even inside a function."""
+    private_imports = _layers()["private_imports"]
+    assert private_imports() == []
+    (tmp_path / "season").mkdir()
+    (tmp_path / "season" / "probe.py").write_text(
+        "from syncs.roster import applied_roster\nfrom ._own import _fine\n\n\n"
+        "def f():\n    from syncs.roster import _insert_records\n"
+    )
+    assert private_imports(tmp_path) == ["season/probe.py:6: from syncs.roster import _insert_records"]
