@@ -616,6 +616,6 @@ def policy_override_delete(*, override: PolicyOverride, by: User | AnonymousUser
         action="circuit_break.policy_override_deleted",
         fields=OVERRIDE_SAVED_FIELDS,
         partner=override.partner,
-        what=_override_what(override)
-        + ("; the every-type override or the defaults apply" if override.entity else "; the defaults apply"),
+        what=_override_what(override),
+        then="The every-type override or the defaults apply." if override.entity else "The defaults apply.",
     )

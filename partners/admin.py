@@ -69,6 +69,14 @@ class ReadOnlyAdminMixin:
 ServiceWrite: TypeAlias = Callable[[Any, User | AnonymousUser], object]
 
 
+# Why a plan cannot be approved, by its status.
+NOT_SUBMITTED = {
+    Plan.Status.NOT_STARTED: "has not been started",
+    Plan.Status.DRAFT: "is still a draft",
+    Plan.Status.APPROVED: "is already approved",
+}
+
+
 class ServiceWritesMixin:
     """Admin saves and deletes go through the app's services (each checks, writes and leaves an
     audit row): ``save_service(obj, by)``, ``delete_service(obj, by)``; inlines name theirs in
@@ -425,7 +433,8 @@ class PlanAdmin(admin.ModelAdmin):
             except PlanIncomplete as error:
                 self.message_user(
                     request,
-                    f"Not approved: the plan of {plan.partner} is incomplete: " + "; ".join(error.problems),
+                    f"Not approved: the plan of {plan.partner} does not pass the submit check. "
+                    + " ".join(error.problems),
                     messages.ERROR,
                 )
                 continue
@@ -436,7 +445,7 @@ class PlanAdmin(admin.ModelAdmin):
             else:
                 self.message_user(
                     request,
-                    f"Not approved: the plan of {plan.partner} is {plan.get_status_display().lower()}"
+                    f"Not approved: the plan of {plan.partner} {NOT_SUBMITTED.get(plan.status, 'is not submitted')}"
                     " (only submitted plans can be approved).",
                     messages.WARNING,
                 )

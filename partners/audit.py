@@ -54,6 +54,41 @@ def _label(instance: models.Model, name: str) -> str:
     return str(field.verbose_name)
 
 
+def _words(instance: models.Model | None, name: str) -> str:
+    """A field's value as a person reads it: a related row by its name, a choice by its label,
+    yes/no, dates as ISO dates, "—" for empty."""
+    if instance is None:
+        return "—"
+    field = instance._meta.get_field(name)
+    assert isinstance(field, models.Field)  # ``fields`` name the model's own columns
+    if field.is_relation:
+        related = getattr(instance, field.name, None)
+        return str(related) if related is not None else "—"
+    value = getattr(instance, field.attname)
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def _named(instance: models.Model, name: str, what: str) -> bool:
+    """A related row or a choice that ``what`` already names (free text is always shown)."""
+    field = instance._meta.get_field(name)
+    return bool(field.is_relation or getattr(field, "choices", None)) and _words(instance, name) in what
+
+
+def _shown(before: models.Model | None, after: models.Model | None, names: list[str]) -> str:
+    """``label: before → after`` for each of ``names`` (``after`` None: what ``before`` held)."""
+    if after is None:
+        return "; ".join(f"{_label(before, n)}: {_words(before, n)}" for n in names) if before else ""
+    return "; ".join(f"{_label(after, n)}: {_words(before, n)} → {_words(after, n)}" for n in names)
+
+
 def snapshot(instance: models.Model, fields: list[str]) -> dict[str, JsonScalar]:
     """``{field: value}`` of ``fields`` as JSON values (dates as ISO strings, foreign keys as ids)."""
     return {name: _value(instance, name) for name in fields}
@@ -69,9 +104,10 @@ def audited_save(
     what: str,
 ) -> dict[str, list[JsonScalar]]:
     """Save ``instance`` (a new row, or changes to one) and leave an audit row ``action`` with
-    ``{field: [before, after]}`` of the ``fields`` that changed; ``what`` names the row in words
-    ("the closure date 2026-11-27 of Grand Bend"). Writes nothing when nothing changed. Returns the
-    changes (``{}`` when none)."""
+    ``{field: [before, after]}`` of the ``fields`` that changed (JSON: ids, codes) in ``detail``
+    and the same in words in the message (names, labels; a new row lists what it was given);
+    ``what`` names the row ("the closure date 2026-11-27 of Grand Bend"). Writes nothing when
+    nothing changed. Returns the changes (``{}`` when none)."""
     model = type(instance)
     stored = model._default_manager.filter(pk=instance.pk).first() if instance.pk else None
     before = snapshot(stored, fields) if stored is not None else {}
@@ -83,10 +119,7 @@ def audited_save(
         return {}
     instance.save()
     verb = "Changed" if stored is not None else "Added"
-    shown = "; ".join(
-        f"{_label(instance, name)}: {old if old not in (None, '') else '—'} → {new if new not in (None, '') else '—'}"
-        for name, (old, new) in changes.items()
-    )
+    shown = _shown(stored, instance, [n for n in changes if stored is not None or changes[n][1] not in (None, "")])
     audit_record(
         action=action,
         actor=by,
@@ -105,15 +138,20 @@ def audited_delete(
     fields: list[str],
     partner: Partner | None,
     what: str,
+    then: str = "",
 ) -> None:
-    """Delete ``instance`` and leave an audit row ``action`` with what it held (``fields``)."""
+    """Delete ``instance`` and leave an audit row ``action`` with what it held (``fields``: in
+    ``detail["before"]`` as JSON, and in the message in words, leaving out empty fields and those
+    ``what`` already names, see ``_named``); ``then`` is a sentence added after (what applies now)."""
     held = snapshot(instance, fields)
+    kept = [n for n in fields if held[n] not in (None, "") and not _named(instance, n, what)]
+    shown = _shown(instance, None, kept)
     pk = instance.pk
     instance.delete()
     audit_record(
         action=action,
         actor=by,
         partner=partner,
-        message=f"Removed {what}.",
+        message=(f"Removed {what}: {shown}." if shown else f"Removed {what}.") + (f" {then}" if then else ""),
         detail={"model": type(instance)._meta.label, "id": pk, "before": held},
     )

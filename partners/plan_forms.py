@@ -296,8 +296,9 @@ class PlanForm(forms.ModelForm):
 
 
 def plan_problems(plan: Plan) -> list[str]:
-    """What stops ``plan`` (as stored) from passing the full submit check, as plain messages;
-    empty when it would pass. Staff approval runs this first."""
+    """What stops ``plan`` (as stored) from passing the full submit check, as plain messages
+    (``“field label”: what to do``, each ending in a full stop); empty when it would pass. Staff
+    approval runs this first."""
     form = PlanForm(instance=plan, partner=plan.partner, school_year=plan.school_year)
     data = {}
     for name, field in form.fields.items():
@@ -317,7 +318,9 @@ def plan_problems(plan: Plan) -> list[str]:
     )
     if check.is_valid():
         return []
-    return [
-        f"{check.fields[name].label if name in check.fields else name}: {' '.join(map(str, errors))}"
-        for name, errors in check.errors.items()
-    ]
+    problems = []
+    for name, errors in check.errors.items():
+        text = " ".join(map(str, errors))
+        label = str(check.fields[name].label or name).removesuffix(" *") if name in check.fields else ""
+        problems.append(f"“{label}”: {text}" if label else text)
+    return problems

@@ -22,6 +22,7 @@ from .selectors import window_for
 from .services import (
     SCHEDULE_SAVED_FIELDS,
     check_schedule,
+    schedule_delete,
     schedule_save,
     sync_confirm_rollover,
     sync_mark_powerschool_sections_enabled,
@@ -79,11 +80,15 @@ class PartnerScheduleForm(forms.ModelForm):
         cleaned = super().clean()
         self.warnings = []
         date_fields = ("custom_pause_start", "custom_resume_date", "first_day_of_school")
-        if not cleaned.get("partner") or not cleaned.get("school_year") or any(f in self.errors for f in date_fields):
+        # On a change, partner and year are read-only: they come from the schedule itself.
+        stored = self.instance if self.instance.pk else None
+        partner = cleaned.get("partner") or (stored.partner if stored else None)
+        school_year = cleaned.get("school_year") or (stored.school_year if stored else None)
+        if not partner or not school_year or any(f in self.errors for f in date_fields):
             return cleaned  # a date that did not parse already has its own message
         for problem in check_schedule(
-            partner=cleaned["partner"],
-            school_year=cleaned["school_year"],
+            partner=partner,
+            school_year=school_year,
             custom_pause_start=cleaned.get("custom_pause_start"),
             custom_resume_date=cleaned.get("custom_resume_date"),
             first_day_of_school=cleaned.get("first_day_of_school"),
@@ -153,9 +158,21 @@ class PartnerScheduleAdmin(admin.ModelAdmin):
         "history",
     ]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A schedule belongs to one partner and year: moving it would rewrite another's history.
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "partner", "school_year"] if obj is not None else fields
+
     def save_model(self, request, obj, form, change):
         for warning in schedule_save(schedule=obj, by=request.user):
             self.message_user(request, f"Saved with a warning: {warning}", messages.WARNING)
+
+    def delete_model(self, request, obj):
+        schedule_delete(schedule=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for schedule in queryset.select_related("partner", "school_year"):
+            schedule_delete(schedule=schedule, by=request.user)
 
     @admin.display(description="sync state", ordering="partner__sync_state__state")
     def state(self, obj):

@@ -1,10 +1,11 @@
-"""Every write of the ``partners`` app, by concern: ``invitations``, ``mail`` (the outbox),
+"""Every write of the ``partners`` app, by concern: ``closures``, ``invitations``, ``mail`` (the outbox),
 ``plans`` (the BTS planning form), ``staff`` (staff writes in admin), and the audit API
 (``partners.audit``). Views, admin, forms, tasks and commands call these, through this package.
 
 Instants are aware UTC datetimes."""
 
 from ..audit import audit_record
+from .closures import closure_date_delete, closure_date_save
 from .invitations import (
     AcceptedInvitation,
     InvitationLinkError,
@@ -30,8 +31,6 @@ from .plans import (
 from .staff import (
     PARTNER_FIELDS,
     SCHOOL_YEAR_FIELDS,
-    closure_date_delete,
-    closure_date_save,
     membership_delete,
     membership_save,
     partner_save,

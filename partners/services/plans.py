@@ -24,6 +24,7 @@ from ..models import (
     SchoolYear,
 )
 from ..plan_forms import plan_problems
+from .closures import closure_date_save
 from .mail import queue_templated_mail
 
 PLAN_ANSWER_FIELDS = [name for _, _, names in PLAN_SECTIONS for name in names]
@@ -210,9 +211,9 @@ def plans_ensure(*, school_year: SchoolYear) -> int:
 def plan_approve(*, plan: Plan, by: User) -> bool:
     """Approve a submitted plan and turn it into the partner's schedule for that school year.
 
-    Writes the plan's closure dates to the partner, then calls each applier named in
-    ``settings.BTS_PLAN_APPROVAL_APPLIERS`` (``syncs`` writes the window, first day and SIS
-    preparation into the sync schedule) in the same transaction, and records a revision and an
+    Adds the plan's closure dates the partner does not have yet (each with an audit row), then
+    calls each applier named in ``settings.BTS_PLAN_APPROVAL_APPLIERS`` (``syncs`` writes the
+    window, first day and SIS preparation into the sync schedule) in the same transaction, and records a revision and an
     audit row. Returns ``False`` (changing nothing) unless the plan is submitted. Raises
     ``PlanIncomplete`` (changing nothing) when the stored plan does not pass the full submit check
     (``plan_forms.plan_problems``), whoever calls.
@@ -223,12 +224,13 @@ def plan_approve(*, plan: Plan, by: User) -> bool:
     problems = plan_problems(locked)
     if problems:
         raise PlanIncomplete(problems)
+    known = set(PartnerClosureDate.objects.filter(partner=locked.partner).values_list("date", flat=True))
     for day in locked.closure_dates:
-        PartnerClosureDate.objects.get_or_create(
-            partner=locked.partner,
-            date=date.fromisoformat(day) if isinstance(day, str) else day,
-            defaults={"reason": f"from the {locked.school_year} BTS plan"},
-        )
+        closed = date.fromisoformat(day) if isinstance(day, str) else day
+        if closed not in known:
+            known.add(closed)
+            reason = f"from the {locked.school_year} BTS plan"
+            closure_date_save(closure=PartnerClosureDate(partner=locked.partner, date=closed, reason=reason), by=by)
     for path in settings.BTS_PLAN_APPROVAL_APPLIERS:
         import_string(path)(plan=locked, by=by)
     locked.status, locked.approved_at, locked.approved_by = Plan.Status.APPROVED, timezone.now(), by

@@ -1,5 +1,5 @@
-"""Staff writes in admin: partners, closure dates, memberships, school years (each with an audit
-row of before → after), and which school year is current."""
+"""Staff writes in admin: partners, memberships, school years (each with an audit row of before →
+after), and which school year is current. Closure dates are in ``closures``."""
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
@@ -7,7 +7,6 @@ from django.db import transaction
 from ..audit import JsonScalar, audit_record, audited_delete, audited_save
 from ..models import (
     Partner,
-    PartnerClosureDate,
     PartnerMembership,
     SchoolYear,
 )
@@ -79,37 +78,6 @@ def school_year_save(*, school_year: SchoolYear, by: User | AnonymousUser) -> di
         fields=SCHOOL_YEAR_FIELDS,
         partner=None,
         what=f"the school year {school_year.label}",
-    )
-
-
-def _closure_what(closure: PartnerClosureDate) -> str:
-    return f"the closure date {closure.date:%Y-%m-%d} of {closure.partner.name}"
-
-
-@transaction.atomic
-def closure_date_save(*, closure: PartnerClosureDate, by: User | AnonymousUser) -> dict[str, list[JsonScalar]]:
-    """Add or change a partner closure date (admin), with an audit row: business days, review SLAs
-    and the data review day move with it."""
-    return audited_save(
-        instance=closure,
-        by=by,
-        action="partner.closure_date_saved",
-        fields=["date", "reason"],
-        partner=closure.partner,
-        what=_closure_what(closure),
-    )
-
-
-@transaction.atomic
-def closure_date_delete(*, closure: PartnerClosureDate, by: User | AnonymousUser) -> None:
-    """Remove a partner closure date (admin), with an audit row."""
-    audited_delete(
-        instance=closure,
-        by=by,
-        action="partner.closure_date_removed",
-        fields=["date", "reason"],
-        partner=closure.partner,
-        what=_closure_what(closure),
     )
 
 

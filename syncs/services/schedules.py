@@ -10,13 +10,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from lib import season_calendar
-from partners.audit import audited_save
+from partners.audit import audited_delete, audited_save
 from partners.models import Partner, Plan, SchoolYear
 from partners.selectors import partner_closures
 from partners.services import audit_record
 
 from ..models import PartnerSchedule
-from ..selectors import window_for
 from .state import _settle_one, _state_row_for_update
 
 
@@ -143,6 +142,36 @@ def schedule_save(*, schedule: PartnerSchedule, by: User | AnonymousUser) -> lis
     return [p.message for p in problems if p.severity != season_calendar.Severity.ERROR]
 
 
+# The SIS preparation steps a schedule records (kept in the audit row when it is removed).
+SCHEDULE_STEP_FIELDS = [
+    "rollover_confirmed_at",
+    "rollover_confirmed_by",
+    "powerschool_sections_enabled_at",
+    "powerschool_sections_enabled_by",
+]
+
+
+@transaction.atomic
+def schedule_delete(*, schedule: PartnerSchedule, by: User | AnonymousUser) -> None:
+    """Staff remove a partner's sync schedule for a school year (admin). The audit row keeps all
+    it held (window, first day, nightly time, the SIS preparation steps and who did them), and
+    the partner's state follows at once: the global window applies, and an Infinite Campus
+    partner waits for its rollover confirmation again."""
+    partner = schedule.partner
+    audited_delete(
+        instance=schedule,
+        by=by,
+        action="sync.schedule_removed",
+        fields=SCHEDULE_SAVED_FIELDS + SCHEDULE_STEP_FIELDS,
+        partner=partner,
+        what=f"the {schedule.school_year} sync schedule of {partner.name}",
+        then="The global window and the school year's rules apply.",
+    )
+    if schedule.school_year.is_current:
+        _state_row_for_update(partner)
+        _settle_one(partner, cause=f"sync schedule removed by {by}", by=by)
+
+
 SCHEDULE_FIELDS = {
     "pause_start": "custom_pause_start",
     "resume_date": "custom_resume_date",
@@ -185,7 +214,8 @@ def schedule_apply_plan(*, plan: Plan, by: User | AnonymousUser) -> PartnerSched
 
     Pause choice → custom window, "do not pause" or the global window; first day of school; the
     Infinite Campus rollover is *not* marked confirmed (the partner confirms it when it is done).
-    Called by ``partners.services.plan_approve`` (wired in ``BTS_PLAN_APPROVAL_APPLIERS``).
+    Called by ``partners.services.plan_approve`` (wired in ``BTS_PLAN_APPROVAL_APPLIERS``). Leaves
+    an audit row of before → after (none when the plan changes nothing).
     """
     schedule = _schedule_for_update(plan.partner, plan.school_year)
     custom = plan.pause_choice == Plan.PauseChoice.CUSTOM
@@ -193,16 +223,12 @@ def schedule_apply_plan(*, plan: Plan, by: User | AnonymousUser) -> PartnerSched
     schedule.custom_resume_date = plan.custom_resume_date if custom else None
     schedule.do_not_pause = plan.pause_choice == Plan.PauseChoice.NONE
     schedule.first_day_of_school = plan.first_day_of_school
-    schedule.save()
-    window = window_for(plan.partner, plan.school_year, schedule)
-    audit_record(
+    audited_save(
+        instance=schedule,
+        by=by,
         action="sync.schedule_from_plan",
-        actor=by,
+        fields=SCHEDULE_SAVED_FIELDS,
         partner=plan.partner,
-        message=(
-            f"Sync schedule for {plan.school_year} set from the approved plan: "
-            + (f"{window.source} window {window.start:%Y-%m-%d} → {window.resume:%Y-%m-%d}" if window else "no pause")
-            + (f", first day {plan.first_day_of_school:%Y-%m-%d}." if plan.first_day_of_school else ".")
-        ),
+        what=f"the {plan.school_year} sync schedule of {plan.partner.name}, from the approved plan",
     )
     return schedule

@@ -110,7 +110,7 @@ def test_removing_a_membership_in_its_own_admin_leaves_an_audit_row(admin_client
     assert (removed.actor, removed.partner, removed.message) == (
         staff_user,
         partner,
-        "Removed the access of it@gb.example.org to Grand Bend ISD.",
+        "Removed the access of it@gb.example.org to Grand Bend ISD: role: Partner admin.",
     )
 
 
@@ -167,6 +167,48 @@ def test_a_custom_window_saved_in_admin_is_audited_and_the_state_follows_at_once
         "The sync must resume (Wednesday, August 19, 2026) before the first day of school (Wednesday, August 19, 2026)."
     ]
     assert PartnerSchedule.objects.get().custom_resume_date == date(2026, 8, 5)
+    # A schedule cannot be moved to another partner (its history is that partner's).
+    other = PartnerFactory(slug="other")
+    admin_client_.post(f"/admin/syncs/partnerschedule/{schedule.pk}/change/", {**form, "partner": other.pk})
+    assert PartnerSchedule.objects.get().partner == partner
+
+
+def test_removing_a_sync_schedule_in_admin_keeps_what_it_held_and_the_state_follows_at_once(
+    admin_client_, staff_user, school_year
+):
+    import time_machine
+
+    from syncs.services import sync_reconcile
+
+    partner = PartnerFactory(name="Grand Bend ISD", slug="grand-bend")
+    schedule = PartnerSchedule.objects.create(
+        partner=partner,
+        school_year=school_year,
+        custom_pause_start=date(2026, 6, 19),
+        custom_resume_date=date(2026, 8, 5),
+    )
+    with time_machine.travel("2026-06-15T15:00Z", tick=False):  # inside the global window, before the custom one
+        sync_reconcile()
+        assert SyncState.objects.get(partner=partner).state == "active"
+        url = f"/admin/syncs/partnerschedule/{schedule.pk}/delete/"
+        assert admin_client_.post(url, {"post": "yes"}).status_code == 302
+        assert SyncState.objects.get(partner=partner).state == "paused"  # the global window applies at once
+    removed = _audit("sync.schedule_removed")
+    assert (removed.actor, removed.partner) == (staff_user, partner)
+    assert removed.message == (
+        "Removed the 2026-27 sync schedule of Grand Bend ISD: custom pause start: 2026-06-19; custom resume "
+        "date: 2026-08-05; do not pause: no; nightly sync time: 02:00:00. The global window and the school "
+        "year's rules apply."
+    )
+    assert removed.detail["before"]["custom_pause_start"] == "2026-06-19"
+    # The bulk action goes through the same service.
+    again = PartnerSchedule.objects.create(partner=partner, school_year=school_year, do_not_pause=True)
+    admin_client_.post(
+        "/admin/syncs/partnerschedule/",
+        {"action": "delete_selected", "_selected_action": [again.pk], "post": "yes"},
+    )
+    assert not PartnerSchedule.objects.exists()
+    assert AuditEvent.objects.filter(action="sync.schedule_removed").count() == 2
 
 
 def test_policy_overrides_are_audited_with_before_and_after_and_on_removal(admin_client_, staff_user):
@@ -188,8 +230,8 @@ def test_policy_overrides_are_audited_with_before_and_after_and_on_removal(admin
     admin_client_.post(f"/admin/circuit_breaks/policyoverride/{override.pk}/delete/", {"post": "yes"})
     assert not PolicyOverride.objects.exists()
     assert _audit("circuit_break.policy_override_deleted").message == (
-        "Removed the circuit-break thresholds of Grand Bend ISD for enrollments; the every-type override or the "
-        "defaults apply."
+        "Removed the circuit-break thresholds of Grand Bend ISD for enrollments: delete share: 0.3; "
+        "note: rollover week. The every-type override or the defaults apply."
     )
 
 
@@ -198,7 +240,9 @@ def test_approving_an_incomplete_plan_is_refused_whoever_calls(school_year, staf
     plan = Plan.objects.create(partner=partner, school_year=school_year, status=Plan.Status.SUBMITTED)
     with pytest.raises(PlanIncomplete) as refused:
         plan_approve(plan=plan, by=staff_user)
-    assert refused.value.problems  # what is missing, in words
+    assert "“First day of school”: Fill this in to submit (you can save a draft without it)." in (
+        refused.value.problems
+    )  # what is missing, in words
     plan.refresh_from_db()
     assert plan.status == Plan.Status.SUBMITTED
     assert not AuditEvent.objects.filter(action="plan.approved").exists()

@@ -283,6 +283,16 @@ def test_approve_turns_the_plan_into_the_schedule(admin_client_, client, ps_admi
     assert list(PartnerClosureDate.objects.filter(partner=ps_partner).values_list("date", flat=True)) == [
         date(2026, 11, 27)
     ]
+    # Each write of the approval leaves its own audit row, before → after.
+    from partners.models import AuditEvent
+
+    closure = AuditEvent.objects.get(action="partner.closure_date_saved")
+    assert closure.message == (
+        "Added the closure date 2026-11-27 of Lakeview: date: — → 2026-11-27; reason: — → from the 2026-27 BTS plan."
+    )
+    schedule = AuditEvent.objects.get(action="sync.schedule_from_plan")
+    assert schedule.detail["changes"]["custom_resume_date"] == [None, "2026-08-09"]
+    assert "custom resume date: — → 2026-08-09" in schedule.message
     plan.refresh_from_db()
     assert plan.status == "approved"
     # Approved: the partner can no longer change it.
@@ -297,7 +307,7 @@ def test_a_draft_cannot_be_approved(admin_client_, ps_partner, school_year):
         "/admin/partners/plan/", {"action": "approve", "_selected_action": [plan.pk]}, follow=True
     )
     assert [str(m) for m in response.context["messages"]] == [
-        "Not approved: the plan of Lakeview is draft (only submitted plans can be approved)."
+        "Not approved: the plan of Lakeview is still a draft (only submitted plans can be approved)."
     ]
 
 
