@@ -79,12 +79,16 @@ NOT_SUBMITTED = {
 
 class ServiceWritesMixin:
     """Admin saves and deletes go through the app's services (each checks, writes and leaves an
-    audit row): ``save_service(obj, by)``, ``delete_service(obj, by)``; inlines name theirs in
-    ``inline_services`` (model → (save, delete))."""
+    audit row): ``save_service(obj, by)``, ``delete_service(obj, by)`` (none: rows cannot be
+    deleted here); inlines name theirs in ``inline_services`` (model → (save, delete))."""
 
     save_service: ServiceWrite | None = None
     delete_service: ServiceWrite | None = None
     inline_services: dict[type[models.Model], tuple[ServiceWrite, ServiceWrite]] = {}
+
+    def has_delete_permission(self, request, obj=None):
+        # No delete service, no delete: every removal leaves an audit row.
+        return type(self).delete_service is not None and super().has_delete_permission(request, obj)
 
     def save_model(self, request, obj, form, change):
         type(self).save_service(obj, request.user)

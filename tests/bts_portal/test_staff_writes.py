@@ -133,6 +133,9 @@ def test_school_year_dates_are_checked_and_every_change_is_audited(admin_client_
         {"global_resume_date": ["2026-07-30", "2026-08-03"]},
     )
     assert SchoolYear.objects.get().global_resume_date == date(2026, 8, 3)
+    # No service removes a school year, so admin offers no way to (its plans and schedules hang on it).
+    assert admin_client_.post(url.replace("/change/", "/delete/"), {"post": "yes"}).status_code == 403
+    assert SchoolYear.objects.count() == 1
 
 
 def test_a_custom_window_saved_in_admin_is_audited_and_the_state_follows_at_once(
