@@ -6,6 +6,7 @@ change and every staff write leaves one ``AuditEvent`` row saying who, what, and
 written and the audit row says which fields changed from what to what. Instants are aware UTC.
 """
 
+from datetime import UTC, datetime, time
 from typing import Any, TypeAlias
 
 from django.contrib.auth.models import AnonymousUser, User
@@ -56,7 +57,7 @@ def _label(instance: models.Model, name: str) -> str:
 
 def _words(instance: models.Model | None, name: str) -> str:
     """A field's value as a person reads it: a related row by its name, a choice by its label,
-    yes/no, dates as ISO dates, "—" for empty."""
+    yes/no, dates as ISO dates, instants in UTC to the minute, times of day as HH:MM, "—" for empty."""
     if instance is None:
         return "—"
     field = instance._meta.get_field(name)
@@ -71,9 +72,18 @@ def _words(instance: models.Model | None, name: str) -> str:
         return "yes" if value else "no"
     if field.choices:
         return str(dict(field.flatchoices).get(value, value))
+    if isinstance(value, datetime):
+        return f"{value.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    if isinstance(value, time):
+        return f"{value:%H:%M}"
     if hasattr(value, "isoformat"):
         return str(value.isoformat())
     return str(value)
+
+
+def _sentence(text: str) -> str:
+    """``text`` ending in exactly one full stop (a value may end in one already)."""
+    return text.rstrip().rstrip(".") + "."
 
 
 def _named(instance: models.Model, name: str, what: str) -> bool:
@@ -124,7 +134,7 @@ def audited_save(
         action=action,
         actor=by,
         partner=partner,
-        message=f"{verb} {what}: {shown}." if shown else f"{verb} {what}.",
+        message=_sentence(f"{verb} {what}: {shown}" if shown else f"{verb} {what}"),
         detail={"model": model._meta.label, "id": instance.pk, "changes": changes},
     )
     return changes
@@ -152,6 +162,6 @@ def audited_delete(
         action=action,
         actor=by,
         partner=partner,
-        message=(f"Removed {what}: {shown}." if shown else f"Removed {what}.") + (f" {then}" if then else ""),
+        message=_sentence(f"Removed {what}: {shown}" if shown else f"Removed {what}") + (f" {then}" if then else ""),
         detail={"model": type(instance)._meta.label, "id": pk, "before": held},
     )

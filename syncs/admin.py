@@ -169,10 +169,20 @@ class PartnerScheduleAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         schedule_delete(schedule=obj, by=request.user)
+        self._tell_state(request, obj.partner)
 
     def delete_queryset(self, request, queryset):
         for schedule in queryset.select_related("partner", "school_year"):
             schedule_delete(schedule=schedule, by=request.user)
+            self._tell_state(request, schedule.partner)
+
+    def _tell_state(self, request, partner):
+        """After a removal, say where the partner's sync stands now (it may wait for a rollover
+        confirmation again, or be paused by the global window)."""
+        state = SyncState.objects.filter(partner=partner).first()
+        if state is not None:
+            level = messages.INFO if state.state == SyncState.State.ACTIVE else messages.WARNING
+            self.message_user(request, f"{partner.name}: the nightly sync is now {state.get_state_display()}.", level)
 
     @admin.display(description="sync state", ordering="partner__sync_state__state")
     def state(self, obj):

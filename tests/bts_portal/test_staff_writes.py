@@ -194,24 +194,36 @@ def test_removing_a_sync_schedule_in_admin_keeps_what_it_held_and_the_state_foll
         sync_reconcile()
         assert SyncState.objects.get(partner=partner).state == "active"
         url = f"/admin/syncs/partnerschedule/{schedule.pk}/delete/"
-        assert admin_client_.post(url, {"post": "yes"}).status_code == 302
+        told = admin_client_.post(url, {"post": "yes"}, follow=True)
         assert SyncState.objects.get(partner=partner).state == "paused"  # the global window applies at once
+        assert "Grand Bend ISD: the nightly sync is now Paused." in [str(m) for m in told.context["messages"]]
     removed = _audit("sync.schedule_removed")
     assert (removed.actor, removed.partner) == (staff_user, partner)
     assert removed.message == (
         "Removed the 2026-27 sync schedule of Grand Bend ISD: custom pause start: 2026-06-19; custom resume "
-        "date: 2026-08-05; do not pause: no; nightly sync time: 02:00:00. The global window and the school "
+        "date: 2026-08-05; do not pause: no; nightly sync time: 02:00. The global window and the school "
         "year's rules apply."
     )
     assert removed.detail["before"]["custom_pause_start"] == "2026-06-19"
     # The bulk action goes through the same service.
-    again = PartnerSchedule.objects.create(partner=partner, school_year=school_year, do_not_pause=True)
+    from datetime import UTC, datetime
+
+    again = PartnerSchedule.objects.create(
+        partner=partner,
+        school_year=school_year,
+        do_not_pause=True,
+        rollover_confirmed_at=datetime(2026, 7, 24, 20, 0, 5, 123, tzinfo=UTC),
+        rollover_confirmed_by=staff_user,
+    )
     admin_client_.post(
         "/admin/syncs/partnerschedule/",
         {"action": "delete_selected", "_selected_action": [again.pk], "post": "yes"},
     )
     assert not PartnerSchedule.objects.exists()
     assert AuditEvent.objects.filter(action="sync.schedule_removed").count() == 2
+    assert f"IC rollover confirmed at: 2026-07-24 20:00 UTC; IC rollover confirmed by: {staff_user}." in (
+        _audit("sync.schedule_removed").message
+    )
 
 
 def test_policy_overrides_are_audited_with_before_and_after_and_on_removal(admin_client_, staff_user):
