@@ -12,8 +12,9 @@ from .spec import NAMES
 @dataclass(frozen=True)
 class Problem:
     """One validation finding. ``line`` and ``column`` are 1-based (line 1 is the header; 0 when the
-    problem is about the whole file); ``level`` is ``package`` (the package is rejected) or ``row``
-    (that row is dropped)."""
+    problem is about the whole file); ``level`` is ``package`` (the package is rejected), ``row``
+    (that row is dropped) or ``notice`` (read as given, nothing dropped: worth fixing in the next
+    export)."""
 
     file: str
     line: int

@@ -4,25 +4,65 @@ tolerated, NFC)."""
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from pathlib import Path
 
 from .model import Limits, PackageError, Problem
 from .spec import ENTITIES
 
+# The file names a package may hold, by their lower-case spelling.
+_WANTED = {name.lower(): name for name in [f"{entity}.csv" for entity in ENTITIES] + ["manifest.csv"]}
 
-def _open_files(path: Path, limits: Limits) -> dict[str, bytes]:
-    """``{file name: bytes}`` of the CSV files in a zip or folder (names without folders)."""
+
+def _member_name(stored: str, problems: list[Problem]) -> str | None:
+    """The spec's name of a package member stored as ``stored`` (a zip member's path, with ``/`` or
+    Windows' ``\\`` between folders, or a file's name), or ``None`` for a file the package does
+    not use. The extension is read in any case (``users.CSV``); a name that differs from the
+    spec's only in case (``academicsessions.csv``) is read as the spec's with a notice naming the
+    right spelling."""
+    base = stored.replace("\\", "/").rsplit("/", 1)[-1]
+    name = _WANTED.get(base.lower())
+    if name is None:
+        return None
+    stem, spec_stem = base.rsplit(".", 1)[0], name.rsplit(".", 1)[0]
+    if stem != spec_stem:
+        problems.append(
+            Problem(
+                name,
+                0,
+                0,
+                "",
+                base,
+                f"{base} was read as {name}; the OneRoster spelling is {name} (name it so in the next export).",
+                "notice",
+            )
+        )
+    return name
+
+
+def _one_each(names: list[str], where: str) -> None:
+    """Refuse a package holding a file more than once (in any spelling); linear in ``names``."""
+    counts = Counter(names)
+    duplicates = sorted(name for name, count in counts.items() if count > 1)
+    if duplicates:
+        raise PackageError(f"{where} holds {', '.join(duplicates)} more than once; send one export per package.")
+
+
+def _open_files(path: Path, limits: Limits, problems: list[Problem]) -> dict[str, bytes]:
+    """``{spec file name: bytes}`` of the CSV files in a zip or folder (see ``_member_name``;
+    notices about names go to ``problems``)."""
     if path.is_dir():
-        wanted = {f"{entity}.csv" for entity in ENTITIES} | {"manifest.csv"}
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.name in wanted)
+        named = [(p, _member_name(p.name, problems)) for p in sorted(path.iterdir()) if p.is_file()]
+        files = [(p, name) for p, name in named if name is not None]
+        _one_each([name for _, name in files], "The folder")
         if len(files) > limits.max_files:
             raise PackageError(f"The folder holds {len(files)} CSV files; at most {limits.max_files} are accepted.")
-        total = sum(p.stat().st_size for p in files)
+        total = sum(p.stat().st_size for p, _ in files)
         if total > limits.max_uncompressed:
             raise PackageError(
                 f"The files add up to {total:,} bytes; at most {limits.max_uncompressed:,} are accepted."
             )
-        return {p.name: p.read_bytes() for p in files}
+        return {name: p.read_bytes() for p, name in files}
     if not zipfile.is_zipfile(path):
         raise PackageError(f"{path.name} is neither a folder nor a zip file.")
     if path.stat().st_size > limits.max_compressed:
@@ -30,31 +70,28 @@ def _open_files(path: Path, limits: Limits) -> dict[str, bytes]:
             f"{path.name} is {path.stat().st_size:,} bytes; at most {limits.max_compressed:,} are accepted."
         )
     try:
-        return _read_zip(path, limits)
+        return _read_zip(path, limits, problems)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
         raise PackageError(f"{path.name} is damaged or cannot be unpacked ({error}).") from error
 
 
-def _read_zip(path: Path, limits: Limits) -> dict[str, bytes]:
+def _read_zip(path: Path, limits: Limits, problems: list[Problem]) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:
-        wanted = {f"{entity}.csv" for entity in ENTITIES} | {"manifest.csv"}
-        members = [m for m in archive.infolist() if not m.is_dir() and Path(m.filename).name in wanted]
-        names = [Path(m.filename).name for m in members]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise PackageError(f"The zip holds {', '.join(duplicates)} more than once; send one export per zip.")
+        named = [(m, _member_name(m.filename, problems)) for m in archive.infolist() if not m.is_dir()]
+        members = [(m, name) for m, name in named if name is not None]
+        _one_each([name for _, name in members], "The zip")
         if len(members) > limits.max_files:
             raise PackageError(f"The zip holds {len(members)} CSV files; at most {limits.max_files} are accepted.")
-        total = sum(m.file_size for m in members)
+        total = sum(m.file_size for m, _ in members)
         if total > limits.max_uncompressed:
             raise PackageError(f"The zip unpacks to {total:,} bytes; at most {limits.max_uncompressed:,} are accepted.")
         result = {}
-        for member in members:
+        for member, name in members:
             with archive.open(member) as handle:
                 data = handle.read(limits.max_uncompressed + 1)  # the declared size may lie
             if len(data) > member.file_size:
                 raise PackageError(f"{member.filename} unpacks to more than it declares.")
-            result[Path(member.filename).name] = data
+            result[name] = data
         return result
 
 

@@ -39,14 +39,17 @@ def read_package(
     """
     limits = limits or Limits()
     existing = existing or {}
-    files = _open_files(Path(path), limits)
+    notices: list[Problem] = []
+    files = _open_files(Path(path), limits, notices)
     # A package is about a million small rows: the cyclic garbage collector would rescan them
     # again and again while they are built, and once more when it is switched back on, though they
     # hold no cycles. It is paused meanwhile, and what was built is frozen out of its scans.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _read(files, existing, fast, limits)
+        snapshot = _read(files, existing, fast, limits)
+        snapshot.problems[:0] = notices
+        return snapshot
     finally:
         if collecting:
             gc.freeze()

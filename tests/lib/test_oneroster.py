@@ -71,6 +71,52 @@ def test_a_zip_reads_like_the_folder(package, tmp_path):
     assert read_package(archive).records == read_package(package).records
 
 
+def test_windows_paths_and_any_extension_case_read_like_the_folder(package, tmp_path):
+    """PowerShell's Compress-Archive stores ``export\\users.csv``; some tools write ``.CSV``: both
+    read as the spec's files, with no notice (nothing is wrong with the data)."""
+    archive = tmp_path / "windows.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in package.glob("*.csv"):
+            out.write(path, f"export\\{path.stem}.CSV")
+    snapshot = read_package(archive)
+    assert snapshot.problems == []
+    assert snapshot.records == read_package(package).records
+
+
+@pytest.mark.parametrize("as_zip", [True, False], ids=["zip", "folder"])
+def test_a_file_name_in_the_wrong_case_is_read_with_a_notice(package, tmp_path, as_zip):
+    (package / "academicSessions.csv").rename(package / "academicsessions.csv")
+    source = package
+    if as_zip:
+        source = tmp_path / "lower.zip"
+        with zipfile.ZipFile(source, "w") as out:
+            for path in package.glob("*.csv"):
+                out.write(path, path.name)
+    snapshot = read_package(source)
+    assert _problems(snapshot) == [
+        (
+            "academicSessions.csv",
+            0,
+            0,
+            "academicsessions.csv was read as academicSessions.csv; the OneRoster spelling is "
+            "academicSessions.csv (name it so in the next export).",
+            "notice",
+        )
+    ]
+    assert not snapshot.rejected
+    assert snapshot.records == read_package(GRAND_BEND).records
+
+
+def test_one_file_in_two_spellings_is_refused(package, tmp_path):
+    archive = tmp_path / "twice.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in package.glob("*.csv"):
+            out.write(path, path.name)
+        out.write(package / "users.csv", "USERS.csv")
+    with pytest.raises(PackageError, match="The zip holds users.csv more than once"):
+        read_package(archive)
+
+
 def test_ids_stay_strings(package):
     _edit(package, "orgs.csv", "255901,,,Grand Bend ISD", "00123,,,Grand Bend ISD")
     _edit(package, "orgs.csv", "Grand Bend High School,school,,255901", "Grand Bend High School,school,,00123")

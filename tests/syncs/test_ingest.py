@@ -363,3 +363,23 @@ def test_a_package_seen_last_time_is_skipped_before_it_is_read(partner, monkeypa
         "skipped",
         f"The same package as run {first.run.pk} (applied); nothing new.",
     )
+
+
+def test_a_zip_with_a_file_name_in_the_wrong_case_applies_and_the_run_page_shows_the_notice(partner, copy, client):
+    import zipfile
+
+    from tests.factories import MembershipFactory
+
+    folder = copy()
+    archive = folder.parent / "export.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for path in folder.glob("*.csv"):
+            name = "academicsessions.csv" if path.name == "academicSessions.csv" else path.name
+            out.write(path, f"export\\{name}")
+    result = sync_ingest(partner=partner, path=archive)
+    assert (result.outcome, sum(c["created"] for c in result.counts.values())) == ("applied", 51)
+    assert [(p["file"], p["level"]) for p in result.problems] == [("academicSessions.csv", "notice")]
+    client.force_login(MembershipFactory(partner=partner).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
+    assert "academicsessions.csv was read as academicSessions.csv" in page
+    assert "notice: read as given" in page
