@@ -23,6 +23,7 @@ def _read_rows(
     seen: dict[str, int] = {}
     read = dropped = 0
     last: tuple[int, list[str]] | None = None  # (line, fields) of the last record read
+    blank_lines: list[int] = []  # lines holding only commas (and spaces)
     while True:
         try:
             raw = next(reader)
@@ -35,6 +36,10 @@ def _read_rows(
             break
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
+            continue
+        if not any(value.strip() for value in raw):
+            # Only separators (Excel leaves ",,,,,," rows below the data): a blank line, not a row.
+            blank_lines.append(start)
             continue
         if any("\n" in value for value in raw):
             # A line break inside a value: a quoted field ran over lines, or (on the last line) to
@@ -116,6 +121,21 @@ def _read_rows(
                 f'A quoted field on line {last[0]} is not closed: a quote (") is missing before the end of the '
                 "file. The file is rejected.",
                 "package",
+            )
+        )
+    if blank_lines:
+        first, count = blank_lines[0], len(blank_lines)
+        where = f"line {first}" if count == 1 else f"{count:,} lines, the first on line {first}"
+        problems.append(
+            Problem(
+                name,
+                first,
+                0,
+                "",
+                "",
+                f"Rows holding only commas ({where}) were skipped as blank lines; a spreadsheet program "
+                "leaves them below the data.",
+                "notice",
             )
         )
     snapshot.rows_read[entity] = read

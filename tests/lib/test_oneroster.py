@@ -117,6 +117,36 @@ def test_one_file_in_two_spellings_is_refused(package, tmp_path):
         read_package(archive)
 
 
+def test_rows_of_only_commas_are_blank_lines_with_one_notice_per_file(package):
+    """Excel leaves ",,,,,," rows below the data when rows were cleared: blank lines, not rejected rows."""
+    for name in ("users.csv", "orgs.csv"):
+        text = (package / name).read_text(encoding="utf-8")
+        end = "" if text.endswith("\n") else "\n"  # the sample's users.csv has no final line end
+        (package / name).write_text(text + end + ",,,,,,,,,,,,,,,,,,,\n,,,,\n , ,\n", encoding="utf-8")
+    snapshot = read_package(package)
+    assert not snapshot.rejected
+    assert snapshot.records == read_package(GRAND_BEND).records
+    assert (snapshot.rows_read["users"], snapshot.rows_dropped["users"]) == (10, 0)
+    assert _problems(snapshot) == [
+        (
+            "orgs.csv",
+            4,
+            0,
+            "Rows holding only commas (3 lines, the first on line 4) were skipped as blank lines; a spreadsheet "
+            "program leaves them below the data.",
+            "notice",
+        ),
+        (
+            "users.csv",
+            12,
+            0,
+            "Rows holding only commas (3 lines, the first on line 12) were skipped as blank lines; a spreadsheet "
+            "program leaves them below the data.",
+            "notice",
+        ),
+    ]
+
+
 def test_ids_stay_strings(package):
     _edit(package, "orgs.csv", "255901,,,Grand Bend ISD", "00123,,,Grand Bend ISD")
     _edit(package, "orgs.csv", "Grand Bend High School,school,,255901", "Grand Bend High School,school,,00123")
@@ -321,6 +351,7 @@ def _comparable(snapshot):
         ("users.csv", ",Mary,Archer,", ",,Archer,"),
         ("users.csv", ",Mary,Archer,", ",  ,Archer,"),
         ("users.csv", "604863,,,true,", "\n604863,,,true,"),
+        ("users.csv", "604863,,,true,", ",,,,,,,,,,,,,,,,,,,\n , ,\n604863,,,true,"),
         ("users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,,surprise"),
         ("users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09"),
         ("users.csv", "604863,,,true,", "604863,active,2026-07-30T02:00:00Z,true,"),
