@@ -135,9 +135,15 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
     result.problems = [p.as_dict() for p in snapshot.problems]
     if snapshot.rejected:
         result.outcome = SyncRun.Outcome.REJECTED
-        result.reason = (
-            "The package has problems that reject it whole; the roster is unchanged. " + result.reason
-        ).strip()
+        first = next(p for p in snapshot.problems if p.level == "package")
+        if first.line:
+            said = f"{first.file}, line {first.line}: {first.message}"
+        else:
+            said = first.message if first.message.startswith(first.file) else f"{first.file}: {first.message}"
+        more = sum(p.level == "package" for p in snapshot.problems) - 1
+        result.reason = f"The package has problems that reject it whole; the roster is unchanged. First: {said}" + (
+            f" (and {more:,} more package problem(s) below)" if more else ""
+        )
         return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)
     if dry_run:
         # A dry run writes nothing at all (no run, no state row, no lock, no audit row, no stored

@@ -188,8 +188,13 @@ def test_the_command_prints_json_and_fails_on_a_rejected_package(partner, copy):
     assert (data["outcome"], data["counts"]["users"]["created"], data["validation_errors"]) == ("applied", 10, [])
     folder = copy()
     (folder / "orgs.csv").write_bytes(b"")
-    with pytest.raises(CommandError, match="Rejected: The package has problems that reject it whole"):
+    with pytest.raises(CommandError) as rejected:
         call_command("ingest_snapshot", "grand-bend", str(folder), "--json", stdout=StringIO())
+    # The reason names the first problem, with where it is.
+    assert str(rejected.value) == (
+        "Rejected: The package has problems that reject it whole; the roster is unchanged. First: orgs.csv is "
+        "empty (zero bytes)."
+    )
     with pytest.raises(CommandError, match="does not exist"):
         call_command("ingest_snapshot", "grand-bend", "/no/such/package.zip")
 
