@@ -7,6 +7,7 @@ from operator import itemgetter, methodcaller, ne
 
 from .spec import COLUMNS, NAMES
 from .values import _DATE_ORDER, _check_value, _checked
+from .wide import wide_row_doubt
 
 
 # The fast path: the csv module splits the whole file, then every check runs a column at a time on
@@ -16,10 +17,11 @@ from .values import _DATE_ORDER, _check_value, _checked
 # field, a blank or short line, a bad value anywhere) sends the whole file to the row-by-row path,
 # which words every problem. Both paths give the same rows (tests check this on broken variants).
 def _read_fast(
-    entity: str, text: str, width: int, mode: str
+    entity: str, text: str, header: Sequence[str], mode: str
 ) -> tuple[list[Sequence[str]], dict[int, set[str]], set[str], bool] | None:
     """``(rows, {column index: distinct values}, sourcedIds, any row tobedeleted)`` of a file whose
-    every row is valid, or ``None``."""
+    every row is valid, or ``None``. ``header``: the file's header names, stripped."""
+    width = len(header)
     if "\x00" in text:
         return None  # a NUL character
     crs = text.count("\r") if "\r" in text else 0
@@ -52,8 +54,12 @@ def _read_fast(
     lengths = set(map(len, body))
     if min(lengths) < len(spec):
         return None  # a blank or short line
-    if max(lengths) > width and any(any(v.strip() for v in row[width:]) for row in body if len(row) > width):
-        return None  # a filled field to the right of the header
+    if max(lengths) > width:
+        wide = [row for row in body if len(row) > width]
+        if any(any(v.strip() for v in row[width:]) for row in wide):
+            return None  # a filled field to the right of the header
+        if any(wide_row_doubt(entity, row, header) for row in wide):
+            return None  # extra empty fields that may be an unquoted comma's shift
     fixes: dict[int, Callable[[str], str]] = {}  # column index → the per-value fix the column needs
     distinct_of: dict[int, set[str]] = {}
     values: Collection[str]  # a set of the distinct values, or the column's values in a list

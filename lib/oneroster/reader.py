@@ -147,10 +147,10 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
                 )
                 break
         return [], None, None
-    found = _read_fast(entity, text, len(header), mode) if fast else None
+    found = _read_fast(entity, text, header, mode) if fast else None
     if found is not None:
         rows, distinct, snapshot.id_sets[entity], snapshot.marked[entity] = found
         snapshot.rows_read[entity] = len(rows)
         snapshot.rows_dropped[entity] = 0
         return rows, None, distinct
-    return *_read_rows(entity, name, text, len(header), mode, snapshot), None
+    return *_read_rows(entity, name, text, header, mode, snapshot), None

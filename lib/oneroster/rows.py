@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from .model import Problem, Snapshot
 from .spec import COLUMNS, NAMES
 from .values import _check_value, _checked, _row_checks
+from .wide import wide_row_doubt
 
 
 def _read_rows(
-    entity: str, name: str, text: str, width: int, mode: str, snapshot: Snapshot
+    entity: str, name: str, text: str, header: Sequence[str], mode: str, snapshot: Snapshot
 ) -> tuple[list[Sequence[str]], list[int]]:
-    """The row-by-row path: every row checked column by column, every problem worded."""
+    """The row-by-row path: every row checked column by column, every problem worded. ``header``
+    is the file's header line, its names stripped."""
     problems = snapshot.problems
+    width = len(header)
     columns, expected = COLUMNS[entity], NAMES[entity]
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)  # the header line, read already (_parse_file): it ends on line 1
@@ -64,6 +67,16 @@ def _read_rows(
         errors = []
         if len(raw) > width and any(v.strip() for v in raw[width:]):
             errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
+        elif len(raw) > width:
+            # The extra fields are empty: a trailing separator, or a value with an unquoted comma
+            # that shifted the rest of the row (see ``wide``); only a proven trailing separator is read.
+            doubt = wide_row_doubt(entity, raw, header)
+            if doubt:
+                dropped += 1
+                if raw[0].strip():
+                    snapshot.dropped_ids.setdefault(entity, set()).add(raw[0].strip())
+                problems.append(Problem(name, start, doubt[0], doubt[1], doubt[2], doubt[3] + ".", "row"))
+                continue
         if len(raw) < len(columns):
             errors.append(
                 (

@@ -205,6 +205,104 @@ def test_a_row_with_a_filled_extra_field_is_dropped(package):
     assert len(snapshot.problems) == 6
 
 
+def test_a_trailing_separator_is_read_when_every_typed_value_stands_in_its_column(package):
+    """The Ed-Fi sample's teacher rows end with one comma too many; their email address, role and
+    flag prove that nothing shifted, so they are read whole (on the fast path too)."""
+    _edit(package, "users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,,")
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert snapshot.problems == []
+        assert snapshot.records["users"]["604863"]["email"] == "Mary.Archer@studentgps.org"
+        assert snapshot.records["users"]["207270"]["email"] == "Kelley.Christian@studentgps.org"
+        assert (snapshot.rows_read["users"], snapshot.rows_dropped["users"]) == (10, 0)
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "column", "field", "value", "message"),
+    [
+        (
+            # An unquoted "Ortega, Jr.": every field after it moves one to the right, and the last
+            # (an empty password) becomes an empty extra field.
+            "users.csv",
+            ",Mary,Archer,",
+            ",Mary,Ortega, Jr.,",
+            10,
+            "familyName",
+            "Ortega, Jr.",
+            "The row has 19 fields but the header has 18, and sms holds “Mary.Archer@studentgps.org”, which is "
+            "not a phone number: probably an unquoted comma in familyName (“Ortega, Jr.”)? The row is left out; "
+            "quote values that hold commas.",
+        ),
+        (
+            # The same with no space after the comma and an identifier: email holds the identifier.
+            "users.csv",
+            ",Mary,Archer,,,Mary.Archer@",
+            ",Mary,Archer,Jr,,12345,Mary.Archer@",
+            7,
+            "username",
+            "Mary Archer",
+            "The row has 19 fields but the header has 18, and email holds “12345”, which is not an email "
+            "address: probably an unquoted comma in one of username, userIds, givenName, familyName? The row "
+            "is left out; quote values that hold commas.",
+        ),
+        (
+            # Nothing typed after the comma: the row reads the same either way, so it is left out.
+            "courses.csv",
+            ",Algebra I,02052",
+            ",Algebra I,Geometry,",
+            9,
+            "subjects",
+            "Algebra I,Geometry",
+            "The row has 11 fields but the header has 10; the extra one is empty, but a comma inside a value "
+            "would give the same fields: probably an unquoted comma in subjects (“Algebra I,Geometry”)? The row "
+            "is left out; quote values that hold commas.",
+        ),
+        (
+            "demographics.csv",
+            "604863,,,1997-05-30,female,false,true,false,false,false,false,true,,,,",
+            "604863,,,1997-05-30,female,false,true,false,false,false,false,true,US,ID,Boise, Ada County,",
+            15,
+            "cityOfBirth",
+            "Boise, Ada County",
+            "The row has 17 fields but the header has 16, and publicSchoolResidenceStatus starts with a space "
+            "(“ Ada County”): probably an unquoted comma in cityOfBirth (“Boise, Ada County”)? The row is left "
+            "out; quote values that hold commas.",
+        ),
+        (
+            "users.csv",
+            "(950) 336 6601,,09,",
+            "(950) 336 6601,,09,,,,",
+            19,
+            "",
+            "",
+            "The row has 21 fields but the header has 18: 3 more fields, all empty, are too many to tell trailing "
+            "separators from commas inside values, so the row is left out; export it without the extra commas.",
+        ),
+    ],
+    ids=["comma-space", "email-holds-identifier", "nothing-typed-after", "leading-space", "many-extra"],
+)
+def test_a_row_shifted_by_an_unquoted_comma_is_left_out_and_named(
+    package, file, old, new, column, field, value, message
+):
+    _edit(package, file, old, new)
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert not snapshot.rejected
+        [problem] = [p for p in snapshot.problems if p.file == file]
+        assert (problem.line, problem.column, problem.field, problem.value, problem.message, problem.level) == (
+            2 if file != "courses.csv" else 3,
+            column,
+            field,
+            value,
+            message,
+            "row",
+        )
+        assert snapshot.rows_dropped[file.removesuffix(".csv")] == 1
+        # The applied record is kept as it was: a row left out is not a deletion.
+        sourced_id = "ENG-1" if file == "courses.csv" else "604863"
+        assert snapshot.dropped_ids[file.removesuffix(".csv")] == {sourced_id}
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "line", "column", "message"),
     [
@@ -354,6 +452,10 @@ def _comparable(snapshot):
         ("users.csv", "604863,,,true,", ",,,,,,,,,,,,,,,,,,,\n , ,\n604863,,,true,"),
         ("users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,,surprise"),
         ("users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09"),
+        ("users.csv", "(950) 336 6601,,09,", "(950) 336 6601,,09,,"),
+        ("users.csv", ",Mary,Archer,", ",Mary,Ortega, Jr.,"),
+        ("users.csv", ",Mary,Archer,", ",Mary,Archer,Jr,,12345,"),
+        ("courses.csv", ",Algebra I,02052", ",Algebra I,Geometry,"),
         ("users.csv", "604863,,,true,", "604863,active,2026-07-30T02:00:00Z,true,"),
         ("users.csv", "604863,,,true,", "604863,,2026-13-30,true,"),
         ("users.csv", "604863,,,true,", "604863,,,true, 255901001 ,student,x,"),

@@ -1,0 +1,200 @@
+"""Rows with more fields than the header whose extra fields are all empty: a trailing separator, or
+a value with an unquoted comma?
+
+Some exports end some rows with one comma too many (the Ed-Fi sample's teacher rows), which is
+harmless. A value with an unquoted comma (``…,Ortega, Jr.,…``) also gives one field more, and
+when the row's last field was empty the extra field is empty too; but then every field after the
+comma stands one column to the right of where it belongs (``email`` holds the identifier). Such a
+row must never be applied.
+
+The rule (this portal's, for issue #14; CSV quoting is RFC 4180 §2.6): read the row as it stands
+("a trailing separator") and, for every place an unquoted comma could have split a text or list
+value ("a shift"), read it as the export meant it. Each reading is checked column by column: the
+types (enums, booleans, dates, years) and, only here, the shapes of columns whose values have one
+(an ``email`` holds an address, ``sms`` and ``phone`` a phone number, ``grades`` grade codes). A
+reading with a value of the wrong type or shape is impossible; the others score one point per
+non-empty typed or shaped value. The row is read as a trailing separator only when that reading is
+possible, no value starts with a space right after a non-empty one (``, Jr.`` leaves one), and it
+scores more than every possible shift: then no value can stand in the wrong field unnoticed.
+Otherwise the row is left out with a message naming the likely comma.
+"""
+
+import re
+from collections.abc import Callable, Sequence
+from itertools import combinations
+
+from .spec import COLUMNS
+from .values import _check_value, _checked
+
+_ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
+_PHONE_CHARACTERS = frozenset("0123456789+-()./ #*xXextEXT")
+# CEDS grade levels as OneRoster 1.1 lists them (§4.13.6), and the forms SIS exports use for them.
+_GRADE = re.compile(r"IT|PR|PK|TK|KG|K|PS|UG|Other|0?[0-9]|1[0-3]", re.IGNORECASE)
+
+
+def _is_address(value: str) -> bool:
+    return _ADDRESS.fullmatch(value) is not None
+
+
+def _is_phone(value: str) -> bool:
+    return any(c.isdigit() for c in value) and set(value) <= _PHONE_CHARACTERS
+
+
+def _are_grades(value: str) -> bool:
+    return all(_GRADE.fullmatch(grade.strip()) for grade in value.split(","))
+
+
+# (column → check, what a value of it is): the shapes checked only to tell the readings apart.
+_SHAPES: dict[str, tuple[Callable[[str], bool], str]] = {
+    "email": (_is_address, "an email address"),
+    "sms": (_is_phone, "a phone number"),
+    "phone": (_is_phone, "a phone number"),
+    "grades": (_are_grades, "a list of grade codes"),
+}
+
+# Kinds whose value may hold a comma: free text and lists (a list of ids written unquoted is the
+# commonest shift of all).
+_MAY_HOLD_A_COMMA = ("str", "refs:")
+
+# Beyond this many extra fields the readings to compare grow too many (they are the ways to place
+# that many commas inside values); such a row is left out.
+_MOST_EXTRA = 2
+
+
+def _score(entity: str, values: Sequence[str]) -> tuple[int, tuple[int, str, str] | None]:
+    """``(points, None)`` for a possible reading of a row of ``entity`` (its standard columns in
+    order), or ``(0, (column index, value, what is wrong))`` at its first impossible value."""
+    points = 0
+    for index, (column, required, kind) in enumerate(COLUMNS[entity]):
+        value = values[index].strip() if index < len(values) else ""
+        if not value:
+            if required:
+                return 0, (index, "", "is required")
+            continue
+        if _checked(kind):
+            message = _check_value(kind, value)
+            if message:
+                return 0, (index, value, message)
+            points += 1
+        if column in _SHAPES:
+            check, what = _SHAPES[column]
+            if not check(value):
+                return 0, (index, value, f"is not {what}")
+            points += 1
+    return points, None
+
+
+def _mergeable(entity: str, index: int) -> bool:
+    """Whether the value in column ``index`` (0-based) may hold a comma: text, a list, or an
+    extension column (to the right of the standard ones)."""
+    columns = COLUMNS[entity]
+    return index >= len(columns) or columns[index][2].startswith(_MAY_HOLD_A_COMMA)
+
+
+def _column_name(entity: str, header: Sequence[str], index: int) -> str:
+    columns = COLUMNS[entity]
+    if index < len(columns):
+        return columns[index][0]
+    return header[index] if index < len(header) else f"column {index + 1}"
+
+
+def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tuple[int, str, str, str] | None:
+    """``None`` when ``raw`` (a row of ``entity`` with more fields than ``header``, the extra ones
+    empty) is proven to end with a trailing separator (see the module's rule); else ``(column
+    number, column, value, message)`` for the problem that leaves the row out: the column is the
+    one the likely unquoted comma sits in (or the first extra field), numbered from 1 as in the
+    file. The message has no final full stop."""
+    width, extra = len(header), len(raw) - len(header)
+    said = f"The row has {len(raw)} fields but the header has {width}"
+    if extra > _MOST_EXTRA:
+        return (
+            width + 1,
+            "",
+            "",
+            f"{said}: {extra} more fields, all empty, are too many to tell trailing separators from "
+            "commas inside values, so the row is left out; export it without the extra commas",
+        )
+    points, wrong = _score(entity, raw[:width])
+    # A comma can sit inside a value only between two fields: each shift joins ``extra + 1``
+    # neighbouring fields of a value that may hold a comma, at up to ``extra`` places.
+    shifts = []
+    for places in combinations(range(len(raw) - 1), extra):
+        if any(b - a == 1 for a, b in zip(places, places[1:], strict=False)):
+            continue  # one value with two commas is the join below
+        joined: list[str] = []
+        cut = 0
+        for place in places:
+            joined.extend(raw[cut:place])
+            joined.append(raw[place] + "," + raw[place + 1])
+            cut = place + 2
+        joined.extend(raw[cut:])
+        shifts.append((places, joined))
+    for start in range(len(raw) - extra if extra > 1 else 0):
+        end = start + extra + 1
+        shifts.append(((start,), [*raw[:start], ",".join(raw[start:end]), *raw[end:]]))
+    possible: list[tuple[tuple[bool, bool], int, tuple[int, ...], list[str]]] = []  # shifts the row may be
+    for places, joined in shifts:
+        if not all(_mergeable(entity, joined_index) for joined_index in _joined_indexes(places)):
+            continue
+        # A comma between two empty fields would have been a value of only commas: not a value.
+        if any(not joined[index].replace(",", "").strip() for index in _joined_indexes(places)):
+            continue
+        shift_points, shift_wrong = _score(entity, joined[:width])
+        if shift_wrong is None:
+            # What makes a shift likelier: ", " (a space after the comma), and a comma between two
+            # words rather than at a value's end.
+            evidence = (
+                any(raw[place + 1][:1].isspace() for place in places),
+                all(raw[place].strip() and raw[place + 1].strip() for place in places),
+            )
+            possible.append((evidence, shift_points, places, joined))
+    spaced = next(
+        (
+            index
+            for index in range(1, width)
+            if raw[index][:1].isspace() and raw[index - 1].strip() and _mergeable(entity, index - 1)
+        ),
+        None,
+    )
+    if wrong is None and spaced is None and all(shift_points < points for _, shift_points, _, _ in possible):
+        return None
+    if wrong is not None:
+        index, value, message = wrong
+        name = _column_name(entity, header, index)
+        why = f", and {name} holds “{value}”, which {message}" if value else f", and {name} is empty"
+    elif spaced is not None:
+        why = f", and {_column_name(entity, header, spaced)} starts with a space (“{raw[spaced]}”)"
+    else:
+        why = "; the extra one is empty, but a comma inside a value would give the same fields"
+    if not possible:
+        return (
+            width + 1,
+            "",
+            "",
+            f"{said}{why}: the fields do not line up with the header, probably because of an "
+            "unquoted comma. The row is left out; quote values that hold commas",
+        )
+    best = max(evidence for evidence, _, _, _ in possible), max(points for _, points, _, _ in possible)
+    likely = [(places, joined) for evidence, points, places, joined in possible if (evidence, points) == best]
+    where = sorted({place for places, _ in likely for place in places})
+    if len(likely) == 1:
+        places, joined = likely[0]
+        index = _joined_indexes(places)[0]
+        value = joined[index]
+        guess = f"an unquoted comma in {_column_name(entity, header, places[0])} (“{value.strip()}”)"
+    else:
+        index, value = where[0], raw[where[0]]
+        names = [_column_name(entity, header, place) for place in where]
+        guess = f"an unquoted comma in one of {', '.join(names)}"
+    return (
+        where[0] + 1,
+        _column_name(entity, header, where[0]) if where[0] < len(COLUMNS[entity]) else "",
+        value.strip(),
+        f"{said}{why}: probably {guess}? The row is left out; quote values that hold commas",
+    )
+
+
+def _joined_indexes(places: Sequence[int]) -> list[int]:
+    """The column indexes the joined values take in a shift joining at ``places`` (each join
+    takes one column fewer than the fields it joins)."""
+    return [place - number for number, place in enumerate(places)]
