@@ -99,7 +99,35 @@ def _nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Byte-order marks of the encodings a spreadsheet program may save instead of UTF-8.
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
+
+
 def _decode(name: str, data: bytes, problems: list[Problem]) -> str | None:
+    """The text of a file (UTF-8, a UTF-8 BOM tolerated), or ``None`` with a package problem that
+    names what the file is instead: UTF-16 or UTF-32 (Excel's "Unicode Text"), Windows-1252 (or
+    another one-byte code page), or bytes that are no text encoding at all, located by line and
+    column."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            _not_utf8(
+                name,
+                1,
+                1,
+                f"0x{data[0]:02X}",
+                f"The file is {encoding} (it starts with a {encoding} byte-order mark)",
+                problems,
+            )
+            return None
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) * 3 >= len(head):
+        _not_utf8(name, 1, 1, "0x00", "The file looks like UTF-16 (every other byte is zero)", problems)
+        return None
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -107,16 +135,18 @@ def _decode(name: str, data: bytes, problems: list[Problem]) -> str | None:
         line_start = data.rfind(b"\n", 0, error.start) + 1
         column = data[line_start : error.start].count(b",") + 1
         byte = data[error.start]
-        problems.append(
-            Problem(
-                name,
-                line,
-                column,
-                "",
-                f"0x{byte:02X}",
-                f"The file is not UTF-8: byte 0x{byte:02X} on line {line} cannot be read. Save or export it as UTF-8.",
-                "package",
-            )
-        )
+        said = f"The file is not UTF-8: byte 0x{byte:02X} on line {line} cannot be read"
+        try:
+            character = bytes([byte]).decode("cp1252")
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+        else:
+            said += f"; the file looks like Windows-1252 (or Latin-1), where it is “{character}”"
+        _not_utf8(name, line, column, f"0x{byte:02X}", said, problems)
         return None
     return text
+
+
+def _not_utf8(name: str, line: int, column: int, value: str, said: str, problems: list[Problem]) -> None:
+    problems.append(Problem(name, line, column, "", value, f"{said}. Save or export it as UTF-8.", "package"))

@@ -8,12 +8,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .fast import _read_fast
+from .header import read_header
 from .manifest import _read_manifest
 from .model import Limits, Problem, Snapshot
 from .package import _decode, _open_files
 from .references import _resolve_entity
 from .rows import _read_rows
-from .spec import ENTITIES, NAMES
+from .spec import ENTITIES
 
 # What ``_parse_file`` gives for one file: its valid rows, their line numbers and the distinct values.
 _Parsed = tuple[list[Sequence[str]], list[int] | None, dict[int, set[str]] | None]
@@ -128,25 +129,14 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
         problems.append(Problem(name, 1, unreadable[0], "", "", unreadable[1], "package"))
         return [], None, None
     assert header is not None  # every way of leaving it unread or empty set ``unreadable``
-    expected = NAMES[entity]
     header = [h.strip() for h in header]
-    if header[: len(expected)] != list(expected):
-        for index, wanted in enumerate(expected):
-            got = header[index] if index < len(header) else ""
-            if got != wanted:
-                problems.append(
-                    Problem(
-                        name,
-                        1,
-                        index + 1,
-                        wanted,
-                        got,
-                        f"Column {index + 1} of the header must be “{wanted}”, not “{got}”.",
-                        "package",
-                    )
-                )
-                break
+    before = len(problems)
+    order = read_header(entity, name, header, problems)
+    if any(p.level == "package" for p in problems[before:]):
         return [], None, None
+    if order is not None:
+        # Columns in another order, each standard one once: read by name, row by row.
+        return *_read_rows(entity, name, text, header, mode, snapshot, order), None
     found = _read_fast(entity, text, header, mode) if fast else None
     if found is not None:
         rows, distinct, snapshot.id_sets[entity], snapshot.marked[entity] = found

@@ -3,6 +3,7 @@
 import csv
 import io
 from collections.abc import Sequence
+from functools import cache
 
 from .model import Problem, Snapshot
 from .spec import COLUMNS, NAMES
@@ -11,12 +12,26 @@ from .wide import wide_row_doubt
 
 
 def _read_rows(
-    entity: str, name: str, text: str, header: Sequence[str], mode: str, snapshot: Snapshot
+    entity: str,
+    name: str,
+    text: str,
+    header: Sequence[str],
+    mode: str,
+    snapshot: Snapshot,
+    order: Sequence[int] | None = None,
 ) -> tuple[list[Sequence[str]], list[int]]:
     """The row-by-row path: every row checked column by column, every problem worded. ``header``
-    is the file's header line, its names stripped."""
+    is the file's header line, its names stripped; ``order`` where each standard column is in it
+    when they are not first in the spec's order (see ``header.read_header``): each row is then
+    read by name, and problems give the file's column numbers."""
     problems = snapshot.problems
     width = len(header)
+    # A row's fields in the standard columns' order, then the others; and back, to number columns.
+    moved = [*order, *(i for i in range(width) if i not in set(order))] if order is not None else None
+
+    def file_column(column_no: int) -> int:
+        return moved[column_no - 1] + 1 if moved is not None and 0 < column_no <= width else column_no
+
     columns, expected = COLUMNS[entity], NAMES[entity]
     reader = csv.reader(io.StringIO(text, newline=""))
     next(reader)  # the header line, read already (_parse_file): it ends on line 1
@@ -26,6 +41,8 @@ def _read_rows(
     seen: dict[str, int] = {}
     read = dropped = 0
     last: tuple[int, list[str]] | None = None  # (line, fields) of the last record read
+    # The file's lines as the csv module counts them, split once, only if a value holds a line break.
+    file_lines = cache(lambda: io.StringIO(text, newline="").readlines())
     blank_lines: list[int] = []  # lines holding only commas (and spaces)
     while True:
         try:
@@ -44,8 +61,8 @@ def _read_rows(
             # Only separators (Excel leaves ",,,,,," rows below the data): a blank line, not a row.
             blank_lines.append(start)
             continue
-        if any("\n" in value for value in raw):
-            # A line break inside a value: a quoted field ran over lines, or (on the last line) to
+        if any("\n" in value for value in raw) and _swallows_rows(raw, len(columns), file_lines(), start, line):
+            # A quote not closed: the field ran over the lines after it, or (on the last line) to
             # the end of the file.
             column_no = next(index for index, value in enumerate(raw) if "\n" in value) + 1
             spread = f"runs over {line - start + 1} lines" if line > start else "runs to the end of the file"
@@ -64,19 +81,34 @@ def _read_rows(
             break
         read += 1
         last = (start, raw)
-        errors = []
-        if len(raw) > width and any(v.strip() for v in raw[width:]):
+        # Problems about the row's width, numbered as the file's columns; ``alone`` when they
+        # explain the row (its fields are not where the header says: checking them adds noise).
+        errors: list[tuple[int, str, str, str]] = []
+        alone = False
+        if moved is not None and len(raw) < width:
+            cut = f"The row has {len(raw)} fields but the header has {width}: fields are missing"
+            errors.append((len(raw) + 1, "", "", cut + " (the row may be cut short)"))
+            alone = True
+        elif len(raw) > width and any(v.strip() for v in raw[width:]):
             errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
+            alone = moved is not None
         elif len(raw) > width:
             # The extra fields are empty: a trailing separator, or a value with an unquoted comma
             # that shifted the rest of the row (see ``wide``); only a proven trailing separator is read.
             doubt = wide_row_doubt(entity, raw, header)
             if doubt:
-                dropped += 1
-                if raw[0].strip():
-                    snapshot.dropped_ids.setdefault(entity, set()).add(raw[0].strip())
-                problems.append(Problem(name, start, doubt[0], doubt[1], doubt[2], doubt[3] + ".", "row"))
-                continue
+                errors.append(doubt)
+                alone = True
+        if alone:
+            dropped += 1
+            sourced_id = raw[moved[0] if moved else 0].strip() if raw else ""
+            if sourced_id:
+                snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
+            for column_no, column, value, message in errors:
+                problems.append(Problem(name, start, column_no, column, value, message + ".", "row"))
+            continue
+        if moved is not None:
+            raw = [raw[i] for i in moved] + raw[width:]
         if len(raw) < len(columns):
             errors.append(
                 (
@@ -103,9 +135,9 @@ def _read_rows(
                     )
                 values[column] = ""
                 continue
-            message = _check_value(kind, value) if _checked(kind) else None
-            if message:
-                errors.append((index + 1, column, value, f"{column} {message}"))
+            wrong = _check_value(kind, value) if _checked(kind) else None
+            if wrong:
+                errors.append((index + 1, column, value, f"{column} {wrong}"))
             values[column] = value.lower() if kind == "bool" else value
         if not errors:
             errors = _row_checks(entity, values, seen)
@@ -115,7 +147,7 @@ def _read_rows(
             if sourced_id:
                 snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
             for column_no, column, value, message in errors:
-                problems.append(Problem(name, start, column_no, column, value, message + ".", "row"))
+                problems.append(Problem(name, start, file_column(column_no), column, value, message + ".", "row"))
             continue
         seen[sourced_id] = start
         rows.append(tuple(values[c] for c in expected))
@@ -154,6 +186,23 @@ def _read_rows(
     snapshot.rows_read[entity] = read
     snapshot.rows_dropped[entity] = dropped
     return rows, lines
+
+
+def _swallows_rows(raw: Sequence[str], columns: int, file_lines: list[str], start: int, end: int) -> bool:
+    """Whether the record on lines ``start`` to ``end`` (1-based; its fields ``raw``, some holding a
+    line break) is a quote left open that swallowed the lines after it, rather than a value with a
+    line break written with correct quoting (RFC 4180 §2.6). It is when the record is not
+    well-formed CSV (strictly read, a closing quote is followed by a comma or a line end: the
+    quote that closed it opened a later field), when it ends the file inside a quoted field, or
+    when a line inside a value holds a whole row's commas (``columns - 1``). ``file_lines``: the
+    file's lines, as the csv module counts them."""
+    if any(line.count(",") >= columns - 1 for value in raw for line in value.split("\n")[1:]):
+        return True
+    try:
+        list(csv.reader(file_lines[start - 1 : end], strict=True))
+    except csv.Error:
+        return True
+    return False
 
 
 def _open_at_end(text: str, line: int) -> bool:

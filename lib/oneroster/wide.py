@@ -61,12 +61,27 @@ _MAY_HOLD_A_COMMA = ("str", "refs:")
 _MOST_EXTRA = 2
 
 
-def _score(entity: str, values: Sequence[str]) -> tuple[int, tuple[int, str, str] | None]:
-    """``(points, None)`` for a possible reading of a row of ``entity`` (its standard columns in
-    order), or ``(0, (column index, value, what is wrong))`` at its first impossible value."""
+# What stands in each column of a file: the standard column's (name, required, kind), or ``None``
+# for an extension column.
+_Layout = Sequence[tuple[str, bool, str] | None]
+
+
+def _layout(entity: str, header: Sequence[str]) -> _Layout:
+    """What each of ``header``'s columns holds (its columns may be in any order, see ``header``)."""
+    spec = {column[0]: column for column in COLUMNS[entity]}
+    return [spec.get(name) for name in header]
+
+
+def _score(layout: _Layout, values: Sequence[str]) -> tuple[int, tuple[int, str, str] | None]:
+    """``(points, None)`` for a possible reading of a row (``values`` in the file's column order,
+    at least as many as ``layout``), or ``(0, (column index, value, what is wrong))`` at its
+    first impossible value."""
     points = 0
-    for index, (column, required, kind) in enumerate(COLUMNS[entity]):
-        value = values[index].strip() if index < len(values) else ""
+    for index, spec in enumerate(layout):
+        if spec is None:
+            continue
+        column, required, kind = spec
+        value = values[index].strip()
         if not value:
             if required:
                 return 0, (index, "", "is required")
@@ -84,17 +99,14 @@ def _score(entity: str, values: Sequence[str]) -> tuple[int, tuple[int, str, str
     return points, None
 
 
-def _mergeable(entity: str, index: int) -> bool:
+def _mergeable(layout: _Layout, index: int) -> bool:
     """Whether the value in column ``index`` (0-based) may hold a comma: text, a list, or an
-    extension column (to the right of the standard ones)."""
-    columns = COLUMNS[entity]
-    return index >= len(columns) or columns[index][2].startswith(_MAY_HOLD_A_COMMA)
+    extension column."""
+    spec = layout[index] if index < len(layout) else None
+    return spec is None or spec[2].startswith(_MAY_HOLD_A_COMMA)
 
 
-def _column_name(entity: str, header: Sequence[str], index: int) -> str:
-    columns = COLUMNS[entity]
-    if index < len(columns):
-        return columns[index][0]
+def _column_name(header: Sequence[str], index: int) -> str:
     return header[index] if index < len(header) else f"column {index + 1}"
 
 
@@ -105,6 +117,7 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
     one the likely unquoted comma sits in (or the first extra field), numbered from 1 as in the
     file. The message has no final full stop."""
     width, extra = len(header), len(raw) - len(header)
+    layout = _layout(entity, header)
     said = f"The row has {len(raw)} fields but the header has {width}"
     if extra > _MOST_EXTRA:
         return (
@@ -114,7 +127,7 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
             f"{said}: {extra} more fields, all empty, are too many to tell trailing separators from "
             "commas inside values, so the row is left out; export it without the extra commas",
         )
-    points, wrong = _score(entity, raw[:width])
+    points, wrong = _score(layout, raw[:width])
     # A comma can sit inside a value only between two fields: each shift joins ``extra + 1``
     # neighbouring fields of a value that may hold a comma, at up to ``extra`` places.
     shifts = []
@@ -134,12 +147,12 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
         shifts.append(((start,), [*raw[:start], ",".join(raw[start:end]), *raw[end:]]))
     possible: list[tuple[tuple[bool, bool], int, tuple[int, ...], list[str]]] = []  # shifts the row may be
     for places, joined in shifts:
-        if not all(_mergeable(entity, joined_index) for joined_index in _joined_indexes(places)):
+        if not all(_mergeable(layout, joined_index) for joined_index in _joined_indexes(places)):
             continue
         # A comma between two empty fields would have been a value of only commas: not a value.
         if any(not joined[index].replace(",", "").strip() for index in _joined_indexes(places)):
             continue
-        shift_points, shift_wrong = _score(entity, joined[:width])
+        shift_points, shift_wrong = _score(layout, joined[:width])
         if shift_wrong is None:
             # What makes a shift likelier: ", " (a space after the comma), and a comma between two
             # words rather than at a value's end.
@@ -152,7 +165,7 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
         (
             index
             for index in range(1, width)
-            if raw[index][:1].isspace() and raw[index - 1].strip() and _mergeable(entity, index - 1)
+            if raw[index][:1].isspace() and raw[index - 1].strip() and _mergeable(layout, index - 1)
         ),
         None,
     )
@@ -160,10 +173,10 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
         return None
     if wrong is not None:
         index, value, message = wrong
-        name = _column_name(entity, header, index)
+        name = _column_name(header, index)
         why = f", and {name} holds “{value}”, which {message}" if value else f", and {name} is empty"
     elif spaced is not None:
-        why = f", and {_column_name(entity, header, spaced)} starts with a space (“{raw[spaced]}”)"
+        why = f", and {_column_name(header, spaced)} starts with a space (“{raw[spaced]}”)"
     else:
         why = "; the extra one is empty, but a comma inside a value would give the same fields"
     if not possible:
@@ -181,14 +194,14 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
         places, joined = likely[0]
         index = _joined_indexes(places)[0]
         value = joined[index]
-        guess = f"an unquoted comma in {_column_name(entity, header, places[0])} (“{value.strip()}”)"
+        guess = f"an unquoted comma in {_column_name(header, places[0])} (“{value.strip()}”)"
     else:
         index, value = where[0], raw[where[0]]
-        names = [_column_name(entity, header, place) for place in where]
+        names = [_column_name(header, place) for place in where]
         guess = f"an unquoted comma in one of {', '.join(names)}"
     return (
         where[0] + 1,
-        _column_name(entity, header, where[0]) if where[0] < len(COLUMNS[entity]) else "",
+        _column_name(header, where[0]) if where[0] < width and layout[where[0]] is not None else "",
         value.strip(),
         f"{said}{why}: probably {guess}? The row is left out; quote values that hold commas",
     )

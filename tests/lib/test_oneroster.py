@@ -1,5 +1,6 @@
 """Reading and validating OneRoster 1.1 CSV packages (the Grand Bend sample and broken copies)."""
 
+import csv
 import shutil
 import unicodedata
 import zipfile
@@ -164,6 +165,108 @@ def test_a_wrong_header_rejects_the_package(package):
     assert _problems(snapshot) == [
         ("users.csv", 1, 9, "Column 9 of the header must be “givenName”, not “firstName”.", "package")
     ]
+
+
+def _reorder(folder: Path, name: str, order: list[str]) -> None:
+    """Rewrite ``name`` with its columns in ``order`` (names; the others follow in file order)."""
+    path = folder / name
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    header = rows[0]
+    positions = [header.index(column) for column in order]
+    positions += [index for index in range(len(header)) if index not in positions]
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        csv.writer(out, lineterminator="\n").writerows(
+            [[row[i] if i < len(row) else "" for i in positions] for row in rows]
+        )
+
+
+def test_columns_in_another_order_are_read_by_name_with_a_notice(package):
+    _reorder(package, "users.csv", ["familyName", "givenName", "email", "sourcedId"])
+    _reorder(package, "orgs.csv", ["sourcedId", "status", "dateLastModified", "name", "metadata.city", "type"])
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert snapshot.records == read_package(GRAND_BEND).records
+        assert _problems(snapshot) == [
+            (
+                "orgs.csv",
+                1,
+                5,
+                "The columns are not in the OneRoster order (column 5 is “metadata.city”, where the spec has "
+                "“type”); they were read by name. Export them in the spec's order next time.",
+                "notice",
+            ),
+            (
+                "users.csv",
+                1,
+                1,
+                "The columns are not in the OneRoster order (column 1 is “familyName”, where the spec has "
+                "“sourcedId”); they were read by name. Export them in the spec's order next time.",
+                "notice",
+            ),
+        ]
+
+
+def test_a_bad_row_in_a_reordered_file_is_located_at_its_own_column(package):
+    _reorder(package, "users.csv", ["familyName", "givenName", "email", "sourcedId"])
+    _edit(package, "users.csv", "student,Mary Archer", "pupil,Mary Archer")
+    snapshot = read_package(package)
+    assert (
+        "users.csv",
+        2,
+        9,
+        "role must be one of administrator, aide, guardian, parent, proctor, relative, student, teacher.",
+        "row",
+    ) in _problems(snapshot)
+    assert snapshot.dropped_ids["users"] == {"604863"}
+
+
+def test_every_header_problem_of_every_file_is_reported_at_once(package):
+    _edit(package, "users.csv", "sourcedId,status", "sourcedid,status")
+    _edit(package, "users.csv", "givenName,familyName", "firstName,familyName")
+    _edit(package, "users.csv", ",password", ",password,email")
+    _edit(package, "orgs.csv", "name,type,identifier", "name,kind,identifier")
+    _edit(package, "courses.csv", "title,courseCode", "title,notes,courseCode")
+    snapshot = read_package(package)
+    assert snapshot.rejected
+    assert _problems(snapshot) == [
+        ("orgs.csv", 1, 5, "Column 5 of the header must be “type”, not “kind”.", "package"),
+        (
+            "courses.csv",
+            1,
+            6,
+            "Column 6 of the header, “notes”, is not a courses column; extension columns go to the right of the "
+            "standard ones, named metadata.….",
+            "package",
+        ),
+        (
+            "users.csv",
+            1,
+            1,
+            "Column 1 of the header is “sourcedid”; the OneRoster name is “sourcedId” (names are case-sensitive).",
+            "package",
+        ),
+        ("users.csv", 1, 9, "Column 9 of the header must be “givenName”, not “firstName”.", "package"),
+        (
+            "users.csv",
+            1,
+            19,
+            "“email” is in columns 13 and 19 of the header; each column may appear once.",
+            "package",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("separator", "what"), [(";", "semicolons (;)"), ("\t", "tabs")])
+def test_a_file_separated_by_semicolons_or_tabs_is_named_so(package, separator, what):
+    orgs = package / "orgs.csv"
+    orgs.write_text(orgs.read_text(encoding="utf-8").replace(",", separator), encoding="utf-8")
+    [problem] = read_package(package).problems
+    assert (problem.file, problem.line, problem.column, problem.level) == ("orgs.csv", 1, 1, "package")
+    assert problem.message == (
+        f"orgs.csv is separated by {what}, not commas: OneRoster files are comma-separated. Export it again "
+        "with commas between the fields (in Excel: Save As “CSV UTF-8 (Comma delimited)”)."
+    )
 
 
 def test_extension_columns_on_the_right_are_ignored():
@@ -511,6 +614,32 @@ def test_an_unclosed_quote_rejects_the_file_instead_of_swallowing_rows(package):
     assert 'a quote (") is probably not closed' in problem.message
 
 
+def test_a_value_with_a_line_break_written_with_quotes_reads_back(package):
+    _edit(package, "orgs.csv", "Grand Bend High School,school", '"Grand Bend\nHigh School, Main Campus",school')
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert snapshot.problems == []
+        assert snapshot.records["orgs"]["255901001"]["name"] == "Grand Bend\nHigh School, Main Campus"
+
+
+def test_a_quote_left_open_until_a_later_quoted_field_rejects_the_file(package):
+    """The open quote of line 2 closes at the opening quote of line 3's givenName: line 3 would be
+    swallowed into line 2's givenName and its user taken as deleted. Read strictly, the quote that
+    closed it is followed by a letter, not a comma: the file is rejected."""
+    _edit(package, "users.csv", ",Mary,Archer,", ',"Mary,Archer,')
+    _edit(package, "users.csv", ",Kyle,Hughes,", ',"Kyle",Hughes,')
+    snapshot = read_package(package)
+    assert _package_problems(snapshot) == [
+        (
+            "users.csv",
+            2,
+            'A quoted field starting on line 2 runs over 2 lines: a quote (") is probably not closed. The file is '
+            "rejected, so the rows it would swallow are not taken as deletions.",
+        )
+    ]
+    assert _comparable(snapshot) == _comparable(read_package(package, fast=False))
+
+
 def test_a_field_over_the_csv_limit_is_a_located_problem_not_a_crash(package):
     _edit(package, "users.csv", ",Mary,Archer,", ",Mary" + "x" * 140_000 + ",Archer,")
     snapshot = read_package(package)
@@ -530,7 +659,35 @@ def test_a_non_utf8_byte_is_located(package):
     path.write_bytes(path.read_bytes().replace(b",Mary,Archer,", b",M\xe1ry,Archer,", 1))
     [problem] = read_package(package).problems
     assert (problem.line, problem.column, problem.value) == (2, 9, "0xE1")
-    assert problem.message == "The file is not UTF-8: byte 0xE1 on line 2 cannot be read. Save or export it as UTF-8."
+    assert problem.message == (
+        "The file is not UTF-8: byte 0xE1 on line 2 cannot be read; the file looks like Windows-1252 (or "
+        "Latin-1), where it is “á”. Save or export it as UTF-8."
+    )
+    # 0x81 means nothing in Windows-1252: the file is only said not to be UTF-8.
+    path.write_bytes(path.read_bytes().replace(b"\xe1", b"\x81", 1))
+    [problem] = read_package(package).problems
+    assert problem.message == "The file is not UTF-8: byte 0x81 on line 2 cannot be read. Save or export it as UTF-8."
+
+
+@pytest.mark.parametrize(
+    ("encoding", "message"),
+    [
+        ("utf-16", "The file is UTF-16 (it starts with a UTF-16 byte-order mark). Save or export it as UTF-8."),
+        ("utf-16-le", "The file looks like UTF-16 (every other byte is zero). Save or export it as UTF-8."),
+        ("utf-32", "The file is UTF-32 (it starts with a UTF-32 byte-order mark). Save or export it as UTF-8."),
+    ],
+)
+def test_a_utf16_file_is_named_so(package, encoding, message):
+    path = package / "courses.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    [problem] = read_package(package).problems
+    assert (problem.file, problem.line, problem.column, problem.message, problem.level) == (
+        "courses.csv",
+        1,
+        1,
+        message,
+        "package",
+    )
 
 
 def test_manifest_mistakes_are_refused(package):
