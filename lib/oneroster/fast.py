@@ -37,7 +37,7 @@ def _read_fast(
         # Line by line (a CR before the split is the line end): a field with a line break inside
         # would join two lines into one row, so the counts differ and the slow path takes over.
         try:
-            rows = list(csv.reader(lines))
+            rows = list(csv.reader(lines, strict=True))  # strict: "Mary"Ann is no value
             if lines and '"' in lines[-1]:
                 # A quote left open on the last line ends with the file, where the csv module
                 # quietly closes it: strict reading says so (the row-by-row path words it).

@@ -2,13 +2,12 @@
 
 import csv
 import io
-from collections.abc import Sequence
-from functools import cache
+from collections.abc import Iterator, Sequence
 
 from .model import Problem, Snapshot
 from .spec import COLUMNS, NAMES
 from .values import _check_value, _checked, _row_checks
-from .wide import wide_row_doubt
+from .wide import looks_like_a_row, wide_row_doubt
 
 
 def _read_rows(
@@ -33,7 +32,16 @@ def _read_rows(
         return moved[column_no - 1] + 1 if moved is not None and 0 < column_no <= width else column_no
 
     columns, expected = COLUMNS[entity], NAMES[entity]
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # The physical lines of the record being read, as the csv module takes them (to read a record
+    # with quotes again strictly).
+    taken: list[str] = []
+
+    def feed() -> Iterator[str]:
+        for physical in io.StringIO(text, newline=""):
+            taken.append(physical)
+            yield physical
+
+    reader = csv.reader(feed())
     next(reader)  # the header line, read already (_parse_file): it ends on line 1
     rows: list[Sequence[str]] = []
     lines: list[int] = []
@@ -41,10 +49,10 @@ def _read_rows(
     seen: dict[str, int] = {}
     read = dropped = 0
     last: tuple[int, list[str]] | None = None  # (line, fields) of the last record read
-    # The file's lines as the csv module counts them, split once, only if a value holds a line break.
-    file_lines = cache(lambda: io.StringIO(text, newline="").readlines())
+    previous: tuple[int, int, int, str] | None = None  # see ``before`` below
     blank_lines: list[int] = []  # lines holding only commas (and spaces)
     while True:
+        taken.clear()
         try:
             raw = next(reader)
         except StopIteration:
@@ -56,12 +64,14 @@ def _read_rows(
             break
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
+            if previous is not None:  # an empty line keeps the record above "just above"
+                previous = (previous[0], previous[1] + 1, previous[2], previous[3])
             continue
         if not any(value.strip() for value in raw):
             # Only separators (Excel leaves ",,,,,," rows below the data): a blank line, not a row.
             blank_lines.append(start)
             continue
-        if any("\n" in value for value in raw) and _swallows_rows(raw, len(columns), file_lines(), start, line):
+        if any("\n" in value for value in raw) and _swallows_rows(entity, header, raw, taken):
             # A quote not closed: the field ran over the lines after it, or (on the last line) to
             # the end of the file.
             column_no = next(index for index, value in enumerate(raw) if "\n" in value) + 1
@@ -81,6 +91,59 @@ def _read_rows(
             break
         read += 1
         last = (start, raw)
+        quote = _misplaced_quote(taken) if any('"' in physical for physical in taken) else None
+        if quote is not None:
+            # Read strictly, the row is not CSV (``"Mary"Ann``: a quoted value goes on after its
+            # closing quote): the csv module would quietly join the pieces. The row is left out.
+            dropped += 1
+            if raw[0].strip():
+                snapshot.dropped_ids.setdefault(entity, set()).add(raw[0].strip())
+            field = header[quote - 1] if quote <= width else ""
+            problems.append(
+                Problem(
+                    name,
+                    start,
+                    quote,
+                    field,
+                    raw[quote - 1].strip() if quote <= len(raw) else "",
+                    f'A quoted value in {field or f"column {quote}"} goes on after its closing quote ("); a '
+                    "quoted value ends with its quote, then a comma or the line's end. The row is left out; "
+                    'write a quote inside a quoted value as two ("").',
+                    "row",
+                )
+            )
+            previous = None
+            continue
+        # The record before, when it ends just above (empty lines aside): (its line, the line
+        # after it, its fields, its sourcedId if kept).
+        before, previous = previous, (start, start + 1, len(raw), "") if line == start else None
+        if len(raw) < len(columns) and before is not None and before[1] == start:
+            # A line too short right below another: a line break inside a value that is not quoted
+            # (the first line holds the start of the value, this one the rest) or a row cut short.
+            # Both are left out; a kept line above is taken back (it may have lost the end of its
+            # last value).
+            if before[2] + len(raw) - 1 == width:
+                said = (
+                    f"Lines {before[0]} and {start} hold {before[2]} and {len(raw)} fields, which make one row of "
+                    f"{width} put together: probably a line break inside a value that is not quoted."
+                )
+            else:
+                said = (
+                    f"Line {start} holds {len(raw)} fields, fewer than a {entity} row's {len(columns)}, right below "
+                    f"line {before[0]}: probably a line break inside a value that is not quoted, or a row cut short."
+                )
+            said += " Both lines are left out; quote values that hold line breaks."
+            if before[3]:
+                rows.pop()
+                lines.pop()
+                del seen[before[3]]
+                dropped += 1
+                snapshot.dropped_ids.setdefault(entity, set()).add(before[3])
+                problems.append(Problem(name, before[0], 0, "", "", said, "row"))
+            dropped += 1
+            problems.append(Problem(name, start, 0, "", "", said, "row"))
+            previous = None
+            continue
         # Problems about the row's width, numbered as the file's columns; ``alone`` when they
         # explain the row (its fields are not where the header says: checking them adds noise).
         errors: list[tuple[int, str, str, str]] = []
@@ -152,6 +215,8 @@ def _read_rows(
         seen[sourced_id] = start
         rows.append(tuple(values[c] for c in expected))
         lines.append(start)
+        if previous is not None:
+            previous = (*previous[:3], sourced_id)
     broken = any(p.file == name and p.level == "package" for p in problems)
     if last and not broken and text.count('"') % 2 and _open_at_end(text, last[0]):
         # The file ends inside a quoted field on its last line (no line end after it, so no line
@@ -188,21 +253,63 @@ def _read_rows(
     return rows, lines
 
 
-def _swallows_rows(raw: Sequence[str], columns: int, file_lines: list[str], start: int, end: int) -> bool:
-    """Whether the record on lines ``start`` to ``end`` (1-based; its fields ``raw``, some holding a
-    line break) is a quote left open that swallowed the lines after it, rather than a value with a
-    line break written with correct quoting (RFC 4180 §2.6). It is when the record is not
-    well-formed CSV (strictly read, a closing quote is followed by a comma or a line end: the
-    quote that closed it opened a later field), when it ends the file inside a quoted field, or
-    when a line inside a value holds a whole row's commas (``columns - 1``). ``file_lines``: the
-    file's lines, as the csv module counts them."""
-    if any(line.count(",") >= columns - 1 for value in raw for line in value.split("\n")[1:]):
-        return True
+def _swallows_rows(entity: str, header: Sequence[str], raw: Sequence[str], taken: Sequence[str]) -> bool:
+    """Whether a record (its fields ``raw``, some holding a line break; ``taken`` its physical
+    lines) is a quote left open that swallowed the lines after it, rather than a value with a line
+    break written with correct quoting (RFC 4180 §2.6). It is when the record is not well-formed
+    CSV (strictly read, a closing quote is followed by a comma or a line end: the quote that
+    closed it opened a later field), when it ends the file inside a quoted field, or when a line
+    inside a value reads as a whole row of the file (``wide.looks_like_a_row``)."""
+    for value in raw:
+        for inside in value.split("\n")[1:]:
+            if inside.count(",") < len(header) - 1:
+                continue
+            try:
+                fields = next(csv.reader([inside]), [])
+            except csv.Error:
+                return True  # a line no CSV reader takes is no value of a roster either
+            if looks_like_a_row(entity, header, fields):
+                return True
     try:
-        list(csv.reader(file_lines[start - 1 : end], strict=True))
+        list(csv.reader(taken, strict=True))
     except csv.Error:
         return True
     return False
+
+
+def _misplaced_quote(taken: Sequence[str]) -> int | None:
+    """The column number (from 1) of the first quoted value of a record (its physical lines
+    ``taken``) that goes on after its closing quote, which strict CSV refuses (``"Mary"Ann``), or
+    ``None`` when the record reads strictly (a quote left open at the end of the file is left to
+    the caller)."""
+    try:
+        list(csv.reader(taken, strict=True))
+    except csv.Error as error:
+        if "unexpected end of data" in str(error):
+            return None
+    else:
+        return None
+    text, column, at, quoted = "".join(taken), 1, 0, False
+    start = True  # at the start of a field
+    while at < len(text):
+        char = text[at]
+        if quoted:
+            if char == '"' and text[at + 1 : at + 2] == '"':
+                at += 1
+            elif char == '"':
+                quoted = False
+                if text[at + 1 : at + 2] not in (",", "\r", "\n", ""):
+                    return column
+        elif char == '"' and start:
+            quoted = True
+        elif char == ",":
+            column += 1
+            start = True
+            at += 1
+            continue
+        start = False
+        at += 1
+    return column
 
 
 def _open_at_end(text: str, line: int) -> bool:

@@ -99,6 +99,34 @@ def _score(layout: _Layout, values: Sequence[str]) -> tuple[int, tuple[int, str,
     return points, None
 
 
+def looks_like_a_row(entity: str, header: Sequence[str], fields: Sequence[str]) -> bool:
+    """Whether ``fields`` (one line of text split as CSV) could be a row of the file: at least as
+    many fields as ``header``, a ``sourcedId``, and every typed and shaped value possible where
+    it stands (see ``_score``). Tells a quote left open, which swallowed whole rows into a value,
+    from a value with a line break."""
+    if len(fields) < len(header) or not fields[0].strip():
+        return False
+    return _score(_layout(entity, header), fields)[1] is None
+
+
+# Columns whose value a roster never keeps (the portal drops a user's password).
+_NOT_KEPT = {"password"}
+
+
+def _kept(layout: _Layout, values: Sequence[str]) -> tuple[str | tuple[str, ...], ...]:
+    """What a reading of a row puts in the roster: the standard columns' values but the ones never
+    kept, a list (of references) as its sorted items."""
+    kept: list[str | tuple[str, ...]] = []
+    for index, spec in enumerate(layout):
+        if spec is None or spec[0] in _NOT_KEPT:
+            continue
+        value = values[index].strip()
+        kept.append(
+            tuple(sorted(filter(None, map(str.strip, value.split(","))))) if spec[2].startswith("refs:") else value
+        )
+    return tuple(kept)
+
+
 def _mergeable(layout: _Layout, index: int) -> bool:
     """Whether the value in column ``index`` (0-based) may hold a comma: text, a list, or an
     extension column."""
@@ -128,6 +156,7 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
             "commas inside values, so the row is left out; export it without the extra commas",
         )
     points, wrong = _score(layout, raw[:width])
+    kept = _kept(layout, raw)
     # A comma can sit inside a value only between two fields: each shift joins ``extra + 1``
     # neighbouring fields of a value that may hold a comma, at up to ``extra`` places.
     shifts = []
@@ -149,9 +178,8 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
     for places, joined in shifts:
         if not all(_mergeable(layout, joined_index) for joined_index in _joined_indexes(places)):
             continue
-        # A comma between two empty fields would have been a value of only commas: not a value.
-        if any(not joined[index].replace(",", "").strip() for index in _joined_indexes(places)):
-            continue
+        if _kept(layout, joined) == kept:
+            continue  # the same roster either way (a password, an extension, an empty list)
         shift_points, shift_wrong = _score(layout, joined[:width])
         if shift_wrong is None:
             # What makes a shift likelier: ", " (a space after the comma), and a comma between two
@@ -187,7 +215,7 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
             f"{said}{why}: the fields do not line up with the header, probably because of an "
             "unquoted comma. The row is left out; quote values that hold commas",
         )
-    best = max(evidence for evidence, _, _, _ in possible), max(points for _, points, _, _ in possible)
+    best = max((evidence, points) for evidence, points, _, _ in possible)
     likely = [(places, joined) for evidence, points, places, joined in possible if (evidence, points) == best]
     where = sorted({place for places, _ in likely for place in places})
     if len(likely) == 1:

@@ -559,6 +559,11 @@ def _comparable(snapshot):
         ("users.csv", ",Mary,Archer,", ",Mary,Ortega, Jr.,"),
         ("users.csv", ",Mary,Archer,", ",Mary,Archer,Jr,,12345,"),
         ("courses.csv", ",Algebra I,02052", ",Algebra I,Geometry,"),
+        ("users.csv", ",Mary,Archer,", ',"Mary"Ann,Archer,'),
+        ("users.csv", ",Mary,Archer,", ',""0,Archer,'),
+        ("orgs.csv", "Grand Bend High School,school", '"Grand Bend\nHigh School, Main Campus",school'),
+        ("users.csv", ",Mary,Archer,", ",Mary\nAnn,Archer,"),
+        ("classes.csv", "(9th grade),01001,1", "(9th grade),01001,1\n2"),
         ("users.csv", "604863,,,true,", "604863,active,2026-07-30T02:00:00Z,true,"),
         ("users.csv", "604863,,,true,", "604863,,2026-13-30,true,"),
         ("users.csv", "604863,,,true,", "604863,,,true, 255901001 ,student,x,"),
@@ -620,6 +625,64 @@ def test_a_value_with_a_line_break_written_with_quotes_reads_back(package):
         snapshot = read_package(package, fast=fast)
         assert snapshot.problems == []
         assert snapshot.records["orgs"]["255901001"]["name"] == "Grand Bend\nHigh School, Main Campus"
+
+
+def test_a_quoted_value_that_goes_on_after_its_quote_drops_the_row(package):
+    """``"Mary"Ann`` is not CSV: the csv module would read it as ``MaryAnn``; the row is left out."""
+    _edit(package, "users.csv", ",Mary,Archer,", ',"Mary"Ann,Archer,')
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        [problem] = [p for p in snapshot.problems if p.file == "users.csv"]
+        assert (problem.line, problem.column, problem.field, problem.value, problem.message, problem.level) == (
+            2,
+            9,
+            "givenName",
+            "MaryAnn",
+            'A quoted value in givenName goes on after its closing quote ("); a quoted value ends with its quote, '
+            'then a comma or the line\'s end. The row is left out; write a quote inside a quoted value as two ("").',
+            "row",
+        )
+        assert snapshot.dropped_ids["users"] == {"604863"}
+
+
+def _pair(first: int, second: int, width: int = 18) -> str:
+    return (
+        f"Lines 2 and 3 hold {first} and {second} fields, which make one row of {width} put together: probably a "
+        "line break inside a value that is not quoted. Both lines are left out; quote values that hold line breaks."
+    )
+
+
+def test_an_unquoted_line_break_in_the_last_value_takes_the_row_back(package):
+    """Line 2 looks whole (its periods end early) and line 3 holds the rest: both are left out."""
+    _edit(
+        package,
+        "classes.csv",
+        "English/Language Arts I (9th grade),01001,1",
+        "English/Language Arts I (9th grade),01001,1\n2",
+    )
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert [(p.line, p.column, p.message, p.level) for p in snapshot.problems if p.file == "classes.csv"] == [
+            (2, 0, _pair(14, 1, 14), "row"),
+            (3, 0, _pair(14, 1, 14), "row"),
+        ]
+        assert (snapshot.rows_read["classes"], snapshot.rows_dropped["classes"]) == (3, 2)
+        assert snapshot.dropped_ids["classes"] == {"25590100101Trad120ENG112011"}
+        assert "25590100101Trad120ENG112011" not in snapshot.records["classes"]
+
+
+def test_an_unquoted_line_break_inside_the_row_leaves_both_halves_out(package):
+    _edit(package, "users.csv", ",Mary,Archer,", ",Mary\nAnn,Archer,")
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        found = [(p.line, p.message) for p in snapshot.problems if p.file == "users.csv"]
+        assert found[0] == (
+            2,
+            "The row has 9 fields but a users row has 18: fields are missing (the row may be cut short).",
+        )
+        assert found[-1] == (3, _pair(9, 10))
+        assert snapshot.rows_dropped["users"] == 2
+        assert snapshot.dropped_ids["users"] == {"604863"}
 
 
 def test_a_quote_left_open_until_a_later_quoted_field_rejects_the_file(package):
