@@ -198,11 +198,15 @@ def _decide(result: IngestResult, partner: Partner, snapshot, roster):
     decision = review_api.decide(partner=partner, counts=result.counts, first_sync=first_sync)
     result.hold_reasons = decision.hold_reasons
     result.outcome = SyncRun.Outcome.HELD if decision.held else SyncRun.Outcome.APPLIED
-    result.reason = (
-        "; ".join(result.hold_reasons)
-        if result.hold_reasons
-        else ("First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied.")
-    )
+    if result.hold_reasons:
+        # A first sync is held only by the file rules (the change rules skip it): say so, so the
+        # run reads as a file to fix rather than a big change.
+        said = "; ".join(result.hold_reasons)
+        result.reason = f"First sync of this partner, held for its files: {said}" if first_sync else said
+    else:
+        result.reason = (
+            "First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied."
+        )
     return diffs, decision
 
 

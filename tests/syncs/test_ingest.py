@@ -388,3 +388,48 @@ def test_a_zip_with_a_file_name_in_the_wrong_case_applies_and_the_run_page_shows
     page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
     assert "academicsessions.csv was read as academicSessions.csv" in page
     assert "notice: read as given" in page
+
+
+def test_a_first_sync_whose_users_are_all_rejected_is_held_not_applied(partner, copy, client):
+    from tests.factories import MembershipFactory
+
+    folder = copy()
+    users = folder / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace(",,,true,", ",,,yes,"), encoding="utf-8")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "held"
+    assert {e: (c["rows_read"], c["rows_dropped"], c["created"]) for e, c in result.counts.items()} == {
+        "orgs": (2, 0, 2),
+        "academicSessions": (3, 0, 3),
+        "courses": (2, 0, 2),
+        "classes": (2, 0, 2),
+        "users": (10, 10, 0),
+        "enrollments": (24, 24, 0),
+        "demographics": (8, 8, 0),
+    }
+    assert result.hold_reasons == [
+        "users: 10 of 10 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)",
+        "enrollments: 24 of 24 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)",
+        "demographics: 8 of 8 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)",
+    ]
+    assert result.reason == "First sync of this partner, held for its files: " + "; ".join(result.hold_reasons)
+    assert result.problems[0] == {
+        "file": "users.csv",
+        "line": 2,
+        "column": 4,
+        "field": "enabledUser",
+        "value": "yes",
+        "message": "enabledUser must be true or false.",
+        "level": "row",
+    }
+    assert RosterRecord.objects.filter(partner=partner).count() == 0
+    held = CircuitBreak.objects.get(partner=partner)
+    assert (held.reasons, held.cause) == (result.hold_reasons, "file_quality")
+    assert (
+        held.cause_evidence
+        == "File quality: many rows rejected: users.csv: 10 of 10 rows failed validation; see the run's problems."
+    )
+    client.force_login(MembershipFactory(partner=partner).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
+    assert "First sync of this partner, held for its files: users: 10 of 10 rows rejected" in page
+    assert "Held for review because:" in page
