@@ -3,7 +3,9 @@
 Keyed on ``sourcedId`` per entity (DESIGN.md "Nightly sync pipeline", step 3): ``bulk`` — a record
 missing from the file is deleted; ``delta`` — ``status=tobedeleted`` deletes and other rows create
 or update; ``absent`` — the entity is left untouched. Values are compared after NFC normalisation
-(done by the reader), so a re-encoded but equal file gives zero changes. ``status`` and
+(done by the reader), so a re-encoded but equal file gives zero changes, and the list columns
+(``LIST_COLUMNS``: ``orgSourcedIds``, ``grades`` …) as lists, their order and spacing ignored
+(``canonical_list``); what a record stores keeps the file's value. ``status`` and
 ``dateLastModified`` are bookkeeping and do not count as changes.
 """
 
@@ -65,18 +67,70 @@ def _compared(entity: str) -> Callable[[Sequence[str]], Sequence[str]]:
     return itemgetter(slice(_COMPARED_FROM, -1 if entity == "users" else None))
 
 
+# The columns OneRoster 1.1 types as lists (CSV binding §3: several values in one field, separated
+# by commas, e.g. a class's ``termSourcedIds`` or a user's ``grades``): compared as lists, so an
+# SIS that exports them in another order or spacing each night changes nothing.
+LIST_COLUMNS = frozenset(
+    {"orgSourcedIds", "termSourcedIds", "agentSourcedIds", "grades", "subjects", "subjectCodes", "periods"}
+)
+
+
+def canonical_list(value: str) -> str:
+    """A list value as it is compared: its items split on commas, stripped, empty ones left out,
+    sorted, joined by commas (``"b, a,"`` → ``"a,b"``; duplicates are kept). Only values with a
+    comma are rewritten: the reader strips every value, so one without a comma is its own form.
+    What a record stores keeps the file's value."""
+    return ",".join(sorted(filter(None, map(str.strip, value.split(",")))))
+
+
+def _list_positions(entity: str) -> tuple[tuple[int, int], ...]:
+    """``(index in a row, index in its compared slice)`` of each list column of ``entity``."""
+    start, names = _COMPARED_FROM, _compared(entity)(NAMES[entity])
+    return tuple((start + i, i) for i, name in enumerate(names) if name in LIST_COLUMNS)
+
+
+_LISTS_AT = {entity: _list_positions(entity) for entity in ENTITIES}
+
+
+def _list_fixes(entity: str, rows: list[Sequence[str]]) -> dict[int, list[str]]:
+    """``{row index: its compared values with the list columns in canonical_list form}`` of the rows
+    holding a list value not in that form already. C-level maps over each list column; Python
+    only per distinct value with a comma and per row to rewrite."""
+    fixes: dict[int, list[str]] = {}
+    compared = _compared(entity)
+    for at, position in _LISTS_AT[entity]:
+        values = list(map(itemgetter(at), rows))
+        with_commas = set(compress(values, map(operator.contains, values, repeat(","))))
+        canonical = {value: form for value in with_commas if (form := canonical_list(value)) != value}
+        if not canonical:
+            continue
+        for index in compress(range(len(values)), map(canonical.__contains__, values)):
+            if index not in fixes:
+                fixes[index] = list(compared(rows[index]))
+            fixes[index][position] = canonical[values[index]]
+    return fixes
+
+
 def row_digest(entity: str, row: Sequence[str]) -> str:
     """A 64-bit change detector (16 hex digits) of a row's compared values (see ``_compared``), in
-    ``NAMES`` order, joined by U+001F and UTF-8 encoded: CRC-32 then Adler-32 of those bytes. Not a
-    security measure: it only tells whether a record changed, and two different checksums make a
-    missed change vanishingly rare."""
+    ``NAMES`` order, list columns in ``canonical_list`` form, joined by U+001F and UTF-8 encoded:
+    CRC-32 then Adler-32 of those bytes. Not a security measure: it only tells whether a record
+    changed, and two different checksums make a missed change vanishingly rare."""
     return next(row_digests(entity, (row,)))
 
 
 def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
     """``row_digest`` of each of ``rows``, as C-level maps: a night of a million rows runs no Python
-    code per row. The one implementation of the digest."""
-    encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+    code per row. The one implementation of the digest. Of an entity with list columns (courses,
+    classes, users) only the rows holding a list value out of canonical form are joined again,
+    in Python (see ``_list_fixes``)."""
+    if not _LISTS_AT[entity]:
+        encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+    else:
+        rows = rows if isinstance(rows, list) else list(rows)
+        encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+        for index, values in _list_fixes(entity, rows).items():
+            encoded[index] = "\x1f".join(values).encode()
     return map(_hex64, map(zlib.crc32, encoded), map(zlib.adler32, encoded))
 
 

@@ -433,3 +433,63 @@ def test_a_first_sync_whose_users_are_all_rejected_is_held_not_applied(partner, 
     page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
     assert "First sync of this partner, held for its files: users: 10 of 10 rows rejected" in page
     assert "Held for review because:" in page
+
+
+def test_list_values_in_another_order_or_spacing_are_no_update_and_the_stored_value_stays(partner, copy):
+    first = copy("first")
+    _edit(first, "users.csv", "604863,,,true,255901001,", '604863,,,true,"255901,255901001",')
+    sync_ingest(partner=partner, path=first)
+    folder = copy()
+    fall, spring = "255901001_2021_2020-2021_Fall", "255901001_2021_2020-2021_Spring"
+    classes = folder / "classes.csv"
+    classes.write_text(classes.read_text().replace(f'"{fall},{spring}"', f'"{spring}, {fall}"'))
+    _edit(folder, "users.csv", "604863,,,true,255901001,", '604863,,,true,"255901001 , 255901",')
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert {e: c["updated"] for e, c in result.counts.items()} == dict.fromkeys(result.counts, 0)
+    stored = RosterRecord.objects.get(partner=partner, entity="classes", sourced_id="25590100101Trad120ENG112011")
+    assert stored.data["termSourcedIds"] == f"{fall},{spring}"
+    mary = RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863")
+    assert mary.data["orgSourcedIds"] == "255901,255901001"
+    # A real change elsewhere in the row is an update, and the row is stored as the file gives it.
+    _edit(folder, "classes.csv", "ENG-1,09,ENG-1,English I", "ENG-1,09,ENG-1,English One")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.counts["classes"]["updated"] == 1
+    stored.refresh_from_db()
+    assert (stored.data["classCode"], stored.data["termSourcedIds"]) == ("English One", f"{spring}, {fall}")
+
+
+def test_the_digest_migration_recomputes_only_records_with_list_values_out_of_form(partner):
+    import importlib
+    import zlib
+
+    from django.apps import apps
+
+    from lib.roster_diff import record_digest
+
+    migration = importlib.import_module("syncs.migrations.0012_roster_digest_lists")
+
+    def old_digest(entity, data):  # the digest before lists were compared as lists (0009)
+        columns = [c for c in migration.COMPARED[entity] if c != "password"]
+        encoded = "\x1f".join(data.get(c, "") for c in columns).encode()
+        return f"{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}"
+
+    def record(entity, sourced_id, **data):
+        data = {"sourcedId": sourced_id, **data}
+        return RosterRecord.objects.create(
+            partner=partner, entity=entity, sourced_id=sourced_id, data=data, digest=old_digest(entity, data)
+        )
+
+    reversed_terms = record("classes", "c1", title="A", termSourcedIds="spring,fall", grades="09")
+    in_form = record("classes", "c2", title="B", termSourcedIds="fall,spring", grades="09")
+    spaced = record("users", "u1", orgSourcedIds="s1, s2", grades="09", givenName="Mary")
+    plain = record("users", "u2", orgSourcedIds="s1", grades="09", givenName="Kyle")
+    enrollment = record("enrollments", "e1", classSourcedId="c1", userSourcedId="u1", role="student")
+    before = {r.pk: r.digest for r in RosterRecord.objects.all()}
+    migration.recompute(apps, None)
+    after = {r.pk: r.digest for r in RosterRecord.objects.all()}
+    assert [pk for pk in before if before[pk] != after[pk]] == [reversed_terms.pk, spaced.pk]
+    assert all(r.digest == record_digest(r.entity, r.data) for r in RosterRecord.objects.all())
+    assert {in_form.pk, plain.pk, enrollment.pk} <= {pk for pk in before if before[pk] == after[pk]}
+    migration.recompute(apps, None)  # twice changes nothing more
+    assert {r.pk: r.digest for r in RosterRecord.objects.all()} == after
