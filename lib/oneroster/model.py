@@ -13,8 +13,9 @@ from .spec import NAMES
 class Problem:
     """One validation finding. ``line`` and ``column`` are 1-based (line 1 is the header; 0 when the
     problem is about the whole file); ``level`` is ``package`` (the package is rejected), ``row``
-    (that row is dropped) or ``notice`` (read as given, nothing dropped: worth fixing in the next
-    export)."""
+    (that row is dropped), ``warning`` (the row is kept with the value as given, though it does
+    not hold together: an optional reference that does not resolve) or ``notice`` (read as given,
+    nothing dropped: worth fixing in the next export)."""
 
     file: str
     line: int
@@ -49,6 +50,10 @@ class Snapshot:
     # sourcedIds of rows left out by validation: a bulk file does not delete them (a bad row is not a
     # deletion; the applied record stays as it was).
     dropped_ids: dict[str, set[str]] = field(default_factory=dict)
+
+    # Kept rows marked status=tobedeleted, ``{entity: {sourcedId: line}}``: records this package
+    # deletes, which no reference resolves to (see ``references``).
+    deletions: dict[str, dict[str, int]] = field(default_factory=dict)
 
     # sourcedIds of the kept rows per entity, filled as they are known (see ``ids``).
     id_sets: dict[str, set[str]] = field(default_factory=dict, repr=False)

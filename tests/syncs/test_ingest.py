@@ -14,7 +14,7 @@ from syncs.ingest import sync_ingest
 from syncs.models import RosterRecord, SyncRun, SyncState
 from tests.concurrency import run_at_once
 from tests.factories import PartnerFactory
-from tests.fixtures import GRAND_BEND
+from tests.fixtures import GRAND_BEND, GRAND_BEND_COUNTS
 from tests.lib.test_oneroster import _edit
 
 
@@ -49,15 +49,7 @@ def _active_counts(partner):
 def test_the_grand_bend_sample_applies(partner):
     result = sync_ingest(partner=partner, path=GRAND_BEND)
     assert (result.outcome, result.reason) == ("applied", "First sync of this partner: applied.")
-    assert _active_counts(partner) == {
-        "orgs": 2,
-        "academicSessions": 3,
-        "courses": 2,
-        "classes": 2,
-        "users": 10,
-        "enrollments": 24,
-        "demographics": 8,
-    }
+    assert _active_counts(partner) == GRAND_BEND_COUNTS
     run = SyncRun.objects.get()
     assert (run.outcome, run.checksum, run.package.name.endswith(".zip")) == ("applied", result.checksum, True)
 
@@ -493,3 +485,43 @@ def test_the_digest_migration_recomputes_only_records_with_list_values_out_of_fo
     assert {in_form.pk, plain.pk, enrollment.pk} <= {pk for pk in before if before[pk] == after[pk]}
     migration.recompute(apps, None)  # twice changes nothing more
     assert {r.pk: r.digest for r in RosterRecord.objects.all()} == after
+
+
+def test_an_org_whose_optional_parent_is_outside_the_package_applies_with_its_users_and_a_warning(
+    partner, copy, client
+):
+    from tests.factories import MembershipFactory
+
+    folder = copy()
+    _edit(folder, "orgs.csv", "school,,255901,", "school,,OUTSIDE,")
+    out = StringIO()
+    call_command("ingest_snapshot", "grand-bend", str(folder), "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert printed["outcome"] == "applied"
+    assert {e: (c["created"], c["rows_dropped"]) for e, c in printed["counts"].items()} == {
+        "orgs": (2, 0),
+        "academicSessions": (3, 0),
+        "courses": (2, 0),
+        "classes": (2, 0),
+        "users": (10, 0),
+        "enrollments": (24, 0),
+        "demographics": (8, 0),
+    }
+    assert printed["validation_errors"] == [
+        {
+            "file": "orgs.csv",
+            "line": 3,
+            "column": 7,
+            "field": "parentSourcedId",
+            "value": "OUTSIDE",
+            "message": "parentSourcedId OUTSIDE does not match any orgs record; the row is kept and the reference "
+            "left as given.",
+            "level": "warning",
+        }
+    ]
+    school = RosterRecord.objects.get(partner=partner, entity="orgs", sourced_id="255901001")
+    assert school.data["parentSourcedId"] == "OUTSIDE"
+    client.force_login(MembershipFactory(partner=partner).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{printed['run']}/").content.decode()
+    assert "<td>parentSourcedId OUTSIDE does not match any orgs record; the row is kept" in page
+    assert "warning: row kept, value left as given" in page
