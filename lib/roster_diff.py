@@ -6,12 +6,14 @@ or update; ``absent`` — the entity is left untouched. Values are compared afte
 (done by the reader), so a re-encoded but equal file gives zero changes, and the list columns
 (``LIST_COLUMNS``: ``orgSourcedIds``, ``grades`` …) as lists, their order and spacing ignored
 (``canonical_list``); what a record stores keeps the file's value. ``status`` and
-``dateLastModified`` are bookkeeping and do not count as changes.
+``dateLastModified`` are bookkeeping and do not count as changes. Deleting a class or a user
+deletes its enrollments, and a user's demographics, counted as deletions of their type (see
+``diff_snapshot``), so the circuit-break policy sees them.
 """
 
 import operator
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
@@ -148,9 +150,25 @@ def record_data(entity: str, row: Sequence[str]) -> dict[str, str]:
     return data
 
 
-def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dict[str, EntityDiff]:
+# Given the sourcedIds of the classes and of the users a package deletes, the sourcedIds of the
+# applied, active enrollments whose stored classSourcedId or userSourcedId is one of them.
+EnrollmentsOf = Callable[[Collection[str], Collection[str]], Iterable[str]]
+
+
+def diff_snapshot(
+    snapshot: Snapshot, applied: dict[str, dict[str, str]], *, enrollments_of: EnrollmentsOf | None = None
+) -> dict[str, EntityDiff]:
     """``{entity: EntityDiff}`` of ``snapshot`` against ``applied`` (``{entity: {sourcedId: digest}}``
-    of the active records, see ``row_digest``)."""
+    of the active records, see ``row_digest``).
+
+    The deletion of a user or a class takes along what hangs on it (DESIGN.md "Nightly sync
+    pipeline", step 3): the applied enrollments of a deleted class or user (``enrollments_of``
+    finds them in the applied roster; it is called only when the package deletes a class or a
+    user) and a deleted user's demographics (the same ``sourcedId``: the reader refuses a
+    demographics row without its user, and the roster keeps that rule) are deleted too, counted
+    as deletions of their type, whatever their own file's mode, unless the package keeps them as
+    active rows (an enrollment moved to another class). ``enrollments_of=None`` looks nothing up
+    in the roster (the enrollments of the package's own files still go as the modes say)."""
     result = {}
     for entity in ENTITIES:
         mode = snapshot.modes.get(entity, "absent")
@@ -159,6 +177,7 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
         result[entity] = d
         if mode == "absent":
             d.unchanged = len(current)
+            _cascade(entity, d, current, set(), result, enrollments_of)
             continue
         rows = snapshot.rows.get(entity, [])
         marked = set()
@@ -187,4 +206,31 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
         else:
             d.deleted = sorted(marked & current.keys())
             d.unchanged += len(left - marked)
+        _cascade(entity, d, current, ids, result, enrollments_of)
     return result
+
+
+def _cascade(
+    entity: str,
+    d: EntityDiff,
+    current: Mapping[str, str],
+    active: set[str],
+    result: Mapping[str, EntityDiff],
+    enrollments_of: EnrollmentsOf | None,
+) -> None:
+    """Add to ``d`` (the diff of ``entity`` so far; ``active``: the sourcedIds the package keeps
+    active) the deletions that follow from deleted classes and users (see ``diff_snapshot``).
+    Classes and users come before enrollments and demographics in ``ENTITIES``."""
+    if entity == "enrollments":
+        classes, users = result["classes"].deleted, result["users"].deleted
+        if not (current and enrollments_of and (classes or users)):
+            return
+        hanging = set(enrollments_of(classes, users))
+    elif entity == "demographics":
+        hanging = set(result["users"].deleted)
+    else:
+        return
+    more = (hanging & current.keys()) - active - set(d.deleted)
+    if more:
+        d.deleted = sorted(more.union(d.deleted))
+        d.unchanged -= len(more)

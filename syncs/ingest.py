@@ -10,6 +10,7 @@ import gc
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from django.core.files.base import ContentFile
@@ -27,6 +28,7 @@ from .models import SyncRun
 from .roster import (
     applied_roster,
     apply_diff,
+    enrollments_referencing,
     package_bytes,
     package_limits,
     roster_lock,
@@ -185,7 +187,7 @@ def _decide(result: IngestResult, partner: Partner, snapshot, roster):
     """Diff ``snapshot`` against ``roster`` and decide at the decide step (``circuit_breaks.api``):
     fills in ``result``'s counts, hold reasons, outcome (``held`` or ``applied``) and reason.
     Writes nothing. Returns ``(diffs, decision)``."""
-    diffs = diff_snapshot(snapshot, roster)
+    diffs = diff_snapshot(snapshot, roster, enrollments_of=partial(enrollments_referencing, partner))
     result.counts = {
         entity: {
             **d.counts(),

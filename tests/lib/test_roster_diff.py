@@ -44,3 +44,44 @@ def test_list_order_and_spacing_do_not_change_a_digest_and_other_values_do():
     assert row_digest("classes", _class(title="ENG-2")) != digest
     # Not a list: order counts in a title.
     assert row_digest("classes", _class(title="b,a")) != row_digest("classes", _class(title="a,b"))
+
+
+def _applied(snapshot):
+    from lib.roster_diff import row_digests
+
+    return {
+        entity: dict(zip([row[0] for row in rows], row_digests(entity, rows), strict=True))
+        for entity, rows in snapshot.rows.items()
+    }
+
+
+def test_the_roster_is_asked_for_enrollments_only_when_a_class_or_a_user_is_deleted(tmp_path):
+    import shutil
+
+    from lib.oneroster import read_package
+    from lib.roster_diff import diff_snapshot
+    from tests.fixtures import GRAND_BEND
+    from tests.lib.test_oneroster import _edit
+
+    applied = _applied(read_package(GRAND_BEND))
+    asked = []
+
+    def enrollments_of(classes, users):
+        asked.append((list(classes), list(users)))
+        return ["6F4283DC-F831-4437-A9A3-E030C7AF0493", "not-applied"]
+
+    diffs = diff_snapshot(read_package(GRAND_BEND), applied, enrollments_of=enrollments_of)
+    assert (asked, sum(d.counts()["deleted"] for d in diffs.values())) == ([], 0)
+    folder = tmp_path / "gb"
+    shutil.copytree(GRAND_BEND, folder, ignore=shutil.ignore_patterns("*.md"))
+    _edit(folder, "users.csv", "604863,,,", "604863,tobedeleted,,")
+    diffs = diff_snapshot(read_package(folder, existing=applied), applied, enrollments_of=enrollments_of)
+    assert asked == [([], ["604863"])]
+    # The one applied enrollment the roster names goes (the package's rows of the user's 4
+    # enrollments were dropped and kept back: the roster lookup decides), and demographics follow.
+    assert {e: d.deleted for e, d in diffs.items() if d.deleted} == {
+        "users": ["604863"],
+        "enrollments": ["6F4283DC-F831-4437-A9A3-E030C7AF0493"],
+        "demographics": ["604863"],
+    }
+    assert (diffs["enrollments"].unchanged, diffs["demographics"].unchanged) == (23, 7)

@@ -525,3 +525,129 @@ def test_an_org_whose_optional_parent_is_outside_the_package_applies_with_its_us
     page = client.get(f"/p/grand-bend/sync/runs/{printed['run']}/").content.decode()
     assert "<td>parentSourcedId OUTSIDE does not match any orgs record; the row is kept" in page
     assert "warning: row kept, value left as given" in page
+
+
+ALGEBRA = "25590100102Trad220ALG112011"
+MARY = "604863"
+
+
+def _mark_deleted(folder, name, old):
+    """Mark the row of ``name`` starting ``old`` (its sourcedId, then two empty fields) tobedeleted."""
+    _edit(folder, name, old, old.replace(",,,", ",tobedeleted,2026-08-20T02:00:00Z,", 1))
+
+
+def _active_enrollments(partner, column, value):
+    return RosterRecord.objects.filter(partner=partner, entity="enrollments", active=True, **{f"data__{column}": value})
+
+
+def test_a_bulk_class_marked_tobedeleted_deactivates_its_enrollments_when_enrollments_are_absent(partner, copy):
+    """Wrong state 1 of #14: the class went, its enrollments stayed active, pointing at it."""
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _mark_deleted(folder, "classes.csv", f"{ALGEBRA},,,")
+    _edit(folder, "manifest.csv", "file.enrollments,bulk", "file.enrollments,absent")
+    (folder / "enrollments.csv").unlink()
+    result = sync_ingest(partner=partner, path=folder)
+    assert (result.outcome, result.problems) == ("applied", [])
+    assert {e: (c["deleted"], c["unchanged"]) for e, c in result.counts.items() if c["deleted"]} == {
+        "classes": (1, 1),
+        "enrollments": (12, 12),
+    }
+    assert _active_enrollments(partner, "classSourcedId", ALGEBRA).count() == 0
+    gone = RosterRecord.objects.filter(partner=partner, entity="enrollments", active=False)
+    assert (gone.count(), {r.deactivated_by_run for r in gone}) == (12, {result.run})
+
+
+def test_a_delta_user_deletion_deactivates_the_users_enrollments_and_demographics(partner, copy):
+    """Wrong state 2 of #14: a delta deletion of a user whose enrollments are absent left them active."""
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _edit(folder, "manifest.csv", "file.users,bulk", "file.users,delta")
+    users = (folder / "users.csv").read_text().splitlines()
+    (folder / "users.csv").write_text(f"{users[0]}\n{users[1]}\n")
+    _mark_deleted(folder, "users.csv", f"{MARY},,,")
+    for name in ("enrollments", "demographics"):
+        _edit(folder, "manifest.csv", f"file.{name},bulk", f"file.{name},absent")
+        (folder / f"{name}.csv").unlink()
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert {e: (c["deleted"], c["unchanged"]) for e, c in result.counts.items() if c["deleted"]} == {
+        "users": (1, 9),
+        "enrollments": (4, 20),
+        "demographics": (1, 7),
+    }
+    assert _active_enrollments(partner, "userSourcedId", MARY).count() == 0
+    assert RosterRecord.objects.get(partner=partner, entity="demographics", sourced_id=MARY).active is False
+    assert _active_counts(partner) == {**GRAND_BEND_COUNTS, "users": 9, "enrollments": 20, "demographics": 7}
+
+
+def test_enrollments_still_listed_under_a_deleted_class_are_dropped_reported_and_deleted_on_approval(partner, copy):
+    from circuit_breaks.held_runs import apply_reviewed
+
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _mark_deleted(folder, "classes.csv", f"{ALGEBRA},,,")
+    result = sync_ingest(partner=partner, path=folder)
+    # The 12 rows of enrollments.csv that still name the class are dropped, each with its problem,
+    # and count as rejected rows (50 %: held); the diff counts its 12 applied enrollments deleted.
+    assert result.outcome == "held"
+    assert result.hold_reasons == ["enrollments: 12 of 24 rows rejected by validation = 50.0 % > 1 % (or > 100 rows)"]
+    counts = result.counts["enrollments"]
+    assert (counts["rows_dropped"], counts["deleted"], counts["unchanged"]) == (12, 12, 12)
+    assert result.problems[0] == {
+        "file": "enrollments.csv",
+        "line": 3,
+        "column": 4,
+        "field": "classSourcedId",
+        "value": ALGEBRA,
+        "message": f"classSourcedId {ALGEBRA} refers to a classes record this package deletes (classes.csv line 3 "
+        "marks it tobedeleted).",
+        "level": "row",
+    }
+    assert len(result.problems) == 12
+    held = CircuitBreak.objects.get(partner=partner)
+    applied = apply_reviewed(
+        partner=partner,
+        run=result.run,
+        checksum=held.checksum,
+        roster_version=held.roster_version,
+        include_deletions=True,
+    )
+    assert (applied.ok, applied.applied["enrollments"]["deleted"], applied.applied["classes"]["deleted"]) == (
+        True,
+        12,
+        1,
+    )
+    assert _active_enrollments(partner, "classSourcedId", ALGEBRA).count() == 0
+    assert _active_counts(partner)["enrollments"] == 12
+
+
+def test_a_deleted_class_keeps_an_enrollment_the_package_moves_to_another_class(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _mark_deleted(folder, "classes.csv", f"{ALGEBRA},,,")
+    _edit(folder, "manifest.csv", "file.enrollments,bulk", "file.enrollments,delta")
+    moved = "8622A96A-9287-4BAA-BD1F-3DB11A74524E"
+    lines = (folder / "enrollments.csv").read_text().splitlines()
+    row = next(line for line in lines if line.startswith(moved)).split(",")
+    row[1:4] = ["active", "2026-08-20T02:00:00Z", "25590100101Trad120ENG112011"]
+    (folder / "enrollments.csv").write_text(f"{lines[0]}\n{','.join(row)}\n")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    counts = result.counts["enrollments"]
+    assert (counts["updated"], counts["deleted"], counts["unchanged"]) == (1, 11, 12)
+    kept = RosterRecord.objects.get(partner=partner, entity="enrollments", sourced_id=moved)
+    assert (kept.active, kept.data["classSourcedId"]) == (True, "25590100101Trad120ENG112011")
+
+
+def test_the_enrollments_of_deleted_classes_and_users_are_found_the_same_on_any_database(partner, monkeypatch):
+    from types import SimpleNamespace
+
+    from syncs.roster import enrollments_referencing
+
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    found = sorted(enrollments_referencing(partner, [ALGEBRA], [MARY]))
+    assert len(found) == 14  # 12 in the class, and Mary's 2 others
+    monkeypatch.setattr("syncs.roster.connection", SimpleNamespace(vendor="sqlite"))  # the ORM's way
+    assert sorted(enrollments_referencing(partner, [ALGEBRA], [MARY])) == found
+    assert enrollments_referencing(partner, [], []) == []
