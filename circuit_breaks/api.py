@@ -29,10 +29,12 @@ from . import held_runs, selectors, services
 @dataclass(frozen=True)
 class Decision:
     """What the policy says of one diff: ``hold_reasons`` (empty: apply) and the thresholds in
-    force per entity type (``{entity: Thresholds}``)."""
+    force per entity type (``{entity: Thresholds}``); ``first_sync``: the partner had no roster
+    yet (only the file rules were judged)."""
 
     hold_reasons: list[str]
     thresholds: dict[str, Thresholds]
+    first_sync: bool = False
 
     @property
     def held(self) -> bool:
@@ -47,7 +49,7 @@ def decide(*, partner: Partner, counts: Mapping[str, StoredCounts], first_sync: 
     reasons = evaluate(
         {entity: EntityCounts.from_mapping(c) for entity, c in counts.items()}, thresholds, first_sync=first_sync
     )
-    return Decision(reasons, thresholds)
+    return Decision(reasons, thresholds, first_sync)
 
 
 def hold(
@@ -73,7 +75,7 @@ def hold(
         counts=counts,
         roster_version=roster_version,
         thresholds=selectors.thresholds_as_json(decision.thresholds),
-        cause=probable_cause(counts, facts, decision.thresholds),
+        cause=probable_cause(counts, facts, decision.thresholds, first_sync=decision.first_sync),
         samples=samples,
     )
     return opened.pk

@@ -10,6 +10,7 @@ package through the pipeline again against the roster as it is now.
 
 import gc
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 
@@ -19,7 +20,14 @@ from lib.probable_cause import CauseFacts, moved_up_one
 from lib.roster_diff import EntityDiff, diff_snapshot, record_data
 from partners.models import Partner
 from syncs.models import RosterRecord, SyncRun
-from syncs.roster import applied_roster, apply_diff, package_limits, roster_lock, stored_package
+from syncs.roster import (
+    applied_roster,
+    apply_diff,
+    enrollments_referencing,
+    package_limits,
+    roster_lock,
+    stored_package,
+)
 from syncs.roster import roster_version as current_roster_version
 
 SAMPLES_PER_KIND = 20
@@ -161,7 +169,7 @@ def apply_reviewed(
             return ReviewedApply(False, f"The stored package cannot be read again: {error}", {}, {})
         finally:
             gc.unfreeze()
-        diffs = diff_snapshot(snapshot, roster)
+        diffs = diff_snapshot(snapshot, roster, enrollments_of=partial(enrollments_referencing, partner))
         held = {}
         if not include_deletions:
             held = {entity: list(d.deleted) for entity, d in diffs.items() if d.deleted}

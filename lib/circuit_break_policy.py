@@ -73,10 +73,23 @@ def too_many_rejected(c: EntityCounts, t: Thresholds) -> bool:
     return bool(c.rows_read) and (c.rows_dropped > c.rows_read * t.rejected_ratio or c.rows_dropped > t.rejected_rows)
 
 
-def emptied(c: EntityCounts) -> bool:
-    """A ``bulk`` file that would empty a type that had records: no rows at all (header-only or
-    empty), or every record removed and none created."""
-    return c.mode == "bulk" and bool(c.before) and (c.rows_read == 0 or (c.deleted == c.before and c.created == 0))
+def emptied(c: EntityCounts, *, first_sync: bool = False) -> bool:
+    """A ``bulk`` file that would empty a type that had records: no rows at all (header-only),
+    or every record removed and none created. On a partner's first sync (no roster yet) a
+    header-only ``bulk`` file empties its type as well: the first roster would have none of it
+    (DESIGN.md "Circuit-break policy": the first sync skips the change rules, never the file
+    rules)."""
+    if c.mode != "bulk":
+        return False
+    if c.before:
+        return c.rows_read == 0 or (c.deleted == c.before and c.created == 0)
+    return first_sync and c.rows_read == 0
+
+
+def all_rejected(c: EntityCounts) -> bool:
+    """Every row of the file rejected by validation (so it adds nothing): a first sync holds on it
+    even under a rejected-rows threshold raised so far that ``too_many_rejected`` lets it pass."""
+    return bool(c.rows_read) and c.rows_dropped == c.rows_read
 
 
 @dataclass(frozen=True)
@@ -113,11 +126,14 @@ def evaluate(
     first_sync: bool,
 ) -> list[str]:
     """Every tripped rule as a plain sentence with its numbers, e.g.
-    ``"enrollments: 412 of 3,950 deleted = 10.4 % > 10 %"``. Empty means apply. The first sync of
-    a partner (no roster yet) always applies. ``thresholds`` is one ``Thresholds`` for every type,
-    or ``{entity: Thresholds}`` (a missing type gets the defaults)."""
-    if first_sync:
-        return []
+    ``"enrollments: 412 of 3,950 deleted = 10.4 % > 10 %"``. Empty means apply. ``thresholds`` is
+    one ``Thresholds`` for every type, or ``{entity: Thresholds}`` (a missing type gets the
+    defaults).
+
+    The first sync of a partner (no roster yet) skips the change rules (deleted, updated, growth)
+    but not the file rules: rows rejected over the threshold, a file every row of which was
+    rejected, a header-only ``bulk`` file (DESIGN.md "Circuit-break policy"), so a package whose
+    users are all rejected is not applied as a clean first roster with no users."""
     reasons = []
     for entity, c in counts.items():
         if isinstance(thresholds, Mapping):
@@ -126,11 +142,21 @@ def evaluate(
             t = thresholds or Thresholds()
         if c.mode == "absent":
             continue
-        if too_many_rejected(c, t):
+        rejected = too_many_rejected(c, t)
+        if rejected:
             reasons.append(
                 f"{entity}: {c.rows_dropped:,} of {c.rows_read:,} rows rejected by validation = "
                 f"{_pct(c.rows_dropped, c.rows_read)} > {t.rejected_ratio * 100:g} % (or > {t.rejected_rows} rows)"
             )
+        if first_sync:
+            if emptied(c, first_sync=True):
+                reasons.append(f"{entity}: the file has no rows, so the partner's first roster would have no {entity}")
+            elif all_rejected(c) and not rejected:
+                reasons.append(
+                    f"{entity}: all {c.rows_read:,} rows rejected by validation, so the partner's first roster "
+                    f"would have no {entity}"
+                )
+            continue
         if emptied(c):
             reasons.append(
                 f"{entity}: the file has no rows, which would remove all {c.before:,} records"

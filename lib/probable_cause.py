@@ -11,7 +11,7 @@ when none fits.
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .circuit_break_policy import EntityCounts, StoredCounts, Thresholds, emptied, too_many_rejected
+from .circuit_break_policy import EntityCounts, StoredCounts, Thresholds, all_rejected, emptied, too_many_rejected
 
 
 @dataclass(frozen=True)
@@ -54,23 +54,29 @@ def probable_cause(
     counts: Mapping[str, StoredCounts],
     facts: CauseFacts,
     thresholds: Mapping[str, Thresholds] | None = None,
+    *,
+    first_sync: bool = False,
 ) -> Cause:
     """The first known pattern that fits ``counts`` (``{entity: {before, created, updated, deleted,
     rows_read, rows_dropped, mode}}``, as a run stores them) and ``facts``, or ``UNKNOWN``. The file
-    rules are the policy's own (``emptied``, ``too_many_rejected``) with the thresholds in force
-    (``{entity: Thresholds}``; the defaults where missing)."""
+    rules are the policy's own (``emptied``, ``too_many_rejected``, and on a partner's
+    ``first_sync`` ``all_rejected``) with the thresholds in force (``{entity: Thresholds}``; the
+    defaults where missing)."""
     thresholds = thresholds or {}
     for entity, c in counts.items():
-        if emptied(EntityCounts.from_mapping(c)):
-            return Cause(
-                "file_problem",
-                "File problem: a file is empty or header-only",
-                f"{entity}.csv has {c.get('rows_read', 0):,} rows and would remove {c['deleted']:,} of "
-                f"{c['before']:,} records. Usually an export that stopped early or a wrong file.",
+        if emptied(EntityCounts.from_mapping(c), first_sync=first_sync):
+            evidence = (
+                f"{entity}.csv has no rows on the partner's first sync, so the first roster would have no "
+                f"{entity}. Usually an export that stopped early or a wrong file."
+                if not c.get("before")
+                else f"{entity}.csv has {c.get('rows_read', 0):,} rows and would remove {c['deleted']:,} of "
+                f"{c['before']:,} records. Usually an export that stopped early or a wrong file."
             )
+            return Cause("file_problem", "File problem: a file is empty or header-only", evidence)
     for entity, c in counts.items():
         read, dropped = c.get("rows_read", 0), c.get("rows_dropped", 0)
-        if too_many_rejected(EntityCounts.from_mapping(c), thresholds.get(entity) or Thresholds()):
+        quality = EntityCounts.from_mapping(c)
+        if too_many_rejected(quality, thresholds.get(entity) or Thresholds()) or (first_sync and all_rejected(quality)):
             return Cause(
                 "file_quality",
                 "File quality: many rows rejected",

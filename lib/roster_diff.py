@@ -3,13 +3,17 @@
 Keyed on ``sourcedId`` per entity (DESIGN.md "Nightly sync pipeline", step 3): ``bulk`` — a record
 missing from the file is deleted; ``delta`` — ``status=tobedeleted`` deletes and other rows create
 or update; ``absent`` — the entity is left untouched. Values are compared after NFC normalisation
-(done by the reader), so a re-encoded but equal file gives zero changes. ``status`` and
-``dateLastModified`` are bookkeeping and do not count as changes.
+(done by the reader), so a re-encoded but equal file gives zero changes, and the list columns
+(``LIST_COLUMNS``: ``orgSourcedIds``, ``grades`` …) as lists, their order and spacing ignored
+(``canonical_list``); what a record stores keeps the file's value. ``status`` and
+``dateLastModified`` are bookkeeping and do not count as changes. Deleting a class or a user
+deletes its enrollments, and a user's demographics, counted as deletions of their type (see
+``diff_snapshot``), so the circuit-break policy sees them.
 """
 
 import operator
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, repeat
 from operator import itemgetter
@@ -65,18 +69,70 @@ def _compared(entity: str) -> Callable[[Sequence[str]], Sequence[str]]:
     return itemgetter(slice(_COMPARED_FROM, -1 if entity == "users" else None))
 
 
+# The columns OneRoster 1.1 types as lists (CSV binding §3: several values in one field, separated
+# by commas, e.g. a class's ``termSourcedIds`` or a user's ``grades``): compared as lists, so an
+# SIS that exports them in another order or spacing each night changes nothing.
+LIST_COLUMNS = frozenset(
+    {"orgSourcedIds", "termSourcedIds", "agentSourcedIds", "grades", "subjects", "subjectCodes", "periods"}
+)
+
+
+def canonical_list(value: str) -> str:
+    """A list value as it is compared: its items split on commas, stripped, empty ones left out,
+    sorted, joined by commas (``"b, a,"`` → ``"a,b"``; duplicates are kept). Only values with a
+    comma are rewritten: the reader strips every value, so one without a comma is its own form.
+    What a record stores keeps the file's value."""
+    return ",".join(sorted(filter(None, map(str.strip, value.split(",")))))
+
+
+def _list_positions(entity: str) -> tuple[tuple[int, int], ...]:
+    """``(index in a row, index in its compared slice)`` of each list column of ``entity``."""
+    start, names = _COMPARED_FROM, _compared(entity)(NAMES[entity])
+    return tuple((start + i, i) for i, name in enumerate(names) if name in LIST_COLUMNS)
+
+
+_LISTS_AT = {entity: _list_positions(entity) for entity in ENTITIES}
+
+
+def _list_fixes(entity: str, rows: list[Sequence[str]]) -> dict[int, list[str]]:
+    """``{row index: its compared values with the list columns in canonical_list form}`` of the rows
+    holding a list value not in that form already. C-level maps over each list column; Python
+    only per distinct value with a comma and per row to rewrite."""
+    fixes: dict[int, list[str]] = {}
+    compared = _compared(entity)
+    for at, position in _LISTS_AT[entity]:
+        values = list(map(itemgetter(at), rows))
+        with_commas = set(compress(values, map(operator.contains, values, repeat(","))))
+        canonical = {value: form for value in with_commas if (form := canonical_list(value)) != value}
+        if not canonical:
+            continue
+        for index in compress(range(len(values)), map(canonical.__contains__, values)):
+            if index not in fixes:
+                fixes[index] = list(compared(rows[index]))
+            fixes[index][position] = canonical[values[index]]
+    return fixes
+
+
 def row_digest(entity: str, row: Sequence[str]) -> str:
     """A 64-bit change detector (16 hex digits) of a row's compared values (see ``_compared``), in
-    ``NAMES`` order, joined by U+001F and UTF-8 encoded: CRC-32 then Adler-32 of those bytes. Not a
-    security measure: it only tells whether a record changed, and two different checksums make a
-    missed change vanishingly rare."""
+    ``NAMES`` order, list columns in ``canonical_list`` form, joined by U+001F and UTF-8 encoded:
+    CRC-32 then Adler-32 of those bytes. Not a security measure: it only tells whether a record
+    changed, and two different checksums make a missed change vanishingly rare."""
     return next(row_digests(entity, (row,)))
 
 
 def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
     """``row_digest`` of each of ``rows``, as C-level maps: a night of a million rows runs no Python
-    code per row. The one implementation of the digest."""
-    encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+    code per row. The one implementation of the digest. Of an entity with list columns (courses,
+    classes, users) only the rows holding a list value out of canonical form are joined again,
+    in Python (see ``_list_fixes``)."""
+    if not _LISTS_AT[entity]:
+        encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+    else:
+        rows = rows if isinstance(rows, list) else list(rows)
+        encoded = list(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
+        for index, values in _list_fixes(entity, rows).items():
+            encoded[index] = "\x1f".join(values).encode()
     return map(_hex64, map(zlib.crc32, encoded), map(zlib.adler32, encoded))
 
 
@@ -94,9 +150,25 @@ def record_data(entity: str, row: Sequence[str]) -> dict[str, str]:
     return data
 
 
-def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dict[str, EntityDiff]:
+# Given the sourcedIds of the classes and of the users a package deletes, the sourcedIds of the
+# applied, active enrollments whose stored classSourcedId or userSourcedId is one of them.
+EnrollmentsOf = Callable[[Collection[str], Collection[str]], Iterable[str]]
+
+
+def diff_snapshot(
+    snapshot: Snapshot, applied: dict[str, dict[str, str]], *, enrollments_of: EnrollmentsOf | None = None
+) -> dict[str, EntityDiff]:
     """``{entity: EntityDiff}`` of ``snapshot`` against ``applied`` (``{entity: {sourcedId: digest}}``
-    of the active records, see ``row_digest``)."""
+    of the active records, see ``row_digest``).
+
+    The deletion of a user or a class takes along what hangs on it (DESIGN.md "Nightly sync
+    pipeline", step 3): the applied enrollments of a deleted class or user (``enrollments_of``
+    finds them in the applied roster; it is called only when the package deletes a class or a
+    user) and a deleted user's demographics (the same ``sourcedId``: the reader refuses a
+    demographics row without its user, and the roster keeps that rule) are deleted too, counted
+    as deletions of their type, whatever their own file's mode, unless the package keeps them as
+    active rows (an enrollment moved to another class). ``enrollments_of=None`` looks nothing up
+    in the roster (the enrollments of the package's own files still go as the modes say)."""
     result = {}
     for entity in ENTITIES:
         mode = snapshot.modes.get(entity, "absent")
@@ -105,6 +177,7 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
         result[entity] = d
         if mode == "absent":
             d.unchanged = len(current)
+            _cascade(entity, d, current, set(), result, enrollments_of)
             continue
         rows = snapshot.rows.get(entity, [])
         marked = set()
@@ -133,4 +206,31 @@ def diff_snapshot(snapshot: Snapshot, applied: dict[str, dict[str, str]]) -> dic
         else:
             d.deleted = sorted(marked & current.keys())
             d.unchanged += len(left - marked)
+        _cascade(entity, d, current, ids, result, enrollments_of)
     return result
+
+
+def _cascade(
+    entity: str,
+    d: EntityDiff,
+    current: Mapping[str, str],
+    active: set[str],
+    result: Mapping[str, EntityDiff],
+    enrollments_of: EnrollmentsOf | None,
+) -> None:
+    """Add to ``d`` (the diff of ``entity`` so far; ``active``: the sourcedIds the package keeps
+    active) the deletions that follow from deleted classes and users (see ``diff_snapshot``).
+    Classes and users come before enrollments and demographics in ``ENTITIES``."""
+    if entity == "enrollments":
+        classes, users = result["classes"].deleted, result["users"].deleted
+        if not (current and enrollments_of and (classes or users)):
+            return
+        hanging = set(enrollments_of(classes, users))
+    elif entity == "demographics":
+        hanging = set(result["users"].deleted)
+    else:
+        return
+    more = (hanging & current.keys()) - active - set(d.deleted)
+    if more:
+        d.deleted = sorted(more.union(d.deleted))
+        d.unchanged -= len(more)

@@ -10,6 +10,7 @@ import gc
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 from django.core.files.base import ContentFile
@@ -27,6 +28,7 @@ from .models import SyncRun
 from .roster import (
     applied_roster,
     apply_diff,
+    enrollments_referencing,
     package_bytes,
     package_limits,
     roster_lock,
@@ -185,7 +187,7 @@ def _decide(result: IngestResult, partner: Partner, snapshot, roster):
     """Diff ``snapshot`` against ``roster`` and decide at the decide step (``circuit_breaks.api``):
     fills in ``result``'s counts, hold reasons, outcome (``held`` or ``applied``) and reason.
     Writes nothing. Returns ``(diffs, decision)``."""
-    diffs = diff_snapshot(snapshot, roster)
+    diffs = diff_snapshot(snapshot, roster, enrollments_of=partial(enrollments_referencing, partner))
     result.counts = {
         entity: {
             **d.counts(),
@@ -198,11 +200,15 @@ def _decide(result: IngestResult, partner: Partner, snapshot, roster):
     decision = review_api.decide(partner=partner, counts=result.counts, first_sync=first_sync)
     result.hold_reasons = decision.hold_reasons
     result.outcome = SyncRun.Outcome.HELD if decision.held else SyncRun.Outcome.APPLIED
-    result.reason = (
-        "; ".join(result.hold_reasons)
-        if result.hold_reasons
-        else ("First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied.")
-    )
+    if result.hold_reasons:
+        # A first sync is held only by the file rules (the change rules skip it): say so, so the
+        # run reads as a file to fix rather than a big change.
+        said = "; ".join(result.hold_reasons)
+        result.reason = f"First sync of this partner, held for its files: {said}" if first_sync else said
+    else:
+        result.reason = (
+            "First sync of this partner: applied." if first_sync else "Within the circuit-break policy: applied."
+        )
     return diffs, decision
 
 

@@ -13,7 +13,7 @@ import io
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -89,6 +89,30 @@ def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
     for entity, sourced_id, data in active.filter(digest="").values_list("entity", "sourced_id", "data").iterator():
         roster[entity][sourced_id] = record_digest(entity, data)
     return roster
+
+
+def enrollments_referencing(partner: Partner, classes: Collection[str], users: Collection[str]) -> list[str]:
+    """The ``sourcedId``s of the partner's active enrollment records whose stored
+    ``classSourcedId`` is one of ``classes`` or ``userSourcedId`` one of ``users``: what the
+    deletion of those classes and users deactivates (``lib.roster_diff.diff_snapshot``). One scan
+    of the partner's active enrollments (the partial index), only on a night that deletes a class
+    or a user."""
+    table = RosterRecord._meta.db_table
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT sourced_id FROM {table} WHERE partner_id = %s AND entity = 'enrollments' AND active "  # noqa: S608
+                "AND (data->>'classSourcedId' = ANY(%s) OR data->>'userSourcedId' = ANY(%s))",
+                [partner.pk, list(classes), list(users)],
+            )
+            return [sourced_id for (sourced_id,) in cursor.fetchall()]
+    found: list[str] = []
+    enrollments = RosterRecord.objects.active().filter(partner=partner, entity="enrollments")
+    for column, ids in (("classSourcedId", list(classes)), ("userSourcedId", list(users))):
+        for start in range(0, len(ids), 500):
+            query = enrollments.filter(**{f"data__{column}__in": ids[start : start + 500]})
+            found.extend(query.values_list("sourced_id", flat=True))
+    return list(dict.fromkeys(found))  # an enrollment of a deleted class and user is found twice
 
 
 def roster_version(partner: Partner) -> int:

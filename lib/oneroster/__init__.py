@@ -10,7 +10,11 @@ booleans ``true``/``false`` in any case, ISO dates, ``endDate`` not before ``sta
 empty and proven a trailing separator (see ``wide``), no CR inside a field, a line break inside a
 value only when correctly quoted; a manifest that declares a missing file, a zero-byte or
 non-UTF-8 file or a wrong header rejects the whole package; a bad row is dropped and reported.
-Values are Unicode-NFC normalised; ids stay strings (``00123``).
+References (``references``): a reference to a record this package deletes (a row marked
+``tobedeleted``, or an applied record missing from its bulk file) does not resolve; a required
+reference that does not resolve drops the row, an optional one (an org's or a session's parent, a
+course's school year, a user's agents) is a ``warning`` and the row is kept as given; a row marked
+``tobedeleted`` is not checked. Values are Unicode-NFC normalised; ids stay strings (``00123``).
 
 Modules, by concern: ``spec`` (the files and columns), ``model`` (problems, snapshot, limits),
 ``package`` (opening a zip or folder, decoding), ``manifest``, ``header`` (a file's header line),

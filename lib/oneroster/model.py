@@ -13,8 +13,9 @@ from .spec import NAMES
 class Problem:
     """One validation finding. ``line`` and ``column`` are 1-based (line 1 is the header; 0 when the
     problem is about the whole file); ``level`` is ``package`` (the package is rejected), ``row``
-    (that row is dropped) or ``notice`` (read as given, nothing dropped: worth fixing in the next
-    export)."""
+    (that row is dropped), ``warning`` (the row is kept with the value as given, though it does
+    not hold together: an optional reference that does not resolve) or ``notice`` (read as given,
+    nothing dropped: worth fixing in the next export)."""
 
     file: str
     line: int
@@ -50,12 +51,25 @@ class Snapshot:
     # deletion; the applied record stays as it was).
     dropped_ids: dict[str, set[str]] = field(default_factory=dict)
 
+    # Kept rows marked status=tobedeleted, ``{entity: {sourcedId: line}}``: records this package
+    # deletes, which no reference resolves to (see ``references``).
+    deletions: dict[str, dict[str, int]] = field(default_factory=dict)
+
     # sourcedIds of the kept rows per entity, filled as they are known (see ``ids``).
     id_sets: dict[str, set[str]] = field(default_factory=dict, repr=False)
 
     # Entities whose kept rows include status=tobedeleted (the fast path knows from its distinct
     # values; otherwise the rows are looked at once).
     marked: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    # Where each standard column is in a file whose columns are not in the spec's order (see
+    # ``header.read_header``): 1-based column numbers, in ``NAMES[entity]`` order.
+    file_columns: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def column_number(self, entity: str, index: int) -> int:
+        """The file's column number (from 1) of standard column ``index`` (0-based) of ``entity``."""
+        numbers = self.file_columns.get(entity)
+        return numbers[index] if numbers is not None else index + 1
 
     def has_deletions_marked(self, entity: str) -> bool:
         """Whether some kept row of ``entity`` has ``status`` ``tobedeleted``."""

@@ -136,6 +136,7 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
         return [], None, None
     if order is not None:
         # Columns in another order, each standard one once: read by name, row by row.
+        snapshot.file_columns[entity] = [index + 1 for index in order]
         return *_read_rows(entity, name, text, header, mode, snapshot, order), None
     found = _read_fast(entity, text, header, mode) if fast else None
     if found is not None:

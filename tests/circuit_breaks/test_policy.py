@@ -126,3 +126,30 @@ def test_a_type_with_no_records_before_never_divides_by_zero():
         )
         == []
     )
+
+
+def test_the_first_sync_skips_the_change_rules_but_not_the_file_rules():
+    from lib.circuit_break_policy import Thresholds
+
+    def first(**counts):
+        return evaluate(_counts("users", **counts), first_sync=True)
+
+    # The change rules: nothing holds a first sync.
+    assert first(before=0, created=5000, rows_read=5000) == []
+    # Rejected rows over 1 % (or 100 rows) hold it, as on any night; 10 of 1,000 does not.
+    assert first(before=0, created=990, rows_read=1000, rows_dropped=10) == []
+    assert first(before=0, created=0, rows_read=6, rows_dropped=6) == [
+        "users: 6 of 6 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)"
+    ]
+    # A header-only bulk file holds it: the first roster would have none of the type.
+    assert first(before=0, rows_read=0) == [
+        "users: the file has no rows, so the partner's first roster would have no users"
+    ]
+    # A header-only delta file changes nothing, and an absent file is not judged.
+    assert first(before=0, rows_read=0, mode="delta") == []
+    assert first(before=0, rows_read=0, mode="absent") == []
+    # A file every row of which is rejected holds even where staff raised the rejected-rows limits.
+    lenient = Thresholds(rejected_ratio=1.0, rejected_rows=1000)
+    assert evaluate(_counts("users", before=0, rows_read=6, rows_dropped=6), lenient, first_sync=True) == [
+        "users: all 6 rows rejected by validation, so the partner's first roster would have no users"
+    ]

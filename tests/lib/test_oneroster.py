@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lib.oneroster import Limits, PackageError, read_package
-from tests.fixtures import GRAND_BEND
+from tests.fixtures import GRAND_BEND, GRAND_BEND_COUNTS
 
 
 @pytest.fixture
@@ -36,15 +36,7 @@ def test_the_grand_bend_sample_reads_whole():
     snapshot = read_package(GRAND_BEND)
     assert not snapshot.rejected
     assert snapshot.problems == []
-    assert {entity: len(rows) for entity, rows in snapshot.records.items()} == {
-        "orgs": 2,
-        "academicSessions": 3,
-        "courses": 2,
-        "classes": 2,
-        "users": 10,
-        "enrollments": 24,
-        "demographics": 8,
-    }
+    assert {entity: len(rows) for entity, rows in snapshot.records.items()} == GRAND_BEND_COUNTS
     assert set(snapshot.modes.values()) == {"bulk"}
     teachers = [u for u in snapshot.records["users"].values() if u["role"] == "teacher"]
     assert len(teachers) == 2  # their rows carry one extra, empty field
@@ -219,6 +211,12 @@ def test_a_bad_row_in_a_reordered_file_is_located_at_its_own_column(package):
         "row",
     ) in _problems(snapshot)
     assert snapshot.dropped_ids["users"] == {"604863"}
+    # A reference problem is located at the file's column too (orgSourcedIds is column 8 there).
+    _edit(package, "users.csv", "pupil,Mary Archer", "student,Mary Archer")
+    _edit(package, "users.csv", "604874,,,true,255901001,", "604874,,,true,NOPE,")
+    assert ("users.csv", 3, 8, "orgSourcedIds NOPE does not match any orgs record.", "row") in _problems(
+        read_package(package)
+    )
 
 
 def test_every_header_problem_of_every_file_is_reported_at_once(package):
@@ -536,6 +534,7 @@ def _comparable(snapshot):
         snapshot.rows_dropped,
         snapshot.dropped_ids,
         snapshot.modes,
+        snapshot.deletions,
     )
 
 
@@ -577,6 +576,15 @@ def _comparable(snapshot):
         ("classes.csv", "25590100102Trad220ALG112011,,,ALG-1", "25590100101Trad120ENG112011,,,ALG-1"),
         ("enrollments.csv", "25590100101Trad120ENG112011,255901001,604863", "NOPE,255901001,604863"),
         ("manifest.csv", "file.users,bulk", "file.users,delta"),
+        # Optional references that do not resolve (warnings), and references to a deleted record.
+        ("orgs.csv", "school,,255901,", "school,,NOPE,"),
+        ("users.csv", "(950) 336 6601,,09,", "(950) 336 6601,604874,09,"),
+        ("users.csv", "(950) 336 6601,,09,", '(950) 336 6601," 604874 , NOPE",09,'),
+        ("courses.csv", "03100500,,,255901001_2021_2020-2021_SchoolYear", "03100500,,,NOPE"),
+        ("academicSessions.csv", "2020-12-18,,2021", "2020-12-18,NOPE,2021"),
+        ("classes.csv", "25590100102Trad220ALG112011,,,", "25590100102Trad220ALG112011,tobedeleted,,"),
+        ("users.csv", "604863,,,true,", "604863,tobedeleted,,true,"),
+        ("orgs.csv", "255901,,,Grand Bend ISD", "255901,tobedeleted,,Grand Bend ISD"),
         # users.csv has no quotes: the plain split reads it. A field over the csv module's limit,
         # and LF and CRLF line ends mixed, send it to the csv module.
         ("users.csv", ",Mary,Archer,", ",Mary" + "y" * 140_000 + ",Archer,"),
@@ -866,3 +874,109 @@ def test_a_quote_left_open_in_the_manifest_is_named(package):
     [problem] = read_package(package).problems
     assert (problem.file, problem.line, problem.column, problem.level) == ("manifest.csv", 10, 2, "package")
     assert problem.message == 'manifest.csv has a quote (") that is not closed.'
+
+
+def test_an_optional_reference_that_does_not_resolve_is_a_warning_and_the_row_is_kept(package):
+    """Wrong state 3 of #14: an org whose optional parent lies outside the package was dropped,
+    and every user and enrollment under it with it."""
+    _edit(package, "orgs.csv", "school,,255901,", "school,,NOPE,")
+    _edit(package, "users.csv", "(950) 336 6601,,09,", '(950) 336 6601,"604874, NOPE",09,')
+    _edit(package, "courses.csv", "03100500,,,255901001_2021_2020-2021_SchoolYear", "03100500,,,GONE")
+    _edit(package, "academicSessions.csv", "2020-12-18,,2021", "2020-12-18,NONE,2021")
+    snapshot = read_package(package)
+    assert _problems(snapshot) == [
+        (
+            "orgs.csv",
+            3,
+            7,
+            "parentSourcedId NOPE does not match any orgs record; the row is kept and the reference left as given.",
+            "warning",
+        ),
+        (
+            "academicSessions.csv",
+            3,
+            8,
+            "parentSourcedId NONE does not match any academicSessions record; the row is kept and the reference left "
+            "as given.",
+            "warning",
+        ),
+        (
+            "courses.csv",
+            2,
+            4,
+            "schoolYearSourcedId GONE does not match any academicSessions record; the row is kept and the reference "
+            "left as given.",
+            "warning",
+        ),
+        (
+            "users.csv",
+            2,
+            16,
+            "agentSourcedIds NOPE does not match any users record; the row is kept and the reference left as given.",
+            "warning",
+        ),
+    ]
+    assert {entity: len(rows) for entity, rows in snapshot.records.items()} == GRAND_BEND_COUNTS
+    assert snapshot.rows_dropped == dict.fromkeys(snapshot.rows_dropped, 0)
+    assert snapshot.records["orgs"]["255901001"]["parentSourcedId"] == "NOPE"
+    assert snapshot.records["users"]["604863"]["agentSourcedIds"] == "604874, NOPE"
+
+
+def test_a_required_reference_to_a_row_marked_tobedeleted_drops_the_row_and_names_the_deletion(package):
+    _edit(package, "classes.csv", "25590100102Trad220ALG112011,,,", "25590100102Trad220ALG112011,tobedeleted,,")
+    snapshot = read_package(package)
+    assert snapshot.deletions["classes"] == {"25590100102Trad220ALG112011": 3}
+    dropped = [p for p in snapshot.problems if p.file == "enrollments.csv"]
+    assert (len(dropped), snapshot.rows_dropped["enrollments"], len(snapshot.rows["enrollments"])) == (12, 12, 12)
+    assert (dropped[0].line, dropped[0].column, dropped[0].field, dropped[0].message, dropped[0].level) == (
+        3,
+        4,
+        "classSourcedId",
+        "classSourcedId 25590100102Trad220ALG112011 refers to a classes record this package deletes (classes.csv "
+        "line 3 marks it tobedeleted).",
+        "row",
+    )
+    assert "8622A96A-9287-4BAA-BD1F-3DB11A74524E" in snapshot.dropped_ids["enrollments"]
+
+
+def test_a_reference_to_a_record_missing_from_its_bulk_file_names_the_deletion(package):
+    classes = package / "classes.csv"
+    classes.write_text("\n".join(line for line in classes.read_text().splitlines() if "ALG-1,09,0310" not in line))
+    applied = {"classes": {"25590100101Trad120ENG112011", "25590100102Trad220ALG112011"}}
+    problem = next(p for p in read_package(package, existing=applied).problems if p.file == "enrollments.csv")
+    assert (problem.line, problem.column, problem.message) == (
+        3,
+        4,
+        "classSourcedId 25590100102Trad220ALG112011 refers to a classes record this package deletes (it is applied "
+        "but missing from the bulk classes.csv).",
+    )
+
+
+def test_an_active_row_of_a_deleted_user_is_dropped_and_a_row_marked_tobedeleted_never_is(package):
+    for name in ("users", "enrollments", "demographics"):
+        _edit(package, "manifest.csv", f"file.{name},bulk", f"file.{name},delta")
+    deleted = "tobedeleted,2026-08-20T02:00:00Z"
+    for name, old in (("users", "604863,,,true,"), ("demographics", "604863,,,1997")):
+        text = (package / f"{name}.csv").read_text()
+        header, row = text.splitlines()[0], next(line for line in text.splitlines() if line.startswith(old))
+        (package / f"{name}.csv").write_text(f"{header}\n{row.replace(',,,', f',{deleted},', 1)}\n")
+    # A delta enrollment still active in the user's class, and one deleted with the user.
+    lines = (package / "enrollments.csv").read_text().splitlines()
+    active, gone = lines[1].split(","), lines[2].split(",")
+    active[1:3], gone[1:3] = ["active", "2026-08-20T02:00:00Z"], deleted.split(",")
+    (package / "enrollments.csv").write_text("\n".join([lines[0], ",".join(active), ",".join(gone)]) + "\n")
+    snapshot = read_package(package, existing={"users": {"604863"}, "enrollments": set()})
+    assert _problems(snapshot) == [
+        (
+            "enrollments.csv",
+            2,
+            6,
+            "userSourcedId 604863 refers to a users record this package deletes (users.csv line 2 marks it "
+            "tobedeleted).",
+            "row",
+        )
+    ]
+    assert [tuple(row[:2]) for row in snapshot.rows["enrollments"]] == [
+        ("8622A96A-9287-4BAA-BD1F-3DB11A74524E", "tobedeleted")
+    ]
+    assert [tuple(row[:2]) for row in snapshot.rows["demographics"]] == [("604863", "tobedeleted")]

@@ -79,3 +79,25 @@ def test_moving_up_one_grade_follows_the_ceds_codes():
         False,
         False,
     ]
+
+
+def test_a_header_only_file_on_a_first_sync_is_a_file_problem():
+    cause = probable_cause({"users": _c(rows_read=0)}, CauseFacts(), first_sync=True)
+    assert (cause.code, cause.evidence) == (
+        "file_problem",
+        "users.csv has no rows on the partner's first sync, so the first roster would have no users. Usually an "
+        "export that stopped early or a wrong file.",
+    )
+    # On a later night a header-only file of a type that has no records is no problem.
+    assert probable_cause({"users": _c(rows_read=0)}, CauseFacts()) == UNKNOWN
+
+
+def test_a_first_sync_with_every_row_rejected_is_file_quality_whatever_the_thresholds():
+    from lib.circuit_break_policy import Thresholds
+
+    lenient = {"users": Thresholds(rejected_ratio=1.0, rejected_rows=1000)}
+    cause = probable_cause({"users": _c(rows_read=6, rows_dropped=6)}, CauseFacts(), lenient, first_sync=True)
+    assert (cause.code, cause.evidence) == (
+        "file_quality",
+        "users.csv: 6 of 6 rows failed validation; see the run's problems.",
+    )

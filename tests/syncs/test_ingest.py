@@ -14,7 +14,7 @@ from syncs.ingest import sync_ingest
 from syncs.models import RosterRecord, SyncRun, SyncState
 from tests.concurrency import run_at_once
 from tests.factories import PartnerFactory
-from tests.fixtures import GRAND_BEND
+from tests.fixtures import GRAND_BEND, GRAND_BEND_COUNTS
 from tests.lib.test_oneroster import _edit
 
 
@@ -49,15 +49,7 @@ def _active_counts(partner):
 def test_the_grand_bend_sample_applies(partner):
     result = sync_ingest(partner=partner, path=GRAND_BEND)
     assert (result.outcome, result.reason) == ("applied", "First sync of this partner: applied.")
-    assert _active_counts(partner) == {
-        "orgs": 2,
-        "academicSessions": 3,
-        "courses": 2,
-        "classes": 2,
-        "users": 10,
-        "enrollments": 24,
-        "demographics": 8,
-    }
+    assert _active_counts(partner) == GRAND_BEND_COUNTS
     run = SyncRun.objects.get()
     assert (run.outcome, run.checksum, run.package.name.endswith(".zip")) == ("applied", result.checksum, True)
 
@@ -388,3 +380,274 @@ def test_a_zip_with_a_file_name_in_the_wrong_case_applies_and_the_run_page_shows
     page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
     assert "academicsessions.csv was read as academicSessions.csv" in page
     assert "notice: read as given" in page
+
+
+def test_a_first_sync_whose_users_are_all_rejected_is_held_not_applied(partner, copy, client):
+    from tests.factories import MembershipFactory
+
+    folder = copy()
+    users = folder / "users.csv"
+    users.write_text(users.read_text(encoding="utf-8").replace(",,,true,", ",,,yes,"), encoding="utf-8")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "held"
+    assert {e: (c["rows_read"], c["rows_dropped"], c["created"]) for e, c in result.counts.items()} == {
+        "orgs": (2, 0, 2),
+        "academicSessions": (3, 0, 3),
+        "courses": (2, 0, 2),
+        "classes": (2, 0, 2),
+        "users": (10, 10, 0),
+        "enrollments": (24, 24, 0),
+        "demographics": (8, 8, 0),
+    }
+    assert result.hold_reasons == [
+        "users: 10 of 10 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)",
+        "enrollments: 24 of 24 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)",
+        "demographics: 8 of 8 rows rejected by validation = 100.0 % > 1 % (or > 100 rows)",
+    ]
+    assert result.reason == "First sync of this partner, held for its files: " + "; ".join(result.hold_reasons)
+    assert result.problems[0] == {
+        "file": "users.csv",
+        "line": 2,
+        "column": 4,
+        "field": "enabledUser",
+        "value": "yes",
+        "message": "enabledUser must be true or false.",
+        "level": "row",
+    }
+    assert RosterRecord.objects.filter(partner=partner).count() == 0
+    held = CircuitBreak.objects.get(partner=partner)
+    assert (held.reasons, held.cause) == (result.hold_reasons, "file_quality")
+    assert (
+        held.cause_evidence
+        == "File quality: many rows rejected: users.csv: 10 of 10 rows failed validation; see the run's problems."
+    )
+    client.force_login(MembershipFactory(partner=partner).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
+    assert "First sync of this partner, held for its files: users: 10 of 10 rows rejected" in page
+    assert "Held for review because:" in page
+
+
+def test_list_values_in_another_order_or_spacing_are_no_update_and_the_stored_value_stays(partner, copy):
+    first = copy("first")
+    _edit(first, "users.csv", "604863,,,true,255901001,", '604863,,,true,"255901,255901001",')
+    sync_ingest(partner=partner, path=first)
+    folder = copy()
+    fall, spring = "255901001_2021_2020-2021_Fall", "255901001_2021_2020-2021_Spring"
+    classes = folder / "classes.csv"
+    classes.write_text(classes.read_text().replace(f'"{fall},{spring}"', f'"{spring}, {fall}"'))
+    _edit(folder, "users.csv", "604863,,,true,255901001,", '604863,,,true,"255901001 , 255901",')
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert {e: c["updated"] for e, c in result.counts.items()} == dict.fromkeys(result.counts, 0)
+    stored = RosterRecord.objects.get(partner=partner, entity="classes", sourced_id="25590100101Trad120ENG112011")
+    assert stored.data["termSourcedIds"] == f"{fall},{spring}"
+    mary = RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863")
+    assert mary.data["orgSourcedIds"] == "255901,255901001"
+    # A real change elsewhere in the row is an update, and the row is stored as the file gives it.
+    _edit(folder, "classes.csv", "ENG-1,09,ENG-1,English I", "ENG-1,09,ENG-1,English One")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.counts["classes"]["updated"] == 1
+    stored.refresh_from_db()
+    assert (stored.data["classCode"], stored.data["termSourcedIds"]) == ("English One", f"{spring}, {fall}")
+
+
+def test_the_digest_migration_recomputes_only_records_with_list_values_out_of_form(partner):
+    import importlib
+    import zlib
+
+    from django.apps import apps
+
+    from lib.roster_diff import record_digest
+
+    migration = importlib.import_module("syncs.migrations.0012_roster_digest_lists")
+
+    def old_digest(entity, data):  # the digest before lists were compared as lists (0009)
+        columns = [c for c in migration.COMPARED[entity] if c != "password"]
+        encoded = "\x1f".join(data.get(c, "") for c in columns).encode()
+        return f"{zlib.crc32(encoded):08x}{zlib.adler32(encoded):08x}"
+
+    def record(entity, sourced_id, **data):
+        data = {"sourcedId": sourced_id, **data}
+        return RosterRecord.objects.create(
+            partner=partner, entity=entity, sourced_id=sourced_id, data=data, digest=old_digest(entity, data)
+        )
+
+    reversed_terms = record("classes", "c1", title="A", termSourcedIds="spring,fall", grades="09")
+    in_form = record("classes", "c2", title="B", termSourcedIds="fall,spring", grades="09")
+    spaced = record("users", "u1", orgSourcedIds="s1, s2", grades="09", givenName="Mary")
+    plain = record("users", "u2", orgSourcedIds="s1", grades="09", givenName="Kyle")
+    enrollment = record("enrollments", "e1", classSourcedId="c1", userSourcedId="u1", role="student")
+    before = {r.pk: r.digest for r in RosterRecord.objects.all()}
+    migration.recompute(apps, None)
+    after = {r.pk: r.digest for r in RosterRecord.objects.all()}
+    assert [pk for pk in before if before[pk] != after[pk]] == [reversed_terms.pk, spaced.pk]
+    assert all(r.digest == record_digest(r.entity, r.data) for r in RosterRecord.objects.all())
+    assert {in_form.pk, plain.pk, enrollment.pk} <= {pk for pk in before if before[pk] == after[pk]}
+    migration.recompute(apps, None)  # twice changes nothing more
+    assert {r.pk: r.digest for r in RosterRecord.objects.all()} == after
+
+
+def test_an_org_whose_optional_parent_is_outside_the_package_applies_with_its_users_and_a_warning(
+    partner, copy, client
+):
+    from tests.factories import MembershipFactory
+
+    folder = copy()
+    _edit(folder, "orgs.csv", "school,,255901,", "school,,OUTSIDE,")
+    out = StringIO()
+    call_command("ingest_snapshot", "grand-bend", str(folder), "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert printed["outcome"] == "applied"
+    assert {e: (c["created"], c["rows_dropped"]) for e, c in printed["counts"].items()} == {
+        "orgs": (2, 0),
+        "academicSessions": (3, 0),
+        "courses": (2, 0),
+        "classes": (2, 0),
+        "users": (10, 0),
+        "enrollments": (24, 0),
+        "demographics": (8, 0),
+    }
+    assert printed["validation_errors"] == [
+        {
+            "file": "orgs.csv",
+            "line": 3,
+            "column": 7,
+            "field": "parentSourcedId",
+            "value": "OUTSIDE",
+            "message": "parentSourcedId OUTSIDE does not match any orgs record; the row is kept and the reference "
+            "left as given.",
+            "level": "warning",
+        }
+    ]
+    school = RosterRecord.objects.get(partner=partner, entity="orgs", sourced_id="255901001")
+    assert school.data["parentSourcedId"] == "OUTSIDE"
+    client.force_login(MembershipFactory(partner=partner).user)
+    page = client.get(f"/p/grand-bend/sync/runs/{printed['run']}/").content.decode()
+    assert "<td>parentSourcedId OUTSIDE does not match any orgs record; the row is kept" in page
+    assert "warning: row kept, value left as given" in page
+
+
+ALGEBRA = "25590100102Trad220ALG112011"
+MARY = "604863"
+
+
+def _mark_deleted(folder, name, old):
+    """Mark the row of ``name`` starting ``old`` (its sourcedId, then two empty fields) tobedeleted."""
+    _edit(folder, name, old, old.replace(",,,", ",tobedeleted,2026-08-20T02:00:00Z,", 1))
+
+
+def _active_enrollments(partner, column, value):
+    return RosterRecord.objects.filter(partner=partner, entity="enrollments", active=True, **{f"data__{column}": value})
+
+
+def test_a_bulk_class_marked_tobedeleted_deactivates_its_enrollments_when_enrollments_are_absent(partner, copy):
+    """Wrong state 1 of #14: the class went, its enrollments stayed active, pointing at it."""
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _mark_deleted(folder, "classes.csv", f"{ALGEBRA},,,")
+    _edit(folder, "manifest.csv", "file.enrollments,bulk", "file.enrollments,absent")
+    (folder / "enrollments.csv").unlink()
+    result = sync_ingest(partner=partner, path=folder)
+    assert (result.outcome, result.problems) == ("applied", [])
+    assert {e: (c["deleted"], c["unchanged"]) for e, c in result.counts.items() if c["deleted"]} == {
+        "classes": (1, 1),
+        "enrollments": (12, 12),
+    }
+    assert _active_enrollments(partner, "classSourcedId", ALGEBRA).count() == 0
+    gone = RosterRecord.objects.filter(partner=partner, entity="enrollments", active=False)
+    assert (gone.count(), {r.deactivated_by_run for r in gone}) == (12, {result.run})
+
+
+def test_a_delta_user_deletion_deactivates_the_users_enrollments_and_demographics(partner, copy):
+    """Wrong state 2 of #14: a delta deletion of a user whose enrollments are absent left them active."""
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _edit(folder, "manifest.csv", "file.users,bulk", "file.users,delta")
+    users = (folder / "users.csv").read_text().splitlines()
+    (folder / "users.csv").write_text(f"{users[0]}\n{users[1]}\n")
+    _mark_deleted(folder, "users.csv", f"{MARY},,,")
+    for name in ("enrollments", "demographics"):
+        _edit(folder, "manifest.csv", f"file.{name},bulk", f"file.{name},absent")
+        (folder / f"{name}.csv").unlink()
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    assert {e: (c["deleted"], c["unchanged"]) for e, c in result.counts.items() if c["deleted"]} == {
+        "users": (1, 9),
+        "enrollments": (4, 20),
+        "demographics": (1, 7),
+    }
+    assert _active_enrollments(partner, "userSourcedId", MARY).count() == 0
+    assert RosterRecord.objects.get(partner=partner, entity="demographics", sourced_id=MARY).active is False
+    assert _active_counts(partner) == {**GRAND_BEND_COUNTS, "users": 9, "enrollments": 20, "demographics": 7}
+
+
+def test_enrollments_still_listed_under_a_deleted_class_are_dropped_reported_and_deleted_on_approval(partner, copy):
+    from circuit_breaks.held_runs import apply_reviewed
+
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _mark_deleted(folder, "classes.csv", f"{ALGEBRA},,,")
+    result = sync_ingest(partner=partner, path=folder)
+    # The 12 rows of enrollments.csv that still name the class are dropped, each with its problem,
+    # and count as rejected rows (50 %: held); the diff counts its 12 applied enrollments deleted.
+    assert result.outcome == "held"
+    assert result.hold_reasons == ["enrollments: 12 of 24 rows rejected by validation = 50.0 % > 1 % (or > 100 rows)"]
+    counts = result.counts["enrollments"]
+    assert (counts["rows_dropped"], counts["deleted"], counts["unchanged"]) == (12, 12, 12)
+    assert result.problems[0] == {
+        "file": "enrollments.csv",
+        "line": 3,
+        "column": 4,
+        "field": "classSourcedId",
+        "value": ALGEBRA,
+        "message": f"classSourcedId {ALGEBRA} refers to a classes record this package deletes (classes.csv line 3 "
+        "marks it tobedeleted).",
+        "level": "row",
+    }
+    assert len(result.problems) == 12
+    held = CircuitBreak.objects.get(partner=partner)
+    applied = apply_reviewed(
+        partner=partner,
+        run=result.run,
+        checksum=held.checksum,
+        roster_version=held.roster_version,
+        include_deletions=True,
+    )
+    assert (applied.ok, applied.applied["enrollments"]["deleted"], applied.applied["classes"]["deleted"]) == (
+        True,
+        12,
+        1,
+    )
+    assert _active_enrollments(partner, "classSourcedId", ALGEBRA).count() == 0
+    assert _active_counts(partner)["enrollments"] == 12
+
+
+def test_a_deleted_class_keeps_an_enrollment_the_package_moves_to_another_class(partner, copy):
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    folder = copy()
+    _mark_deleted(folder, "classes.csv", f"{ALGEBRA},,,")
+    _edit(folder, "manifest.csv", "file.enrollments,bulk", "file.enrollments,delta")
+    moved = "8622A96A-9287-4BAA-BD1F-3DB11A74524E"
+    lines = (folder / "enrollments.csv").read_text().splitlines()
+    row = next(line for line in lines if line.startswith(moved)).split(",")
+    row[1:4] = ["active", "2026-08-20T02:00:00Z", "25590100101Trad120ENG112011"]
+    (folder / "enrollments.csv").write_text(f"{lines[0]}\n{','.join(row)}\n")
+    result = sync_ingest(partner=partner, path=folder)
+    assert result.outcome == "applied"
+    counts = result.counts["enrollments"]
+    assert (counts["updated"], counts["deleted"], counts["unchanged"]) == (1, 11, 12)
+    kept = RosterRecord.objects.get(partner=partner, entity="enrollments", sourced_id=moved)
+    assert (kept.active, kept.data["classSourcedId"]) == (True, "25590100101Trad120ENG112011")
+
+
+def test_the_enrollments_of_deleted_classes_and_users_are_found_the_same_on_any_database(partner, monkeypatch):
+    from types import SimpleNamespace
+
+    from syncs.roster import enrollments_referencing
+
+    sync_ingest(partner=partner, path=GRAND_BEND)
+    found = sorted(enrollments_referencing(partner, [ALGEBRA], [MARY]))
+    assert len(found) == 14  # 12 in the class, and Mary's 2 others
+    monkeypatch.setattr("syncs.roster.connection", SimpleNamespace(vendor="sqlite"))  # the ORM's way
+    assert sorted(enrollments_referencing(partner, [ALGEBRA], [MARY])) == found
+    assert enrollments_referencing(partner, [], []) == []
