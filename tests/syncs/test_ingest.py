@@ -651,3 +651,35 @@ def test_the_enrollments_of_deleted_classes_and_users_are_found_the_same_on_any_
     monkeypatch.setattr("syncs.roster.connection", SimpleNamespace(vendor="sqlite"))  # the ORM's way
     assert sorted(enrollments_referencing(partner, [ALGEBRA], [MARY])) == found
     assert enrollments_referencing(partner, [], []) == []
+
+
+def test_a_row_shifted_by_an_unquoted_comma_is_never_applied(partner, copy):
+    """The night after a clean first sync, ``Ortega, Jr.`` arrives unquoted: every field after it
+    stands one column to the right (sms holds the email address). The row is left out, named, and
+    counted (so the policy holds the night); the applied user stays exactly as it was."""
+    assert sync_ingest(partner=partner, path=copy("night1")).outcome == "applied"
+    before = RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863").data
+    night2 = copy("night2")
+    _edit(night2, "users.csv", ",Mary,Archer,", ",Mary,Ortega, Jr.,")
+    result = sync_ingest(partner=partner, path=night2)
+    assert result.outcome == "held"
+    assert result.hold_reasons == [
+        "users: 1 of 10 rows rejected by validation = 10.0 % > 1 % (or > 100 rows)",
+        "enrollments: 4 of 24 rows rejected by validation = 16.7 % > 1 % (or > 100 rows)",
+        "demographics: 1 of 8 rows rejected by validation = 12.5 % > 1 % (or > 100 rows)",
+    ]
+    assert result.problems[0] == {
+        "file": "users.csv",
+        "line": 2,
+        "column": 10,
+        "field": "familyName",
+        "value": "Ortega, Jr.",
+        "message": "The row has 19 fields but the header has 18, and sms holds “Mary.Archer@studentgps.org”, which "
+        "is not a phone number: probably an unquoted comma in familyName (“Ortega, Jr.”)? The row is left out; "
+        "quote values that hold commas.",
+        "level": "row",
+    }
+    assert {e: (c["updated"], c["deleted"]) for e, c in result.counts.items() if c["updated"] or c["deleted"]} == {}
+    record = RosterRecord.objects.get(partner=partner, entity="users", sourced_id="604863")
+    assert (record.active, record.data) == (True, before)
+    assert before["email"] == "Mary.Archer@studentgps.org"
