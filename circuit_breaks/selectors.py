@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
 from lib import season_calendar
@@ -230,8 +231,12 @@ def hold_notice(partner) -> dict | None:
         "reasons": cb.reasons,
         "cause": cb.cause_evidence,
         "deletions_only": cb.kind == CircuitBreak.Kind.DELETIONS,
+        # The file itself is at fault (rows rejected, a file empty or header-only): the district can
+        # fix it and send it again, which replaces the hold.
+        "file_fault": cb.cause in ("file_problem", "file_quality"),
         "asked": bool(cb.asked_at and not cb.answered_at),
         "run": cb.run_id,
+        "run_url": reverse("syncs:run", args=[partner.slug, cb.run_id]) if cb.run_id else "",
         # {entity: (count, [sample records])} of the removals waiting for a decision
         "pending_deletions": {
             entity: (c.get("deleted", 0), cb.samples.get(entity, {}).get("deleted", []))

@@ -17,7 +17,7 @@ from .wide import wide_row_doubt
 # field, a blank or short line, a bad value anywhere) sends the whole file to the row-by-row path,
 # which words every problem. Both paths give the same rows (tests check this on broken variants).
 def _read_fast(
-    entity: str, text: str, header: Sequence[str], mode: str
+    entity: str, text: str, header: Sequence[str], mode: str, wide_ids: set[str] | None = None
 ) -> tuple[list[Sequence[str]], dict[int, set[str]], set[str], bool] | None:
     """``(rows, {column index: distinct values}, sourcedIds, any row tobedeleted)`` of a file whose
     every row is valid, or ``None``. ``header``: the file's header names, stripped."""
@@ -60,6 +60,8 @@ def _read_fast(
             return None  # a filled field to the right of the header
         if any(wide_row_doubt(entity, row, header) for row in wide):
             return None  # extra empty fields that may be an unquoted comma's shift
+        if wide_ids is not None:
+            wide_ids.update(row[0].strip() for row in wide)
     fixes: dict[int, Callable[[str], str]] = {}  # column index → the per-value fix the column needs
     distinct_of: dict[int, set[str]] = {}
     values: Collection[str]  # a set of the distinct values, or the column's values in a list

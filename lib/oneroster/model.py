@@ -66,6 +66,11 @@ class Snapshot:
     # ``header.read_header``): 1-based column numbers, in ``NAMES[entity]`` order.
     file_columns: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
+    # sourcedIds of rows read with extra empty fields taken as a trailing separator (see ``wide``):
+    # an optional reference of theirs that does not resolve may be a value one column off, so it
+    # drops the row instead of warning.
+    wide_ids: dict[str, set[str]] = field(default_factory=dict, repr=False)
+
     def column_number(self, entity: str, index: int) -> int:
         """The file's column number (from 1) of standard column ``index`` (0-based) of ``entity``."""
         numbers = self.file_columns.get(entity)

@@ -40,12 +40,16 @@ def _member_name(stored: str, problems: list[Problem]) -> str | None:
     return name
 
 
-def _one_each(names: list[str], where: str) -> None:
-    """Refuse a package holding a file more than once (in any spelling); linear in ``names``."""
-    counts = Counter(names)
+def _one_each(named: list[tuple[str, str]], where: str) -> None:
+    """Refuse a package holding a file more than once (in any spelling), naming where each copy
+    is; ``named`` is ``[(stored path, spec name)]``. Linear in its length."""
+    counts = Counter(name for _, name in named)
     duplicates = sorted(name for name, count in counts.items() if count > 1)
     if duplicates:
-        raise PackageError(f"{where} holds {', '.join(duplicates)} more than once; send one export per package.")
+        copies = "; ".join(
+            f"{name} as {', '.join(sorted(stored for stored, spec in named if spec == name))}" for name in duplicates
+        )
+        raise PackageError(f"{where} holds {copies}: each file may be there once; send one export per package.")
 
 
 def _open_files(path: Path, limits: Limits, problems: list[Problem]) -> dict[str, bytes]:
@@ -54,7 +58,7 @@ def _open_files(path: Path, limits: Limits, problems: list[Problem]) -> dict[str
     if path.is_dir():
         named = [(p, _member_name(p.name, problems)) for p in sorted(path.iterdir()) if p.is_file()]
         files = [(p, name) for p, name in named if name is not None]
-        _one_each([name for _, name in files], "The folder")
+        _one_each([(p.name, name) for p, name in files], "The folder")
         if len(files) > limits.max_files:
             raise PackageError(f"The folder holds {len(files)} CSV files; at most {limits.max_files} are accepted.")
         total = sum(p.stat().st_size for p, _ in files)
@@ -64,7 +68,10 @@ def _open_files(path: Path, limits: Limits, problems: list[Problem]) -> dict[str
             )
         return {name: p.read_bytes() for p, name in files}
     if not zipfile.is_zipfile(path):
-        raise PackageError(f"{path.name} is neither a folder nor a zip file.")
+        raise PackageError(
+            f"{path.name} is not a zip file, or it is damaged or incomplete (a transfer cut short?): send it again "
+            "as a zip of the OneRoster CSV files."
+        )
     if path.stat().st_size > limits.max_compressed:
         raise PackageError(
             f"{path.name} is {path.stat().st_size:,} bytes; at most {limits.max_compressed:,} are accepted."
@@ -79,7 +86,7 @@ def _read_zip(path: Path, limits: Limits, problems: list[Problem]) -> dict[str, 
     with zipfile.ZipFile(path) as archive:
         named = [(m, _member_name(m.filename, problems)) for m in archive.infolist() if not m.is_dir()]
         members = [(m, name) for m, name in named if name is not None]
-        _one_each([name for _, name in members], "The zip")
+        _one_each([(m.filename, name) for m, name in members], "The zip")
         if len(members) > limits.max_files:
             raise PackageError(f"The zip holds {len(members)} CSV files; at most {limits.max_files} are accepted.")
         total = sum(m.file_size for m, _ in members)

@@ -138,7 +138,7 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
         # Columns in another order, each standard one once: read by name, row by row.
         snapshot.file_columns[entity] = [index + 1 for index in order]
         return *_read_rows(entity, name, text, header, mode, snapshot, order), None
-    found = _read_fast(entity, text, header, mode) if fast else None
+    found = _read_fast(entity, text, header, mode, snapshot.wide_ids.setdefault(entity, set())) if fast else None
     if found is not None:
         rows, distinct, snapshot.id_sets[entity], snapshot.marked[entity] = found
         snapshot.rows_read[entity] = len(rows)

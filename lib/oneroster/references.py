@@ -85,6 +85,11 @@ def _resolve_entity(
                 f"{said} refers to a {target} record this package deletes (it is applied but missing from the "
                 f"bulk {target}.csv)"
             )
+        if ref in snapshot.dropped_ids.get(target, ()):
+            return (
+                f"{said} refers to a {target} row that was left out (see its problems in {target}.csv); fix that "
+                "row first"
+            )
         return f"{said} does not match any {target} record"
 
     suspect = []  # (index, column, required, target, is_list, missing ids)
@@ -106,6 +111,7 @@ def _resolve_entity(
         snapshot.deletions[entity] = own_marks
         return rows
     snapshot.id_sets.pop(entity, None)  # some rows may be dropped below
+    wide = snapshot.wide_ids.get(entity, set())
     kept = []
     for number, row in enumerate(rows):
         line = lines[number] if lines is not None else number + 2
@@ -117,7 +123,13 @@ def _resolve_entity(
             refs = [ref.strip() for ref in row[index].split(",")] if is_list else [row[index]]
             for ref in refs:
                 if ref in missing:
-                    if required:
+                    if not required and row[0] in wide:
+                        message = (
+                            why(column, target, ref) + "; the row has more fields than the header, so the value may "
+                            "stand one column off (an unquoted comma?): the row is left out."
+                        )
+                        drops.append((snapshot.column_number(entity, index), column, ref, message))
+                    elif required:
                         drops.append(
                             (snapshot.column_number(entity, index), column, ref, why(column, target, ref) + ".")
                         )

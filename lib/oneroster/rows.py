@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from .model import Problem, Snapshot
 from .spec import COLUMNS, NAMES
 from .values import _check_value, _checked, _row_checks
-from .wide import looks_like_a_row, wide_row_doubt
+from .wide import filled_row_hint, looks_like_a_row, wide_row_doubt
 
 
 def _read_rows(
@@ -58,9 +58,7 @@ def _read_rows(
         except StopIteration:
             break
         except csv.Error as error:
-            problems.append(
-                Problem(name, reader.line_num, 0, "", "", f"The file cannot be read as CSV here: {error}.", "package")
-            )
+            problems.append(Problem(name, reader.line_num, 0, "", "", _unreadable(error), "package"))
             break
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
@@ -153,8 +151,12 @@ def _read_rows(
             errors.append((len(raw) + 1, "", "", cut + " (the row may be cut short)"))
             alone = True
         elif len(raw) > width and any(v.strip() for v in raw[width:]):
-            errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
-            alone = moved is not None
+            hint = filled_row_hint(entity, raw, header)
+            if hint:
+                errors.append(hint)  # the fields after the comma are one column off: checking them adds noise
+            else:
+                errors.append((width + 1, "", raw[width], f"The row has {len(raw)} fields but the header has {width}"))
+            alone = moved is not None or hint is not None
         elif len(raw) > width:
             # The extra fields are empty: a trailing separator, or a value with an unquoted comma
             # that shifted the rest of the row (see ``wide``); only a proven trailing separator is read.
@@ -162,6 +164,8 @@ def _read_rows(
             if doubt:
                 errors.append(doubt)
                 alone = True
+            else:
+                snapshot.wide_ids.setdefault(entity, set()).add(raw[moved[0] if moved else 0].strip())
         if alone:
             dropped += 1
             sourced_id = raw[moved[0] if moved else 0].strip() if raw else ""
@@ -185,8 +189,17 @@ def _read_rows(
         values = {}
         for index, (column, required, kind) in enumerate(columns):
             value = raw[index].strip() if index < len(raw) else ""
+            if "\r\n" in value:
+                value = value.replace("\r\n", "\n")  # a line break written the Windows way, in quotes
             if "\r" in value:
-                errors.append((index + 1, column, value, "The field contains a carriage return (CR)"))
+                errors.append(
+                    (
+                        index + 1,
+                        column,
+                        value,
+                        "The field contains a carriage return (CR) on its own; save the file with LF or CRLF line ends",
+                    )
+                )
                 continue
             if "\x00" in value:
                 errors.append((index + 1, column, value.replace("\x00", "␀"), "The field contains a NUL character"))
@@ -243,8 +256,8 @@ def _read_rows(
                 0,
                 "",
                 "",
-                f"Rows holding only commas ({where}) were skipped as blank lines; a spreadsheet program "
-                "leaves them below the data.",
+                f"Rows holding only commas or spaces ({where}) were skipped as blank lines; a spreadsheet "
+                "program leaves such rows where rows were cleared.",
                 "notice",
             )
         )
@@ -310,6 +323,16 @@ def _misplaced_quote(taken: Sequence[str]) -> int | None:
         start = False
         at += 1
     return column
+
+
+def _unreadable(error: csv.Error) -> str:
+    """A csv module error in words for a district's data team."""
+    if "field larger than field limit" in str(error):
+        return (
+            f"A value here is longer than {csv.field_size_limit():,} characters, the most one field may hold; "
+            "the file is rejected (is a quote left open?)."
+        )
+    return f"The file cannot be read as CSV here: {error}."
 
 
 def _open_at_end(text: str, line: int) -> bool:

@@ -27,7 +27,7 @@ from .spec import COLUMNS
 from .values import _check_value, _checked
 
 _ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
-_PHONE_CHARACTERS = frozenset("0123456789+-()./ #*xXextEXT")
+_PHONE_CHARACTERS = frozenset("0123456789+-()./ #*xXextEXT,")
 # CEDS grade levels as OneRoster 1.1 lists them (§4.13.6), and the forms SIS exports use for them.
 _GRADE = re.compile(r"IT|PR|PK|TK|KG|K|PS|UG|Other|0?[0-9]|1[0-3]", re.IGNORECASE)
 
@@ -127,6 +127,18 @@ def _kept(layout: _Layout, values: Sequence[str]) -> tuple[str | tuple[str, ...]
     return tuple(kept)
 
 
+def _moves_text(layout: _Layout, raw: Sequence[str], joined: Sequence[str]) -> bool:
+    """Whether reading the row as it stands (``raw``) rather than as ``joined`` puts a non-empty
+    value other than a reference in a column the roster keeps."""
+    for index, spec in enumerate(layout):
+        if spec is None or spec[0] in _NOT_KEPT or spec[2].startswith(("ref:", "refs:")):
+            continue
+        value = raw[index].strip()
+        if value and value != joined[index].strip():
+            return True
+    return False
+
+
 def _mergeable(layout: _Layout, index: int) -> bool:
     """Whether the value in column ``index`` (0-based) may hold a comma: text, a list, or an
     extension column."""
@@ -138,24 +150,14 @@ def _column_name(header: Sequence[str], index: int) -> str:
     return header[index] if index < len(header) else f"column {index + 1}"
 
 
-def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tuple[int, str, str, str] | None:
-    """``None`` when ``raw`` (a row of ``entity`` with more fields than ``header``, the extra ones
-    empty) is proven to end with a trailing separator (see the module's rule); else ``(column
-    number, column, value, message)`` for the problem that leaves the row out: the column is the
-    one the likely unquoted comma sits in (or the first extra field), numbered from 1 as in the
-    file. The message has no final full stop."""
-    width, extra = len(header), len(raw) - len(header)
-    layout = _layout(entity, header)
-    said = f"The row has {len(raw)} fields but the header has {width}"
-    if extra > _MOST_EXTRA:
-        return (
-            width + 1,
-            "",
-            "",
-            f"{said}: {extra} more fields, all empty, are too many to tell trailing separators from "
-            "commas inside values, so the row is left out; export it without the extra commas",
-        )
-    points, wrong = _score(layout, raw[:width])
+_Shift = tuple[tuple[bool, bool], int, tuple[int, ...], list[str]]
+
+
+def _possible_shifts(layout: _Layout, raw: Sequence[str], width: int) -> list[_Shift]:
+    """The readings of ``raw`` with an unquoted comma inside a value (one per way of joining the
+    extra fields back into values that may hold a comma) that are possible and would put something
+    else in the roster than the row read as it stands: ``(evidence, points, places, joined)``."""
+    extra = len(raw) - width
     kept = _kept(layout, raw)
     # A comma can sit inside a value only between two fields: each shift joins ``extra + 1``
     # neighbouring fields of a value that may hold a comma, at up to ``extra`` places.
@@ -174,7 +176,7 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
     for start in range(len(raw) - extra if extra > 1 else 0):
         end = start + extra + 1
         shifts.append(((start,), [*raw[:start], ",".join(raw[start:end]), *raw[end:]]))
-    possible: list[tuple[tuple[bool, bool], int, tuple[int, ...], list[str]]] = []  # shifts the row may be
+    possible: list[_Shift] = []
     for places, joined in shifts:
         if not all(_mergeable(layout, joined_index) for joined_index in _joined_indexes(places)):
             continue
@@ -189,16 +191,60 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
                 all(raw[place].strip() and raw[place + 1].strip() for place in places),
             )
             possible.append((evidence, shift_points, places, joined))
-    spaced = next(
-        (
-            index
-            for index in range(1, width)
-            if raw[index][:1].isspace() and raw[index - 1].strip() and _mergeable(layout, index - 1)
-        ),
-        None,
-    )
-    if wrong is None and spaced is None and all(shift_points < points for _, shift_points, _, _ in possible):
+    return possible
+
+
+def _guess(
+    layout: _Layout, header: Sequence[str], raw: Sequence[str], possible: list[_Shift]
+) -> tuple[int, str, str, str]:
+    """``(column number, column, value, "an unquoted comma in …")`` of the likeliest shifts."""
+    width = len(header)
+    best = max((evidence, points) for evidence, points, _, _ in possible)
+    likely = [(places, joined) for evidence, points, places, joined in possible if (evidence, points) == best]
+    where = sorted({place for places, _ in likely for place in places})
+    if len(likely) == 1:
+        places, joined = likely[0]
+        value = joined[_joined_indexes(places)[0]]
+        guess = f"an unquoted comma in {_column_name(header, places[0])} (“{value.strip()}”)"
+    else:
+        value = raw[where[0]]
+        guess = f"an unquoted comma in one of {', '.join(_column_name(header, place) for place in where)}"
+    column = _column_name(header, where[0]) if where[0] < width and layout[where[0]] is not None else ""
+    return where[0] + 1, column, value.strip(), guess
+
+
+def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tuple[int, str, str, str] | None:
+    """``None`` when ``raw`` (a row of ``entity`` with more fields than ``header``, the extra ones
+    empty) is read as it stands, its extra fields a trailing separator (see the module's rule);
+    else ``(column number, column, value, message)`` for the problem that leaves the row out: the
+    column is the one the likely unquoted comma sits in (or the first extra field), numbered from
+    1 as in the file. The message has no final full stop. A row that no reading with a comma
+    fits is read as it stands: its own values are checked as any row's are."""
+    width, extra = len(header), len(raw) - len(header)
+    layout = _layout(entity, header)
+    said = f"The row has {len(raw)} fields but the header has {width}"
+    if extra > _MOST_EXTRA:
+        return (
+            width + 1,
+            "",
+            "",
+            f"{said}: {extra} more fields, all empty, are too many to tell trailing separators from "
+            "commas inside values, so the row is left out; export it without the extra commas",
+        )
+    possible = _possible_shifts(layout, raw, width)
+    if not possible:
         return None
+    points, wrong = _score(layout, raw[:width])
+    # A rival of the row as it stands: a comma with a word on both sides, or a space after it; or a
+    # comma at a value's very start or end (one piece empty) when the row as it stands would put
+    # text in a column where that reading has none. When the row as it stands moves only a
+    # reference, the reference decides: it must resolve (see ``Snapshot.wide_ids``).
+    rivals = [shift for shift in possible if any(shift[0]) or _moves_text(layout, raw, shift[3])]
+    spaced = next((places[0] + 1 for (space, _), _, places, _ in rivals if space), None)
+    if wrong is None and spaced is None and all(shift_points < points for _, shift_points, _, _ in rivals):
+        return None
+    if wrong is None:
+        possible = rivals
     if wrong is not None:
         index, value, message = wrong
         name = _column_name(header, index)
@@ -207,31 +253,34 @@ def wide_row_doubt(entity: str, raw: Sequence[str], header: Sequence[str]) -> tu
         why = f", and {_column_name(header, spaced)} starts with a space (“{raw[spaced]}”)"
     else:
         why = "; the extra one is empty, but a comma inside a value would give the same fields"
-    if not possible:
-        return (
-            width + 1,
-            "",
-            "",
-            f"{said}{why}: the fields do not line up with the header, probably because of an "
-            "unquoted comma. The row is left out; quote values that hold commas",
-        )
-    best = max((evidence, points) for evidence, points, _, _ in possible)
-    likely = [(places, joined) for evidence, points, places, joined in possible if (evidence, points) == best]
-    where = sorted({place for places, _ in likely for place in places})
-    if len(likely) == 1:
-        places, joined = likely[0]
-        index = _joined_indexes(places)[0]
-        value = joined[index]
-        guess = f"an unquoted comma in {_column_name(header, places[0])} (“{value.strip()}”)"
-    else:
-        index, value = where[0], raw[where[0]]
-        names = [_column_name(header, place) for place in where]
-        guess = f"an unquoted comma in one of {', '.join(names)}"
+    column_no, column, value, guess = _guess(layout, header, raw, possible)
     return (
-        where[0] + 1,
-        _column_name(header, where[0]) if where[0] < width and layout[where[0]] is not None else "",
-        value.strip(),
+        column_no,
+        column,
+        value,
         f"{said}{why}: probably {guess}? The row is left out; quote values that hold commas",
+    )
+
+
+def filled_row_hint(entity: str, raw: Sequence[str], header: Sequence[str]) -> tuple[int, str, str, str] | None:
+    """For a row of ``entity`` with more fields than ``header`` and some extra one filled (never a
+    trailing separator): ``(column number, column, value, message)`` naming the likely unquoted
+    comma when a reading with one fits, else ``None``."""
+    width = len(header)
+    if len(raw) - width > _MOST_EXTRA:
+        return None
+    layout = _layout(entity, header)
+    # Only a comma with a word on both sides, or a space after it, is worth naming here.
+    possible = [shift for shift in _possible_shifts(layout, raw, width) if any(shift[0])]
+    if not possible:
+        return None
+    column_no, column, value, guess = _guess(layout, header, raw, possible)
+    return (
+        column_no,
+        column,
+        value,
+        f"The row has {len(raw)} fields but the header has {width}: probably {guess}? The row is left out; "
+        "quote values that hold commas",
     )
 
 

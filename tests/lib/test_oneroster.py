@@ -106,7 +106,11 @@ def test_one_file_in_two_spellings_is_refused(package, tmp_path):
         for path in package.glob("*.csv"):
             out.write(path, path.name)
         out.write(package / "users.csv", "USERS.csv")
-    with pytest.raises(PackageError, match="The zip holds users.csv more than once"):
+    with pytest.raises(
+        PackageError,
+        match=r"^The zip holds users.csv as USERS.csv, users.csv: each file may be there once; send one export per "
+        r"package.$",
+    ):
         read_package(archive)
 
 
@@ -125,16 +129,16 @@ def test_rows_of_only_commas_are_blank_lines_with_one_notice_per_file(package):
             "orgs.csv",
             4,
             0,
-            "Rows holding only commas (3 lines, the first on line 4) were skipped as blank lines; a spreadsheet "
-            "program leaves them below the data.",
+            "Rows holding only commas or spaces (3 lines, the first on line 4) were skipped as blank lines; a "
+            "spreadsheet program leaves such rows where rows were cleared.",
             "notice",
         ),
         (
             "users.csv",
             12,
             0,
-            "Rows holding only commas (3 lines, the first on line 12) were skipped as blank lines; a spreadsheet "
-            "program leaves them below the data.",
+            "Rows holding only commas or spaces (3 lines, the first on line 12) were skipped as blank lines; a "
+            "spreadsheet program leaves such rows where rows were cleared.",
             "notice",
         ),
     ]
@@ -304,6 +308,14 @@ def test_a_row_with_a_filled_extra_field_is_dropped(package):
         "demographics": 1,
     }
     assert len(snapshot.problems) == 6
+    assert _problems(snapshot)[1] == (
+        "enrollments.csv",
+        2,
+        6,
+        "userSourcedId 604863 refers to a users row that was left out (see its problems in users.csv); fix that "
+        "row first.",
+        "row",
+    )
 
 
 def test_a_trailing_separator_is_read_when_every_typed_value_stands_in_its_column(package):
@@ -316,6 +328,86 @@ def test_a_trailing_separator_is_read_when_every_typed_value_stands_in_its_colum
         assert snapshot.records["users"]["604863"]["email"] == "Mary.Archer@studentgps.org"
         assert snapshot.records["users"]["207270"]["email"] == "Kelley.Christian@studentgps.org"
         assert (snapshot.rows_read["users"], snapshot.rows_dropped["users"]) == (10, 0)
+
+
+def test_what_a_trial_of_real_exports_found_about_extra_fields(package):
+    """A comma in an extension column moves nothing the roster keeps; an org row with one comma
+    too many reads whole; a bad flag on a row with a trailing comma is reported as a bad flag."""
+    _edit(
+        package,
+        "orgs.csv",
+        "255901001,,,Grand Bend High School,school,,255901,,,,,",
+        "255901001,,,Grand Bend High School,school,,255901,,,Austin, TX,,",
+    )
+    _edit(package, "orgs.csv", "255901,,,Grand Bend ISD,district,,,,,,,", "255901,,,Grand Bend ISD,district,,,,,,,,")
+    _edit(package, "users.csv", "207270,,,true,", "207270,,,Y,")
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert snapshot.records["orgs"] == read_package(GRAND_BEND).records["orgs"]
+        assert [p for p in _problems(snapshot) if p[0] != "enrollments.csv"] == [
+            ("users.csv", 10, 4, "enabledUser must be true or false.", "row")
+        ]
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "line", "column", "field", "value", "message"),
+    [
+        (
+            "users.csv",
+            "(950) 336 6601,,09,",
+            "(950) 336, 6601,,09,",
+            2,
+            15,
+            "phone",
+            "(950) 336, 6601",
+            "The row has 19 fields but the header has 18, and agentSourcedIds starts with a space (“ 6601”): probably "
+            "an unquoted comma in phone (“(950) 336, 6601”)? The row is left out; quote values that hold commas.",
+        ),
+        (
+            "classes.csv",
+            ",Algebra I,02052,2",
+            ",Algebra I, Honors,02052,2",
+            3,
+            12,
+            "subjects",
+            "Algebra I, Honors",
+            "The row has 15 fields but the header has 14: probably an unquoted comma in subjects (“Algebra I, "
+            "Honors”)? The row is left out; quote values that hold commas.",
+        ),
+    ],
+    ids=["phone", "filled-extra-field"],
+)
+def test_the_likely_comma_is_named_where_it_is(package, file, old, new, line, column, field, value, message):
+    _edit(package, file, old, new)
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        [problem] = [p for p in snapshot.problems if p.file == file]
+        assert (problem.line, problem.column, problem.field, problem.value, problem.message) == (
+            line,
+            column,
+            field,
+            value,
+            message,
+        )
+
+
+def test_a_row_read_with_a_trailing_separator_must_resolve_its_optional_references(package):
+    """The district row with one comma too many and a parent that matches nothing: the parent may
+    be a value one column off, so the row is left out rather than kept with a warning."""
+    _edit(
+        package, "orgs.csv", "255901,,,Grand Bend ISD,district,,,,,,,", "255901,,,Grand Bend ISD,district,,NOPE,,,,,,"
+    )
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert _problems(snapshot)[0] == (
+            "orgs.csv",
+            2,
+            7,
+            "parentSourcedId NOPE does not match any orgs record; the row has more fields than the header, so the "
+            "value may stand one column off (an unquoted comma?): the row is left out.",
+            "row",
+        )
+        assert snapshot.dropped_ids["orgs"] == {"255901"}
 
 
 @pytest.mark.parametrize(
@@ -450,7 +542,27 @@ def test_true_and_false_in_any_case(package):
 
 def test_a_carriage_return_inside_a_field_drops_the_row(package):
     _edit(package, "users.csv", ",Mary,Archer,", ',"Ma\rry",Archer,')
-    assert ("users.csv", 2, 9, "The field contains a carriage return (CR).", "row") in _problems(read_package(package))
+    assert (
+        "users.csv",
+        2,
+        9,
+        "The field contains a carriage return (CR) on its own; save the file with LF or CRLF line ends.",
+        "row",
+    ) in _problems(read_package(package))
+
+
+def test_a_quoted_line_break_written_the_windows_way_reads_as_a_line_break(package):
+    users = package / "users.csv"
+    users.write_bytes(
+        users.read_bytes()
+        .replace(b",Mary,Archer,", b',"Mary\r\nAnn",Archer,')
+        .replace(b"\n", b"\r\n")
+        .replace(b"\r\r\n", b"\r\n")
+    )
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        assert snapshot.problems == []
+        assert snapshot.records["users"]["604863"]["givenName"] == "Mary\nAnn"
 
 
 def test_an_unknown_reference_drops_the_row_unless_the_roster_has_it(package):
@@ -496,7 +608,7 @@ def test_two_exports_in_one_zip_are_refused(package, tmp_path):
         for path in package.glob("*.csv"):
             out.write(path, f"2026/{path.name}")
         out.write(package / "users.csv", "2025/users.csv")
-    with pytest.raises(PackageError, match="The zip holds users.csv more than once"):
+    with pytest.raises(PackageError, match="The zip holds users.csv as 2025/users.csv, 2026/users.csv: each file"):
         read_package(archive)
 
 
@@ -716,7 +828,10 @@ def test_a_field_over_the_csv_limit_is_a_located_problem_not_a_crash(package):
     snapshot = read_package(package)
     assert snapshot.rejected
     assert [(p.file, p.line) for p in snapshot.problems if p.level == "package"] == [("users.csv", 2)]
-    assert "field larger than field limit" in snapshot.problems[0].message
+    assert snapshot.problems[0].message == (
+        "A value here is longer than 131,072 characters, the most one field may hold; the file is rejected (is a "
+        "quote left open?)."
+    )
 
 
 def test_a_nul_character_drops_the_row(package):

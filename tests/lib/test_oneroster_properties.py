@@ -162,16 +162,22 @@ def packages_with_a_bare_value(draw):
 @given(case=packages_with_a_bare_value())
 def test_a_value_with_its_quotes_removed_never_shifts_a_row(tmp_path_factory, case):
     """Whatever the reader makes of the broken line (left out, the file rejected, or read whole when
-    the value still reads the same, e.g. ``a"b``), every row it keeps holds exactly the values it
-    was written with: none stands in another column, and no piece of a value becomes a row."""
+    the value still reads the same, e.g. ``a"b``), every row it keeps holds the values it was
+    written with in every other column: none stands in another column, and no piece of a value
+    becomes a row. (The bare value itself may read otherwise: ``""`` bare is an empty field.)"""
     rows, bare = case
     folder = tmp_path_factory.mktemp("package") / "p"
     _write(folder, rows, bare)
     written = _records(rows)
+    entity_of_bare, number, index = bare
+    bare_id, bare_column = rows[entity_of_bare][number][0], NAMES[entity_of_bare][index]
     for fast in (True, False):
         snapshot = read_package(folder, fast=fast)
         if snapshot.rejected:
             continue
         for entity, records in snapshot.records.items():
             for sourced_id, record in records.items():
-                assert record == written[entity].get(sourced_id), (entity, sourced_id)
+                expected = dict(written[entity].get(sourced_id) or {})
+                if (entity, sourced_id) == (entity_of_bare, bare_id):
+                    expected[bare_column] = record[bare_column]
+                assert record == expected, (entity, sourced_id)

@@ -425,6 +425,14 @@ def test_a_first_sync_whose_users_are_all_rejected_is_held_not_applied(partner, 
     page = client.get(f"/p/grand-bend/sync/runs/{result.run.pk}/").content.decode()
     assert "First sync of this partner, held for its files: users: 10 of 10 rows rejected" in page
     assert "Held for review because:" in page
+    # The partner's sync page says the file is at fault and what to do, not "would change more".
+    sync_page = client.get("/p/grand-bend/sync/").content.decode()
+    assert "Your last file has rows or files the platform could not read" in sync_page
+    assert "more of your roster than usual" not in sync_page
+    assert (
+        f'You can fix the rows listed on the run\'s page (<a href="/p/grand-bend/sync/runs/{result.run.pk}/">run '
+        f"{result.run.pk}</a>) and send the file again: a newer package replaces this hold." in sync_page
+    )
 
 
 def test_list_values_in_another_order_or_spacing_are_no_update_and_the_stored_value_stays(partner, copy):
