@@ -7,7 +7,7 @@ tolerated, CRLF or LF, extension columns to the right of the standard ones ignor
 columns in another order read by name with a notice, see ``header``), required fields, enums,
 booleans ``true``/``false`` in any case, ISO dates, ``endDate`` not before ``startDate``, unique
 ``sourcedId`` per file, references, no more fields than the header unless the extra ones are
-empty and proven a trailing separator (see ``wide``), no CR inside a field, a line break inside a
+empty and proven a trailing separator (see ``wide``), no lone CR inside a field, a line break inside a
 value only when correctly quoted; a manifest that declares a missing file, a zero-byte or
 non-UTF-8 file or a wrong header rejects the whole package; a bad row is dropped and reported.
 References (``references``): a reference to a record this package deletes (a row marked
