@@ -56,7 +56,8 @@ class EntityDiff:
         }
 
 
-_hex64 = "{:08x}{:08x}".format
+# 16 hex digits of a (CRC-32, Adler-32) pair; %-formatting a pair is about twice as fast as str.format.
+_hex64 = "%08x%08x".__mod__
 
 
 def _compared(entity: str) -> Callable[[Sequence[str]], Sequence[str]]:
@@ -78,7 +79,7 @@ def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
     code per row. The one implementation of the digest. Lazy: each row's bytes go to both
     checksums through ``tee`` and are freed at once, never a million of them held in a list."""
     first, second = tee(map(str.encode, map("\x1f".join, map(_compared(entity), rows))))
-    return map(_hex64, map(zlib.crc32, first), map(zlib.adler32, second))
+    return map(_hex64, zip(map(zlib.crc32, first), map(zlib.adler32, second), strict=True))
 
 
 def record_digest(entity: str, data: Mapping[str, str]) -> str:
