@@ -6,7 +6,7 @@ from django.db import transaction
 from lib.oneroster import NAMES
 from lib.roster_diff import EntityDiff, record_data, row_digest
 from syncs.models import RosterRecord
-from syncs.roster import apply_diff
+from syncs.roster import applied_roster, apply_diff
 from tests.factories import SyncRunFactory
 
 WIDTH = len(NAMES["users"])
@@ -54,3 +54,16 @@ def test_an_updated_record_stores_what_record_data_gives(monkeypatch):
         apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=len(AWKWARD), updated=changed)})
     stored = {r.sourced_id: (r.data, r.digest) for r in RosterRecord.objects.all()}
     assert stored == {row[0]: (record_data("users", row), row_digest("users", row)) for row in changed}
+
+
+@pytest.mark.django_db
+def test_a_record_stored_without_a_digest_is_in_the_applied_roster_with_the_digest_of_its_data():
+    run = SyncRunFactory(outcome="applied")
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=0, created=AWKWARD)})
+    before = applied_roster(run.partner)
+    RosterRecord.objects.filter(sourced_id__in=["plain", "ctl"]).update(digest="")
+    RosterRecord.objects.filter(sourced_id="tab\there").update(active=False)
+    expected = {row[0]: row_digest("users", row) for row in AWKWARD if row[0] != "tab\there"}
+    assert applied_roster(run.partner)["users"] == expected
+    assert before["users"] == {row[0]: row_digest("users", row) for row in AWKWARD}
