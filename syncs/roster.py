@@ -10,11 +10,13 @@ Instants are aware UTC datetimes.
 
 import hashlib
 import io
-import json
 import tempfile
 import zipfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from itertools import repeat
+from json.encoder import encode_basestring
+from operator import itemgetter, methodcaller
 from pathlib import Path
 
 from django.conf import settings
@@ -22,8 +24,8 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from lib.oneroster import ENTITIES, Limits
-from lib.roster_diff import EntityDiff, record_data, record_digest, row_digest
+from lib.oneroster import ENTITIES, NAMES, Limits
+from lib.roster_diff import EntityDiff, record_data, record_digest, row_digest, row_digests
 from partners.models import Partner
 
 from .models import RosterRecord, SyncRun, SyncState
@@ -74,20 +76,22 @@ def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
     """``{entity: {sourcedId: digest}}`` of the partner's active roster records (no JSON loaded,
     except for a record stored without a digest)."""
     roster: dict[str, dict[str, str]] = {}
-    active = RosterRecord.objects.active().filter(partner=partner)
     table = RosterRecord._meta.db_table
     with connection.cursor() as cursor:
         for entity in ENTITIES:
             # One plain query per type (the partial index serves it), fetched whole: about a
             # million (sourcedId, digest) pairs go straight into a dict, with no model rows between.
             cursor.execute(
-                f"SELECT sourced_id, digest FROM {table} WHERE partner_id = %s AND entity = %s AND active "  # noqa: S608
-                "AND digest <> ''",
+                f"SELECT sourced_id, digest FROM {table} WHERE partner_id = %s AND entity = %s AND active",  # noqa: S608
                 [partner.pk, entity],
             )
-            roster[entity] = dict(cursor.fetchall())
-    for entity, sourced_id, data in active.filter(digest="").values_list("entity", "sourced_id", "data").iterator():
-        roster[entity][sourced_id] = record_digest(entity, data)
+            roster[entity] = digests = dict(cursor.fetchall())
+            # A record stored without a digest gets it from its data. Looked for in the pairs
+            # just read (a C-level scan), not by a second query that reads every record again.
+            if "" in digests.values():
+                missing = RosterRecord.objects.active().filter(partner=partner, entity=entity, digest="")
+                for sourced_id, data in missing.values_list("sourced_id", "data").iterator():
+                    digests[sourced_id] = record_digest(entity, data)
     return roster
 
 
@@ -133,9 +137,53 @@ def stored_package(run: SyncRun) -> Iterator[tuple[Path, str]]:
         yield path, hashlib.sha256(data).hexdigest()
 
 
-def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[Sequence[str]]) -> None:
-    """Insert new roster records: PostgreSQL's COPY (a first night is about a million rows), else
-    ``bulk_create``."""
+# PostgreSQL's COPY text format escapes these four characters in a value (the others go as they are).
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+# Rows per COPY chunk and per UPDATE: a few MB of text at a time, so a million-row night never holds
+# its whole COPY text in memory and the database works on one chunk while the next is built.
+_BATCH = 5000
+
+
+def _data_json(entity: str, rows: Sequence[Sequence[str]]) -> list[str]:
+    """``json.dumps(record_data(entity, row), ensure_ascii=False)`` of each of ``rows`` (the JSON a
+    roster record's ``data`` stores), built a column at a time by C-level maps: the standard JSON
+    string escape of every value, then one format per row, no Python code per row."""
+    names = NAMES[entity]
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    if len(columns) != len(names):
+        raise ValueError(f"{entity} rows have {len(columns)} columns, not {len(names)}")
+    escaped = [
+        # A user's password is never kept (record_data): stored as "".
+        repeat('""', len(rows)) if name == "password" else map(encode_basestring, column)
+        for name, column in zip(names, columns, strict=True)
+    ]
+    template = "{{" + ", ".join(f"{encode_basestring(name)}: {{}}" for name in names) + "}}"
+    return list(map(template.format, *escaped))
+
+
+def _copy_escaped(values: Sequence[str]) -> Sequence[str]:
+    """``values`` escaped for COPY's text format; as they are when none holds a backslash, tab, LF
+    or CR (one look at the joined column)."""
+    joined = "".join(values)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        return list(map(methodcaller("translate", _COPY_ESCAPES), values))
+    return values
+
+
+def _copy_text(partner_id: int, entity: str, run_id: int, rows: Sequence[Sequence[str]]) -> str:
+    """The COPY text (PostgreSQL's text format: tab-separated, one line a record) of new roster
+    records for ``rows``, in the columns ``partner_id, entity, sourced_id, data, digest, active,
+    applied_by_run_id``: the values ``record_data``, ``row_digest`` and ``json.dumps`` give."""
+    ids = _copy_escaped(list(map(itemgetter(0), rows)))
+    data = _copy_escaped(_data_json(entity, rows))
+    line = f"{partner_id}\t{entity}\t{{}}\t{{}}\t{{}}\tt\t{run_id}\n"
+    return "".join(map(line.format, ids, data, row_digests(entity, rows)))
+
+
+def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: Sequence[Sequence[str]]) -> None:
+    """Insert new roster records: PostgreSQL's COPY (a first night is about a million rows; its
+    text is built and sent ``_BATCH`` rows at a time), else ``bulk_create``."""
     if not rows:
         return
     if connection.vendor != "postgresql":
@@ -158,18 +206,8 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: list[Sequ
     with connection.cursor() as cursor:
         copy_sql = f"COPY {table} (partner_id, entity, sourced_id, data, digest, active, applied_by_run_id) FROM STDIN"  # noqa: S608
         with cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(
-                    (
-                        partner.pk,
-                        entity,
-                        row[0],
-                        json.dumps(record_data(entity, row), ensure_ascii=False),
-                        row_digest(entity, row),
-                        True,
-                        run.pk,
-                    )
-                )
+            for start in range(0, len(rows), _BATCH):
+                copy.write(_copy_text(partner.pk, entity, run.pk, rows[start : start + _BATCH]))
 
 
 def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list[Sequence[str]]) -> None:
@@ -177,8 +215,8 @@ def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list[Seq
     stamped with ``run``. On PostgreSQL one ``UPDATE … FROM unnest(…)`` per 5,000 rows, else
     ``bulk_update``."""
     table = RosterRecord._meta.db_table
-    for start in range(0, len(rows), 5000):
-        batch = rows[start : start + 5000]
+    for start in range(0, len(rows), _BATCH):
+        batch = rows[start : start + _BATCH]
         if connection.vendor == "postgresql":
             sql = (
                 f"UPDATE {table} AS r SET data = v.data::jsonb, digest = v.digest, active = TRUE, "  # noqa: S608
@@ -192,7 +230,7 @@ def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list[Seq
                     [
                         run.pk,
                         [row[0] for row in batch],
-                        [json.dumps(record_data(entity, row), ensure_ascii=False) for row in batch],
+                        _data_json(entity, batch),
                         [row_digest(entity, row) for row in batch],
                         partner.pk,
                         entity,

@@ -57,7 +57,7 @@ def read_package(
             gc.enable()
 
 
-def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fast: bool, limits: Limits) -> Snapshot:
+def _read(files: dict[str, bytes], existing: Mapping[str, Iterable[str]], fast: bool, limits: Limits) -> Snapshot:
     snapshot = Snapshot()
     snapshot.modes = _read_manifest(files, snapshot.problems)
     if snapshot.rejected:
@@ -88,7 +88,8 @@ def _read(files: Mapping[str, bytes], existing: Mapping[str, Iterable[str]], fas
             message = f"{name} has {lines:,} lines; at most {limits.max_rows:,} are accepted per file."
             snapshot.problems.append(Problem(name, 0, 0, "", "", message, "package"))
             continue
-        parsed[entity] = _parse_file(entity, name, files[name], mode, snapshot, fast)
+        # Taken out of ``files``: a file's bytes are freed as soon as it is parsed.
+        parsed[entity] = _parse_file(entity, name, files.pop(name), mode, snapshot, fast)
     if snapshot.rejected:
         return snapshot
     for entity in ENTITIES:
@@ -103,6 +104,7 @@ def _parse_file(entity: str, name: str, data: bytes, mode: str, snapshot: Snapsh
     each column (``{column index: set}``). Problems go to ``snapshot``."""
     problems = snapshot.problems
     text = _decode(name, data, problems)
+    del data  # the text holds it now (a large file's bytes are not kept while it is split)
     if text is None:
         return [], None, None
     # NFC once for the whole file (it never changes commas, quotes or line breaks), not per value;

@@ -1,0 +1,69 @@
+"""Roster writes (syncs/roster.py): what the bulk COPY stores is what the row-by-row values say."""
+
+import pytest
+from django.db import transaction
+
+from lib.oneroster import NAMES
+from lib.roster_diff import EntityDiff, record_data, row_digest
+from syncs.models import RosterRecord
+from syncs.roster import applied_roster, apply_diff
+from tests.factories import SyncRunFactory
+
+WIDTH = len(NAMES["users"])
+
+
+def _user(sourced_id: str, *values: str) -> tuple[str, ...]:
+    """A users row: ``sourced_id``, then ``values`` from the status column on, the rest empty and
+    the last (the password) set."""
+    row = [sourced_id, *values, *[""] * (WIDTH - 1 - len(values))]
+    row[-1] = "hunter2"
+    return tuple(row)
+
+
+AWKWARD = [
+    _user("plain", "active", "", "true", "s1", "student", "ada"),
+    _user("tab\there", "", "", "true", "s1", "student", 'a "quoted" name'),
+    _user("back\\slash", "", "", "true", "s1", "student", "C:\\new\\table"),
+    _user("line\nbreak", "", "", "true", "s1", "student", "two\nlines\r\nand a CR\r"),
+    _user("ctl", "", "", "true", "s1", "student", "\x01\x1f\x7f", "Zoë", "Łukasz 𝄞", "\u2028\u2029"),
+]
+
+
+@pytest.mark.django_db
+def test_it_stores_each_new_record_as_record_data_and_row_digest_give(monkeypatch):
+    """The COPY text is built a column at a time and in chunks; every stored record still has the
+    data, digest and sourcedId of its row (quotes, backslashes, tabs, line breaks, control and
+    non-ASCII characters included), and no password."""
+    monkeypatch.setattr("syncs.roster._BATCH", 2)  # three chunks
+    run = SyncRunFactory(outcome="applied")
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=0, created=AWKWARD)})
+    stored = {r.sourced_id: (r.data, r.digest, r.active, r.applied_by_run_id) for r in RosterRecord.objects.all()}
+    assert stored == {row[0]: (record_data("users", row), row_digest("users", row), True, run.pk) for row in AWKWARD}
+    assert all(data["password"] == "" for data, *_ in stored.values())
+
+
+@pytest.mark.django_db
+def test_an_updated_record_stores_what_record_data_gives(monkeypatch):
+    monkeypatch.setattr("syncs.roster._BATCH", 2)
+    run = SyncRunFactory(outcome="applied")
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=0, created=AWKWARD)})
+    changed = [_user(row[0], "", "", "false", "s2", "teacher", row[6] + " \\ \t\n é") for row in AWKWARD]
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=len(AWKWARD), updated=changed)})
+    stored = {r.sourced_id: (r.data, r.digest) for r in RosterRecord.objects.all()}
+    assert stored == {row[0]: (record_data("users", row), row_digest("users", row)) for row in changed}
+
+
+@pytest.mark.django_db
+def test_a_record_stored_without_a_digest_is_in_the_applied_roster_with_the_digest_of_its_data():
+    run = SyncRunFactory(outcome="applied")
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=0, created=AWKWARD)})
+    before = applied_roster(run.partner)
+    RosterRecord.objects.filter(sourced_id__in=["plain", "ctl"]).update(digest="")
+    RosterRecord.objects.filter(sourced_id="tab\there").update(active=False)
+    expected = {row[0]: row_digest("users", row) for row in AWKWARD if row[0] != "tab\there"}
+    assert applied_roster(run.partner)["users"] == expected
+    assert before["users"] == {row[0]: row_digest("users", row) for row in AWKWARD}
