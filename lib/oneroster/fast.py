@@ -50,6 +50,8 @@ def _read_fast(
     body = rows[1:]
     if not body:
         return [], {}, set(), False
+    if '"' in text and any('"' in "".join(map(itemgetter(i), body)) for i in range(min(map(len, body)))):
+        return None  # a value holding a quote: the row-by-row path checks how it was written
     spec = COLUMNS[entity]
     lengths = set(map(len, body))
     if min(lengths) < len(spec):

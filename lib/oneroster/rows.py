@@ -91,24 +91,24 @@ def _read_rows(
         last = (start, raw)
         quote = _misplaced_quote(taken) if any('"' in physical for physical in taken) else None
         if quote is not None:
-            # Read strictly, the row is not CSV (``"Mary"Ann``: a quoted value goes on after its
-            # closing quote): the csv module would quietly join the pieces. The row is left out.
+            # Not CSV as RFC 4180 writes it: the csv module would quietly read it one way or
+            # another, and quotes may have paired up across values. The row is left out.
+            at, inside = quote
             dropped += 1
             if raw[0].strip():
                 snapshot.dropped_ids.setdefault(entity, set()).add(raw[0].strip())
-            field = header[quote - 1] if quote <= width else ""
+            field = header[at - 1] if at <= width else ""
+            said = field or f"column {at}"
+            message = (
+                f'{said} holds a quote (") but is not in quotes; a value with a quote must be quoted and its quotes '
+                'doubled ("Robert ""Bob"""). The row is left out.'
+                if inside
+                else f'A quoted value in {said} goes on after its closing quote ("); a quoted value ends with its '
+                "quote, then a comma or the line's end. The row is left out; write a quote inside a quoted value "
+                'as two ("").'
+            )
             problems.append(
-                Problem(
-                    name,
-                    start,
-                    quote,
-                    field,
-                    raw[quote - 1].strip() if quote <= len(raw) else "",
-                    f'A quoted value in {field or f"column {quote}"} goes on after its closing quote ("); a '
-                    "quoted value ends with its quote, then a comma or the line's end. The row is left out; "
-                    'write a quote inside a quoted value as two ("").',
-                    "row",
-                )
+                Problem(name, start, at, field, raw[at - 1].strip() if at <= len(raw) else "", message, "row")
             )
             previous = None
             continue
@@ -290,18 +290,13 @@ def _swallows_rows(entity: str, header: Sequence[str], raw: Sequence[str], taken
     return False
 
 
-def _misplaced_quote(taken: Sequence[str]) -> int | None:
-    """The column number (from 1) of the first quoted value of a record (its physical lines
-    ``taken``) that goes on after its closing quote, which strict CSV refuses (``"Mary"Ann``), or
-    ``None`` when the record reads strictly (a quote left open at the end of the file is left to
-    the caller)."""
-    try:
-        list(csv.reader(taken, strict=True))
-    except csv.Error as error:
-        if "unexpected end of data" in str(error):
-            return None
-    else:
-        return None
+def _misplaced_quote(taken: Sequence[str]) -> tuple[int, bool] | None:
+    """Where a record (its physical lines ``taken``) breaks RFC 4180's quoting (§2.5–2.7), as
+    ``(column number from 1, inside)``, or ``None``: ``inside`` is a quote within a value that is
+    not quoted (``Robert "Bob"``), else a quoted value that goes on after its closing quote
+    (``"Mary"Ann``). Either lets quotes pair up across values, so that pieces of two values trade
+    places unseen: the caller leaves the row out. A quote left open at the end of the file is left
+    to the caller."""
     text, column, at, quoted = "".join(taken), 1, 0, False
     start = True  # at the start of a field
     while at < len(text):
@@ -312,8 +307,10 @@ def _misplaced_quote(taken: Sequence[str]) -> int | None:
             elif char == '"':
                 quoted = False
                 if text[at + 1 : at + 2] not in (",", "\r", "\n", ""):
-                    return column
-        elif char == '"' and start:
+                    return column, False
+        elif char == '"':
+            if not start:
+                return column, True
             quoted = True
         elif char == ",":
             column += 1
@@ -322,7 +319,7 @@ def _misplaced_quote(taken: Sequence[str]) -> int | None:
             continue
         start = False
         at += 1
-    return column
+    return None
 
 
 def _unreadable(error: csv.Error) -> str:

@@ -805,6 +805,24 @@ def test_an_unquoted_line_break_inside_the_row_leaves_both_halves_out(package):
         assert snapshot.dropped_ids["users"] == {"604863"}
 
 
+def test_a_quote_inside_a_value_that_is_not_quoted_drops_the_row(package):
+    """``Robert "Bob"`` unquoted: its quotes could pair with the next value's, so that pieces of the
+    two trade places unseen (a property test found ``"`` then ``",0"``). RFC 4180 §2.5 refuses it."""
+    _edit(package, "users.csv", ",Mary,Archer,", ',Mary "Mo",Archer,')
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        [problem] = [p for p in snapshot.problems if p.file == "users.csv"]
+        assert (problem.line, problem.column, problem.field, problem.value, problem.message, problem.level) == (
+            2,
+            9,
+            "givenName",
+            'Mary "Mo"',
+            'givenName holds a quote (") but is not in quotes; a value with a quote must be quoted and its quotes '
+            'doubled ("Robert ""Bob"""). The row is left out.',
+            "row",
+        )
+
+
 def test_a_quote_left_open_until_a_later_quoted_field_rejects_the_file(package):
     """The open quote of line 2 closes at the opening quote of line 3's givenName: line 3 would be
     swallowed into line 2's givenName and its user taken as deleted. Read strictly, the quote that
