@@ -19,7 +19,7 @@ from itertools import compress, repeat, tee
 from operator import itemgetter
 from typing import TypedDict
 
-from .oneroster import ENTITIES, NAMES, Snapshot
+from .oneroster import ENTITIES, LIST_COLUMNS, NAMES, Snapshot, canonical_list
 
 # Rows start with sourcedId (the key), status and dateLastModified (bookkeeping): the compared
 # values are the columns after them.
@@ -68,22 +68,6 @@ def _compared(entity: str) -> Callable[[Sequence[str]], Sequence[str]]:
     """The compared slice of a row of ``entity``: after the bookkeeping columns, and without the
     users' ``password`` (the last users column, never stored, so never compared)."""
     return itemgetter(slice(_COMPARED_FROM, -1 if entity == "users" else None))
-
-
-# The columns OneRoster 1.1 types as lists (CSV binding §3: several values in one field, separated
-# by commas, e.g. a class's ``termSourcedIds`` or a user's ``grades``): compared as lists, so an
-# SIS that exports them in another order or spacing each night changes nothing.
-LIST_COLUMNS = frozenset(
-    {"orgSourcedIds", "termSourcedIds", "agentSourcedIds", "grades", "subjects", "subjectCodes", "periods"}
-)
-
-
-def canonical_list(value: str) -> str:
-    """A list value as it is compared: its items split on commas, stripped, empty ones left out,
-    sorted, joined by commas (``"b, a,"`` → ``"a,b"``; duplicates are kept). Only values with a
-    comma are rewritten: the reader strips every value, so one without a comma is its own form.
-    What a record stores keeps the file's value."""
-    return ",".join(sorted(filter(None, map(str.strip, value.split(",")))))
 
 
 def _list_positions(entity: str) -> tuple[tuple[int, int], ...]:

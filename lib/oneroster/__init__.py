@@ -25,11 +25,12 @@ Modules, by concern: ``spec`` (the files and columns), ``model`` (problems, snap
 
 from .model import Limits, PackageError, Problem, Snapshot
 from .reader import read_package
-from .spec import COLUMNS, ENTITIES, MODES, NAMES, STATUSES
+from .spec import COLUMNS, ENTITIES, LIST_COLUMNS, MODES, NAMES, STATUSES, canonical_list
 
 __all__ = [
     "COLUMNS",
     "ENTITIES",
+    "LIST_COLUMNS",
     "MODES",
     "NAMES",
     "STATUSES",
@@ -37,5 +38,6 @@ __all__ = [
     "PackageError",
     "Problem",
     "Snapshot",
+    "canonical_list",
     "read_package",
 ]

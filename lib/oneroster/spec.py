@@ -109,3 +109,19 @@ COLUMNS: dict[str, list[tuple[str, bool, str]]] = {
 
 # The standard column names of each entity, in file order: a row is a tuple in this order.
 NAMES: dict[str, tuple[str, ...]] = {entity: tuple(c for c, _, _ in columns) for entity, columns in COLUMNS.items()}
+
+
+# The columns OneRoster 1.1 types as lists (CSV binding §3: several values in one field, separated
+# by commas, e.g. a class's ``termSourcedIds`` or a user's ``grades``): compared as lists, so an
+# SIS that exports them in another order or spacing each night changes nothing.
+LIST_COLUMNS = frozenset(
+    {"orgSourcedIds", "termSourcedIds", "agentSourcedIds", "grades", "subjects", "subjectCodes", "periods"}
+)
+
+
+def canonical_list(value: str) -> str:
+    """A list value as it is compared: its items split on commas, stripped, empty ones left out,
+    sorted, joined by commas (``"b, a,"`` → ``"a,b"``; duplicates are kept). Only values with a
+    comma are rewritten: the reader strips every value, so one without a comma is its own form.
+    What a record stores keeps the file's value."""
+    return ",".join(sorted(filter(None, map(str.strip, value.split(",")))))

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 from itertools import combinations
 
-from .spec import COLUMNS
+from .spec import COLUMNS, LIST_COLUMNS, canonical_list
 from .values import _check_value, _checked
 
 _ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
@@ -113,18 +113,15 @@ def looks_like_a_row(entity: str, header: Sequence[str], fields: Sequence[str]) 
 _NOT_KEPT = {"password"}
 
 
-def _kept(layout: _Layout, values: Sequence[str]) -> tuple[str | tuple[str, ...], ...]:
-    """What a reading of a row puts in the roster: the standard columns' values but the ones never
-    kept, a list (of references) as its sorted items."""
-    kept: list[str | tuple[str, ...]] = []
-    for index, spec in enumerate(layout):
-        if spec is None or spec[0] in _NOT_KEPT:
-            continue
-        value = values[index].strip()
-        kept.append(
-            tuple(sorted(filter(None, map(str.strip, value.split(","))))) if spec[2].startswith("refs:") else value
-        )
-    return tuple(kept)
+def _kept(layout: _Layout, values: Sequence[str]) -> tuple[str, ...]:
+    """What a reading of a row puts in the roster as the diff sees it: the standard columns' values
+    but the ones never kept, list columns in ``canonical_list`` form (``roster_diff`` compares them
+    so)."""
+    return tuple(
+        canonical_list(value) if spec[0] in LIST_COLUMNS else value
+        for spec, value in zip(layout, (v.strip() for v in values), strict=False)
+        if spec is not None and spec[0] not in _NOT_KEPT
+    )
 
 
 def _moves_text(layout: _Layout, raw: Sequence[str], joined: Sequence[str]) -> bool:
