@@ -19,7 +19,7 @@ from itertools import compress, repeat, tee
 from operator import itemgetter
 from typing import TypedDict
 
-from .oneroster import ENTITIES, LIST_COLUMNS, NAMES, Snapshot, canonical_list
+from .oneroster import ENTITIES, LIST_COLUMNS, NAMES, LineRows, Snapshot, canonical_list, rows_first_values, rows_select
 
 # Rows start with sourcedId (the key), status and dateLastModified (bookkeeping): the compared
 # values are the columns after them.
@@ -45,7 +45,7 @@ class EntityDiff:
     mode: str
     before: int
     created: Sequence[Sequence[str]] = field(default_factory=list)
-    updated: list[Sequence[str]] = field(default_factory=list)
+    updated: Sequence[Sequence[str]] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     unchanged: int = 0
 
@@ -79,14 +79,17 @@ def _list_positions(entity: str) -> tuple[tuple[int, int], ...]:
 _LISTS_AT = {entity: _list_positions(entity) for entity in ENTITIES}
 
 
-def _list_fixes(entity: str, rows: list[Sequence[str]]) -> dict[int, list[str]]:
+def _list_fixes(entity: str, rows: Sequence[Sequence[str]]) -> dict[int, list[str]]:
     """``{row index: its compared values with the list columns in canonical_list form}`` of the rows
-    holding a list value not in that form already. C-level maps over each list column; Python
-    only per distinct value with a comma and per row to rewrite."""
+    holding a list value not in that form already. C-level maps over the list columns (taken in
+    one pass over the rows); Python only per distinct value with a comma and per row to rewrite."""
     fixes: dict[int, list[str]] = {}
     compared = _compared(entity)
-    for at, position in _LISTS_AT[entity]:
-        values = list(map(itemgetter(at), rows))
+    lists_at = _LISTS_AT[entity]
+    taken = map(itemgetter(*(at for at, _ in lists_at)), rows)
+    columns = zip(*taken, strict=True) if len(lists_at) > 1 else (list(taken),)
+    for (_, position), column in zip(lists_at, columns, strict=False):
+        values: Sequence[str] = column
         with_commas = set(compress(values, map(operator.contains, values, repeat(","))))
         canonical = {value: form for value in with_commas if (form := canonical_list(value)) != value}
         if not canonical:
@@ -114,9 +117,13 @@ def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
     through ``tee`` and are freed at once, never a million of them held in a list."""
     fixes: dict[int, list[str]] = {}
     if _LISTS_AT[entity]:
-        rows = rows if isinstance(rows, list) else list(rows)
+        rows = rows if isinstance(rows, (list, LineRows)) else list(rows)
         fixes = _list_fixes(entity, rows)
-    joined: Iterable[str] = map("\x1f".join, map(_compared(entity), rows))
+    joined: Iterable[str]
+    if isinstance(rows, LineRows):
+        joined = rows.joined(_COMPARED_FROM, entity == "users", "\x1f")  # the same strings, unsplit
+    else:
+        joined = map("\x1f".join, map(_compared(entity), rows))
     if fixes:
         joined = list(joined)
         for index, values in fixes.items():
@@ -178,13 +185,13 @@ def diff_snapshot(
         else:
             # A no-change night compares about a million digests: every step is a C-level map,
             # no Python code per row.
-            olds = list(map(current.get, map(itemgetter(0), rows)))
+            olds = list(map(current.get, rows_first_values(rows)))
             is_new = list(map(operator.is_, olds, repeat(None)))
-            d.created = list(compress(rows, is_new))
-            known = list(compress(rows, map(operator.not_, is_new)))
+            d.created = rows_select(rows, is_new)
+            known = rows_select(rows, map(operator.not_, is_new))
             digests = row_digests(entity, known)
             stored = compress(olds, map(operator.not_, is_new))
-            d.updated = list(compress(known, map(operator.ne, stored, digests)))
+            d.updated = rows_select(known, map(operator.ne, stored, digests))
             d.unchanged += len(known) - len(d.updated)
         ids = snapshot.ids(entity) - marked if marked else snapshot.ids(entity)
         left = current.keys() - ids

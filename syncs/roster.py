@@ -10,6 +10,7 @@ Instants are aware UTC datetimes.
 
 import hashlib
 import io
+import operator
 import tempfile
 import zipfile
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -24,7 +25,7 @@ from django.db import connection
 from django.db.models import F
 from django.utils import timezone
 
-from lib.oneroster import ENTITIES, NAMES, Limits
+from lib.oneroster import ENTITIES, NAMES, Limits, rows_first_values, rows_select
 from lib.roster_diff import EntityDiff, record_data, record_digest, row_digest, row_digests
 from partners.models import Partner
 
@@ -207,7 +208,8 @@ def _insert_records(partner: Partner, entity: str, run: SyncRun, rows: Sequence[
         copy_sql = f"COPY {table} (partner_id, entity, sourced_id, data, digest, active, applied_by_run_id) FROM STDIN"  # noqa: S608
         with cursor.copy(copy_sql) as copy:
             for start in range(0, len(rows), _BATCH):
-                copy.write(_copy_text(partner.pk, entity, run.pk, rows[start : start + _BATCH]))
+                # A batch of rows kept as lines (``LineRows``) is split once, here.
+                copy.write(_copy_text(partner.pk, entity, run.pk, list(rows[start : start + _BATCH])))
 
 
 def _rewrite_records(partner: Partner, entity: str, run: SyncRun, rows: list[Sequence[str]]) -> None:
@@ -262,8 +264,11 @@ def apply_diff(partner: Partner, run: SyncRun, diffs: Mapping[str, EntityDiff]) 
         records = RosterRecord.objects.filter(partner=partner, entity=entity)
         # A "created" record may be an inactive one coming back: it is reactivated, not duplicated.
         inactive = set(records.filter(active=False).values_list("sourced_id", flat=True))
-        _rewrite_records(partner, entity, run, [*d.updated, *(row for row in d.created if row[0] in inactive)])
-        _insert_records(partner, entity, run, [row for row in d.created if row[0] not in inactive])
+        # Selected by their sourcedIds, so rows kept as lines (``LineRows``) are not split here.
+        coming_back = list(map(inactive.__contains__, rows_first_values(d.created))) if inactive else []
+        _rewrite_records(partner, entity, run, [*d.updated, *rows_select(d.created, coming_back)])
+        new = rows_select(d.created, map(operator.not_, coming_back)) if inactive else d.created
+        _insert_records(partner, entity, run, new)
         for start in range(0, len(d.deleted), 5000):
             records.filter(sourced_id__in=d.deleted[start : start + 5000], active=True).update(
                 active=False, deactivated_at=now, deactivated_by_run=run

@@ -23,7 +23,7 @@ Modules, by concern: ``spec`` (the files and columns), ``model`` (problems, snap
 ``reader`` (``read_package``, the one entry point).
 """
 
-from .model import Limits, PackageError, Problem, Snapshot
+from .model import Limits, LineRows, PackageError, Problem, Snapshot, rows_first_values, rows_select
 from .reader import read_package
 from .spec import COLUMNS, ENTITIES, LIST_COLUMNS, MODES, NAMES, STATUSES, canonical_list
 
@@ -34,10 +34,13 @@ __all__ = [
     "MODES",
     "NAMES",
     "STATUSES",
+    "LineRows",
     "Limits",
     "PackageError",
     "Problem",
     "Snapshot",
     "canonical_list",
     "read_package",
+    "rows_first_values",
+    "rows_select",
 ]

@@ -17,7 +17,7 @@ from .rows import _read_rows
 from .spec import ENTITIES
 
 # What ``_parse_file`` gives for one file: its valid rows, their line numbers and the distinct values.
-_Parsed = tuple[list[Sequence[str]], list[int] | None, dict[int, set[str]] | None]
+_Parsed = tuple[Sequence[Sequence[str]], list[int] | None, dict[int, set[str]] | None]
 
 
 def read_package(

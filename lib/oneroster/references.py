@@ -40,12 +40,12 @@ def _marked_lines(rows: Sequence[Sequence[str]], lines: list[int] | None) -> dic
 
 def _resolve_entity(
     entity: str,
-    rows: list[Sequence[str]],
+    rows: Sequence[Sequence[str]],
     lines: list[int] | None,
     distinct: dict[int, set[str]] | None,
     snapshot: Snapshot,
     existing: Mapping[str, Iterable[str]],
-) -> list[Sequence[str]]:
+) -> Sequence[Sequence[str]]:
     """The rows whose required references resolve (see the module's rules); the others are
     dropped with a problem each, and an optional reference that does not resolve leaves a
     warning. Checked a column at a time on the distinct values, so a clean file costs one set per
