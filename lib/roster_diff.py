@@ -60,10 +60,6 @@ class EntityDiff:
         }
 
 
-# 16 hex digits of a (CRC-32, Adler-32) pair; %-formatting a pair is about twice as fast as str.format.
-_hex64 = "%08x%08x".__mod__
-
-
 def _compared(entity: str) -> Callable[[Sequence[str]], Sequence[str]]:
     """The compared slice of a row of ``entity``: after the bookkeeping columns, and without the
     users' ``password`` (the last users column, never stored, so never compared)."""
@@ -129,7 +125,10 @@ def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
         for index, values in fixes.items():
             joined[index] = "\x1f".join(values)
     first, second = tee(map(str.encode, joined))
-    return map(_hex64, zip(map(zlib.crc32, first), map(zlib.adler32, second), strict=True))
+    # The 16 hex digits of CRC-32 << 32 | Adler-32 (both below 2**32): the same as formatting the
+    # pair with "%08x%08x", in less than half the time (no tuple per row).
+    pairs = map(operator.or_, map(operator.lshift, map(zlib.crc32, first), repeat(32)), map(zlib.adler32, second))
+    return map(format, pairs, repeat("016x"))
 
 
 def record_digest(entity: str, data: Mapping[str, str]) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
@@ -77,16 +78,9 @@ def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
     """``{entity: {sourcedId: digest}}`` of the partner's active roster records (no JSON loaded,
     except for a record stored without a digest)."""
     roster: dict[str, dict[str, str]] = {}
-    table = RosterRecord._meta.db_table
     with connection.cursor() as cursor:
         for entity in ENTITIES:
-            # One plain query per type (the partial index serves it), fetched whole: about a
-            # million (sourcedId, digest) pairs go straight into a dict, with no model rows between.
-            cursor.execute(
-                f"SELECT sourced_id, digest FROM {table} WHERE partner_id = %s AND entity = %s AND active",  # noqa: S608
-                [partner.pk, entity],
-            )
-            roster[entity] = digests = dict(cursor.fetchall())
+            roster[entity] = digests = _digest_pairs(cursor, partner, entity)
             # A record stored without a digest gets it from its data. Looked for in the pairs
             # just read (a C-level scan), not by a second query that reads every record again.
             if "" in digests.values():
@@ -94,6 +88,27 @@ def applied_roster(partner: Partner) -> dict[str, dict[str, str]]:
                 for sourced_id, data in missing.values_list("sourced_id", "data").iterator():
                     digests[sourced_id] = record_digest(entity, data)
     return roster
+
+
+def _digest_pairs(cursor: CursorWrapper, partner: Partner, entity: str) -> dict[str, str]:
+    """``{sourcedId: digest}`` of the partner's active records of ``entity``: one plain query (the
+    partial index serves it), with no model rows between. On PostgreSQL the server joins the
+    pairs into one text (``string_agg``), split in two C-level passes: a third of the time of
+    fetching a million rows as tuples. When a sourcedId holds a tab or a line break (the split
+    would not give the count of pairs) the pairs are fetched as rows instead."""
+    table = RosterRecord._meta.db_table
+    where = f"FROM {table} WHERE partner_id = %s AND entity = %s AND active"  # noqa: S608
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            f"SELECT count(*), coalesce(string_agg(sourced_id || E'\\t' || digest, E'\\t'), '') {where}",
+            [partner.pk, entity],
+        )
+        count, text = cursor.fetchone()
+        values = text.split("\t") if count else []
+        if len(values) == 2 * count:
+            return dict(zip(values[::2], values[1::2], strict=True))
+    cursor.execute(f"SELECT sourced_id, digest {where}", [partner.pk, entity])
+    return dict(cursor.fetchall())
 
 
 def enrollments_referencing(partner: Partner, classes: Collection[str], users: Collection[str]) -> list[str]:

@@ -222,6 +222,7 @@ def _read_plain(
     width, limit = len(header), csv.field_size_limit()
     columns = _Columns(entity, mode, _may_be_padded(text, crs))
     lines: list[str] = []
+    firsts: list[str] = []  # each line's sourcedId
     while start < len(text):
         end = text.find(end_of_line, start + _BLOCK)
         end = len(text) if end < 0 else end + len(end_of_line)
@@ -242,10 +243,11 @@ def _read_plain(
         if columns.failed:
             return None
         lines += block
+        firsts += values[::width]
         start = end
     if not lines or not columns.settle() or columns.fixes:
         return None
-    return LineRows(lines), columns.distinct, columns.distinct[0], "tobedeleted" in columns.distinct[_STATUS]
+    return LineRows(lines, firsts), columns.distinct, columns.distinct[0], "tobedeleted" in columns.distinct[_STATUS]
 
 
 _commas = methodcaller("count", ",")

@@ -50,12 +50,16 @@ class LineRows(Sequence[list[str]]):
 
     A sequence of ``list[str]`` rows like any other (indexing, slicing, iterating, ``==`` to a
     sequence of the same rows), plus C-level shortcuts for the pipeline's passes over every row:
-    ``first_values``, ``select`` and ``joined``. ``lines`` have no line end."""
+    ``first_values``, ``select`` and ``joined``. ``lines`` have no line end; ``firsts``, when
+    given, is each line's first value (the reader has them at hand, as the same string objects
+    its set of sourcedIds holds, so they cost a pointer per row)."""
 
-    __slots__ = ("lines",)
+    __slots__ = ("firsts", "lines")
 
-    def __init__(self, lines: list[str]) -> None:
-        self.lines = lines
+    def __init__(self, lines: list[str], firsts: list[str] | None = None) -> None:
+        if firsts is not None and len(firsts) != len(lines):
+            raise ValueError(f"{len(firsts)} first values for {len(lines)} lines")
+        self.lines, self.firsts = lines, firsts
 
     def __len__(self) -> int:
         return len(self.lines)
@@ -71,7 +75,7 @@ class LineRows(Sequence[list[str]]):
 
     def __getitem__(self, index: int | slice) -> "list[str] | LineRows":
         if isinstance(index, slice):
-            return LineRows(self.lines[index])
+            return LineRows(self.lines[index], None if self.firsts is None else self.firsts[index])
         return self.lines[index].split(",")
 
     def __eq__(self, other: object) -> bool:
@@ -88,11 +92,16 @@ class LineRows(Sequence[list[str]]):
 
     def first_values(self) -> Iterator[str]:
         """Each row's first value (its ``sourcedId``), without splitting the rest of the line."""
+        if self.firsts is not None:
+            return iter(self.firsts)
         return map(itemgetter(0), map(methodcaller("split", ",", 1), self.lines))
 
     def select(self, flags: Iterable[object]) -> "LineRows":
         """The rows whose flag is true, in order (as ``itertools.compress``)."""
-        return LineRows(list(compress(self.lines, flags)))
+        if self.firsts is None:
+            return LineRows(list(compress(self.lines, flags)))
+        flags = flags if isinstance(flags, list) else list(flags)
+        return LineRows(list(compress(self.lines, flags)), list(compress(self.firsts, flags)))
 
     def joined(self, start: int, drop_last: bool, separator: str) -> Iterator[str]:
         """Each row's values from index ``start`` on (without the last one when ``drop_last``),

@@ -60,6 +60,7 @@ def test_files_without_quotes_are_kept_as_lines_and_read_like_the_row_by_row_pat
     enrollments = fast.rows["enrollments"]
     assert len(enrollments) == 224
     assert enrollments[-1] == ["e199", *enrollments[0][1:]]
+    assert isinstance(enrollments, LineRows) and enrollments.firsts == [row[0] for row in enrollments]
     assert enrollments[1:3] == [list(row) for row in read_package(package, fast=False).rows["enrollments"][1:3]]
     assert _comparable(fast) == _comparable(read_package(package, fast=False))
 
@@ -121,3 +122,11 @@ def test_line_rows_give_the_digests_and_values_of_their_split_rows():
     compared = [b"true\x1fs1\x1fstudent\x1fmary\x1f\x1fMary\x1fArcher\x1f\x1f\x1fm@example.org\x1f\x1f\x1f\x1f09"]
     compared.append(b"false\x1fs1\x1fteacher\x1ftom\x1f\x1fTom\x1fOrtega\x1f\x1f\x1ft@example.org\x1f\x1f\x1fp1\x1f")
     assert list(row_digests("users", rows)) == [f"{zlib.crc32(b):08x}{zlib.adler32(b):08x}" for b in compared]
+    # Given their first values (as the reader does), they keep them aligned through slices and selections.
+    known = LineRows(lines + ["u3,,,true,s1,student,ann,,Ann,Lee,,,,,,,10,"], ["u1", "u2", "u3"])
+    assert list(known.first_values()) == ["u1", "u2", "u3"]
+    assert list(known[1:].first_values()) == ["u2", "u3"] and known[1:] == split[1:] + [known[2]]
+    assert list(known.select(iter([True, False, True])).first_values()) == ["u1", "u3"]
+    assert known.select([True, False, True]) == [split[0], known[2]]
+    with pytest.raises(ValueError, match="2 first values for 3 lines"):
+        LineRows(known.lines, ["u1", "u2"])

@@ -67,3 +67,20 @@ def test_a_record_stored_without_a_digest_is_in_the_applied_roster_with_the_dige
     expected = {row[0]: row_digest("users", row) for row in AWKWARD if row[0] != "tab\there"}
     assert applied_roster(run.partner)["users"] == expected
     assert before["users"] == {row[0]: row_digest("users", row) for row in AWKWARD}
+
+
+@pytest.mark.django_db
+def test_the_applied_roster_holds_the_active_pairs_of_the_partner_only():
+    """The pairs come joined by the server and split again (or, with a tab in a sourcedId as in
+    the test above, fetched as rows): each sourcedId keeps its own digest; inactive records and
+    another partner's are left out; a type with no record is an empty dict."""
+    run, other = SyncRunFactory(outcome="applied"), SyncRunFactory(outcome="applied")
+    plain = [row for row in AWKWARD if "\t" not in row[0]]
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=0, created=plain)})
+        apply_diff(other.partner, other, {"users": EntityDiff(mode="bulk", before=0, created=AWKWARD[:1])})
+    RosterRecord.objects.filter(partner=run.partner, sourced_id="ctl").update(active=False)
+    roster = applied_roster(run.partner)
+    assert roster["users"] == {row[0]: row_digest("users", row) for row in plain if row[0] != "ctl"}
+    assert len(roster["users"]) == 3
+    assert roster["enrollments"] == {}
