@@ -112,8 +112,10 @@ def row_digests(entity: str, rows: Iterable[Sequence[str]]) -> Iterator[str]:
     in Python (see ``_list_fixes``). Lazy where it can be: each row's bytes go to both checksums
     through ``tee`` and are freed at once, never a million of them held in a list."""
     fixes: dict[int, list[str]] = {}
-    if _LISTS_AT[entity]:
-        rows = rows if isinstance(rows, (list, LineRows)) else list(rows)
+    # No value of a LineRows holds a comma (its commas are all separators): its lists are in
+    # canonical form already (see canonical_list), and its lines need not be split to say so.
+    if _LISTS_AT[entity] and not isinstance(rows, LineRows):
+        rows = rows if isinstance(rows, list) else list(rows)
         fixes = _list_fixes(entity, rows)
     joined: Iterable[str]
     if isinstance(rows, LineRows):
