@@ -27,6 +27,7 @@ from partners.services import audit_record
 from .models import SyncRun
 from .roster import (
     applied_roster,
+    applied_roster_soon,
     apply_diff,
     enrollments_referencing,
     package_bytes,
@@ -128,9 +129,13 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
     # write lock (SQLite) or the partner's row lock while it is parsed. The applied roster is read
     # once, here, for references and the diff; under the lock it is read again only if another
     # ingest or decision changed it meanwhile.
-    version, roster = roster_version(partner), applied_roster(partner)
+    version = roster_version(partner)
     try:
-        snapshot = read_package(path, existing=roster, limits=package_limits())
+        # The applied roster's queries go out first; the database gathers it while the package is
+        # parsed, and the reader collects it when it resolves references.
+        with applied_roster_soon(partner) as fetch_roster:
+            snapshot = read_package(path, existing=fetch_roster, limits=package_limits())
+            roster = {} if snapshot.rejected else fetch_roster()
     except PackageError as error:
         result.outcome, result.reason = SyncRun.Outcome.REJECTED, str(error)
         return _finish(result, partner, path, raw, source, by, dry_run, local_date, run)

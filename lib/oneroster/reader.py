@@ -4,7 +4,7 @@ the fast path or row by row, and resolves references."""
 import csv
 import gc
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from .fast import _read_fast
@@ -23,14 +23,16 @@ _Parsed = tuple[Sequence[Sequence[str]], list[int] | None, dict[int, set[str]] |
 def read_package(
     path: str | Path,
     *,
-    existing: Mapping[str, Iterable[str]] | None = None,
+    existing: Mapping[str, Iterable[str]] | Callable[[], Mapping[str, Iterable[str]]] | None = None,
     limits: Limits | None = None,
     fast: bool = True,
 ) -> Snapshot:
     """Read and validate the OneRoster 1.1 CSV package at ``path`` (zip or folder).
 
     ``existing`` maps an entity to the ``sourcedId``s already applied for the partner (so a delta
-    can refer to them). Returns a ``Snapshot``; check ``snapshot.rejected`` before using it.
+    can refer to them), or a function that returns that mapping, called once, after every file is
+    parsed and only if the package is not rejected by then (so a caller can fetch it from a
+    database meanwhile). Returns a ``Snapshot``; check ``snapshot.rejected`` before using it.
     ``fast=False`` forces the row-by-row path everywhere (tests prove both paths give the same
     snapshot). Raises ``PackageError`` when the package cannot be opened or is over ``limits``.
 
@@ -39,7 +41,6 @@ def read_package(
     once it is done with the snapshot (``sync_ingest`` does).
     """
     limits = limits or Limits()
-    existing = existing or {}
     notices: list[Problem] = []
     files = _open_files(Path(path), limits, notices)
     # A package is about a million small rows: the cyclic garbage collector would rescan them
@@ -57,7 +58,12 @@ def read_package(
             gc.enable()
 
 
-def _read(files: dict[str, bytes], existing: Mapping[str, Iterable[str]], fast: bool, limits: Limits) -> Snapshot:
+def _read(
+    files: dict[str, bytes],
+    existing: Mapping[str, Iterable[str]] | Callable[[], Mapping[str, Iterable[str]]] | None,
+    fast: bool,
+    limits: Limits,
+) -> Snapshot:
     snapshot = Snapshot()
     snapshot.modes = _read_manifest(files, snapshot.problems)
     if snapshot.rejected:
@@ -92,9 +98,10 @@ def _read(files: dict[str, bytes], existing: Mapping[str, Iterable[str]], fast: 
         parsed[entity] = _parse_file(entity, name, files.pop(name), mode, snapshot, fast)
     if snapshot.rejected:
         return snapshot
+    known = existing() if callable(existing) else existing
     for entity in ENTITIES:
         if entity in parsed:
-            snapshot.rows[entity] = _resolve_entity(entity, *parsed[entity], snapshot, existing)
+            snapshot.rows[entity] = _resolve_entity(entity, *parsed[entity], snapshot, known or {})
     return snapshot
 
 

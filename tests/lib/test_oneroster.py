@@ -571,6 +571,24 @@ def test_an_unknown_reference_drops_the_row_unless_the_roster_has_it(package):
     assert len(read_package(package, existing={"classes": applied}).records["enrollments"]) == 24
 
 
+def test_the_applied_ids_can_come_from_a_function_called_once_after_parsing(package):
+    """``existing`` as a function (how the pipeline lets the database gather the roster while the
+    files are parsed): called once, and not at all for a package rejected while parsing."""
+    _edit(package, "enrollments.csv", "25590100101Trad120ENG112011,255901001,604863", "NOPE,255901001,604863")
+    _edit(package, "manifest.csv", "file.classes,bulk", "file.classes,absent")
+    calls = []
+
+    def applied():
+        calls.append(1)
+        return {"classes": {"NOPE", "25590100101Trad120ENG112011", "25590100102Trad220ALG112011"}}
+
+    assert len(read_package(package, existing=applied).records["enrollments"]) == 24
+    assert calls == [1]
+    _edit(package, "manifest.csv", "file.users,bulk", "file.users,csv")
+    assert read_package(package, existing=applied).rejected
+    assert calls == [1]
+
+
 def test_a_delta_file_needs_status_and_date(package):
     _edit(package, "manifest.csv", "file.users,bulk", "file.users,delta")
     snapshot = read_package(package)
