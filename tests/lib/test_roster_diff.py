@@ -85,3 +85,19 @@ def test_the_roster_is_asked_for_enrollments_only_when_a_class_or_a_user_is_dele
         "demographics": ["604863"],
     }
     assert (diffs["enrollments"].unchanged, diffs["demographics"].unchanged) == (23, 7)
+
+
+def test_digests_compare_as_numbers_and_a_stored_digest_that_is_no_number_as_text():
+    """Equal digests are unchanged whether the stored ones are upper or lower case hex; a stored
+    value that is no hex number (a damaged row) is compared as text, so its record is updated
+    and the others are still unchanged (never a crash)."""
+    from lib.oneroster import Snapshot
+    from lib.roster_diff import diff_snapshot
+
+    rows = [_class(), tuple(["c2", *_class()[1:]]), tuple(["c3", *_class(title="ENG-3")[1:]])]
+    snapshot = Snapshot(modes={"classes": "bulk"}, rows={"classes": rows})
+    digests = {row[0]: row_digest("classes", row) for row in rows}
+    diff = diff_snapshot(snapshot, {"classes": {**digests, "c2": digests["c2"].upper()}})["classes"]
+    assert (diff.updated, diff.unchanged, diff.created, diff.deleted) == ([], 3, [], [])
+    diff = diff_snapshot(snapshot, {"classes": {**digests, "c3": "not-a-digest"}})["classes"]
+    assert (list(diff.updated), diff.unchanged) == ([rows[2]], 2)
