@@ -193,9 +193,12 @@ def diff_snapshot(
             # no Python code per row.
             olds = list(map(current.get, rows_first_values(rows)))
             is_new = list(map(operator.is_, olds, repeat(None)))
-            d.created = rows_select(rows, is_new)
-            known = rows_select(rows, map(operator.not_, is_new))
-            stored = cast(list[str], list(compress(olds, map(operator.not_, is_new))))  # no None left
+            if any(is_new):
+                d.created = rows_select(rows, is_new)
+                known = rows_select(rows, map(operator.not_, is_new))
+                stored = cast(list[str], list(compress(olds, map(operator.not_, is_new))))  # no None left
+            else:  # every row is known (a quiet night): nothing to copy
+                d.created, known, stored = [], rows, cast(list[str], olds)
             try:
                 # Compared as numbers: reading 16 hex digits costs half of writing them.
                 numbers: Iterable[object] = list(map(int, stored, repeat(16)))

@@ -126,7 +126,8 @@ def applied_roster_soon(partner: Partner) -> Iterator[Callable[[], dict[str, dic
                     count, text = joined[entity]
                     values = text.split("\t") if count else []
                     if len(values) == 2 * count:
-                        digests = dict(zip(values[::2], values[1::2], strict=True))
+                        pairs = iter(values)
+                        digests = dict(zip(pairs, pairs, strict=True))  # the length is even
                 if digests is None:
                     with connection.cursor() as cursor:
                         cursor.execute(f"SELECT sourced_id, digest {where}", [partner.pk, entity])
