@@ -32,7 +32,7 @@ night ≤ 2× the COPY floor; the no-change night ≤ 5 s; peak RSS of the pipel
 machine's load average is printed at the start and the end: other work on a 2-core machine
 moves every figure (a ratio of two medians of interleaved runs moves least).
 
-Usage: .venv/bin/python bench/roster_bench.py [--students 100000] [--runs 5]; about 5 minutes on
+Usage: .venv/bin/python bench/roster_bench.py [--students 100000] [--runs 5]; about 12 minutes on
 a quiet 2-core machine. Needs PostgreSQL on 127.0.0.1:5432 (``BENCH_DATABASE_URL``, default
 ``postgres://postgres@127.0.0.1:5432/bts_bench``); creates and drops ``test_<that name>``.
 """

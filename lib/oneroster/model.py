@@ -197,8 +197,9 @@ class PackageError(Exception):
 @dataclass(frozen=True)
 class Limits:
     """Package limits: bytes compressed, bytes uncompressed, number of files, lines per file.
-    A night takes about 17 times a package's uncompressed size in memory (a 57 MB, 928k-row
-    package: about 0.8 GB to read, near 1 GB with the applied roster beside it), so the defaults
+    A night takes about 7 to 12 times a package's uncompressed size in memory (a 57 MB, 928k-row
+    package of plain files: about 380 MB to read, 680 MB with the applied roster beside it; a
+    file with quotes takes more, as its rows are split into values), so the defaults
     keep one package within a few GB."""
 
     max_compressed: int = 200 * 2**20
