@@ -49,7 +49,7 @@ def _read_rows(
     seen: dict[str, int] = {}
     read = dropped = 0
     last: tuple[int, list[str]] | None = None  # (line, fields) of the last record read
-    previous: tuple[int, int, int, str] | None = None  # see ``before`` below
+    previous: tuple[int, int, int, str, int | None] | None = None  # see ``before`` below
     blank_lines: list[int] = []  # lines holding only commas (and spaces)
     while True:
         taken.clear()
@@ -63,7 +63,7 @@ def _read_rows(
         start, line = line + 1, reader.line_num
         if not raw or raw == [""]:
             if previous is not None:  # an empty line keeps the record above "just above"
-                previous = (previous[0], previous[1] + 1, previous[2], previous[3])
+                previous = (previous[0], previous[1] + 1, *previous[2:])
             continue
         if not any(value.strip() for value in raw):
             # Only separators (Excel leaves ",,,,,," rows below the data): a blank line, not a row.
@@ -113,34 +113,48 @@ def _read_rows(
             previous = None
             continue
         # The record before, when it ends just above (empty lines aside): (its line, the line
-        # after it, its fields, its sourcedId if kept).
-        before, previous = previous, (start, start + 1, len(raw), "") if line == start else None
+        # after it, its fields, its sourcedId if kept, the index in ``problems`` of its problem
+        # if it is a short line left out alone below).
+        before, previous = previous, (start, start + 1, len(raw), "", None) if line == start else None
         if len(raw) < len(columns) and before is not None and before[1] == start:
-            # A line too short right below another: a line break inside a value that is not quoted
-            # (the first line holds the start of the value, this one the rest) or a row cut short.
-            # Both are left out; a kept line above is taken back (it may have lost the end of its
-            # last value).
+            # A line too short right below another: a line break inside a value that is not quoted,
+            # or a row cut short.
             if before[2] + len(raw) - 1 == width:
+                # The two lines make one row: the line above holds the start of the value, this
+                # one the rest. Both are left out; a kept line above is taken back (it lost the
+                # end of its last value), and a short line left out alone now names the pair.
                 said = (
                     f"Lines {before[0]} and {start} hold {before[2]} and {len(raw)} fields, which make one row of "
-                    f"{width} put together: probably a line break inside a value that is not quoted."
+                    f"{width} put together: probably a line break inside a value that is not quoted. Both lines "
+                    "are left out; quote values that hold line breaks."
                 )
-            else:
-                said = (
-                    f"Line {start} holds {len(raw)} fields, fewer than a {entity} row's {len(columns)}, right below "
-                    f"line {before[0]}: probably a line break inside a value that is not quoted, or a row cut short."
-                )
-            said += " Both lines are left out; quote values that hold line breaks."
-            if before[3]:
-                rows.pop()
-                lines.pop()
-                del seen[before[3]]
+                if before[3]:
+                    rows.pop()
+                    lines.pop()
+                    del seen[before[3]]
+                    dropped += 1
+                    snapshot.dropped_ids.setdefault(entity, set()).add(before[3])
+                    problems.append(Problem(name, before[0], 0, "", "", said, "row"))
+                elif before[4] is not None:
+                    problems[before[4]] = Problem(name, before[0], 0, "", "", said, "row")
                 dropped += 1
-                snapshot.dropped_ids.setdefault(entity, set()).add(before[3])
-                problems.append(Problem(name, before[0], 0, "", "", said, "row"))
+                problems.append(Problem(name, start, 0, "", "", said, "row"))
+                previous = None
+                continue
+            # Not the rest of the line above (which stays as it was read): the start of a row
+            # whose rest is on the next line (checked there), or a row cut short. Left out alone,
+            # and its sourcedId, which starts the line either way, is kept back from deletion.
+            said = (
+                f"Line {start} holds {len(raw)} fields, fewer than a {entity} row's {len(columns)}: probably a "
+                "line break inside a value that is not quoted (the rest of the row on the next line), or a row "
+                "cut short. The line is left out; quote values that hold line breaks."
+            )
             dropped += 1
+            sourced_id = raw[moved[0] if moved else 0].strip() if len(raw) > (moved[0] if moved else 0) else ""
+            if sourced_id:
+                snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
             problems.append(Problem(name, start, 0, "", "", said, "row"))
-            previous = None
+            previous = (start, start + 1, len(raw), "", len(problems) - 1)
             continue
         # Problems about the row's width, numbered as the file's columns; ``alone`` when they
         # explain the row (its fields are not where the header says: checking them adds noise).
@@ -229,7 +243,7 @@ def _read_rows(
         rows.append(tuple(values[c] for c in expected))
         lines.append(start)
         if previous is not None:
-            previous = (*previous[:3], sourced_id)
+            previous = (*previous[:3], sourced_id, None)
     broken = any(p.file == name and p.level == "package" for p in problems)
     if last and not broken and text.count('"') % 2 and _open_at_end(text, last[0]):
         # The file ends inside a quoted field on its last line (no line end after it, so no line

@@ -824,6 +824,49 @@ def test_an_unquoted_line_break_inside_the_row_leaves_both_halves_out(package):
         assert snapshot.dropped_ids["users"] == {"604863"}
 
 
+@pytest.mark.parametrize("line_end", ["\n", "\r"])
+def test_an_unquoted_line_break_below_a_good_row_leaves_out_only_its_two_halves(package, line_end):
+    """``Kyle<LF>Hughes`` (or a CR alone) on line 3: lines 3 and 4 are the two halves. Mary's row
+    on line 2 above stays, and Kyle (604874) is kept back, never taken as a deletion (a trial once
+    paired line 3 with line 2, dropped Mary and deleted Kyle with his enrollments)."""
+    _edit(package, "users.csv", ",Kyle Hughes,", f",Kyle{line_end}Hughes,")
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        found = [(p.line, p.column, p.message, p.level) for p in snapshot.problems if p.file == "users.csv"]
+        pair = (
+            "Lines 3 and 4 hold 7 and 12 fields, which make one row of 18 put together: probably a line break "
+            "inside a value that is not quoted. Both lines are left out; quote values that hold line breaks."
+        )
+        assert found == [(3, 0, pair, "row"), (4, 0, pair, "row")]
+        assert (snapshot.rows_read["users"], snapshot.rows_dropped["users"]) == (11, 2)
+        assert snapshot.dropped_ids["users"] == {"604874"}
+        assert "604863" in snapshot.records["users"] and "604874" not in snapshot.records["users"]
+
+
+def test_a_short_line_below_a_good_row_that_makes_no_row_is_left_out_alone(package):
+    """A row cut short (7 fields, the next line a whole row): only that line is left out, its
+    sourcedId kept back from deletion; the rows around it stay."""
+    _edit(
+        package,
+        "users.csv",
+        ",Kyle Hughes,{Local:874},Kyle,Hughes,,,Kyle.Hughes@studentgps.org,,(950) 413 3235,,09,",
+        ",Kyle",
+    )
+    for fast in (True, False):
+        snapshot = read_package(package, fast=fast)
+        found = [(p.line, p.message) for p in snapshot.problems if p.file == "users.csv"]
+        assert found == [
+            (
+                3,
+                "Line 3 holds 7 fields, fewer than a users row's 18: probably a line break inside a value that is "
+                "not quoted (the rest of the row on the next line), or a row cut short. The line is left out; "
+                "quote values that hold line breaks.",
+            )
+        ]
+        assert snapshot.dropped_ids["users"] == {"604874"}
+        assert len(snapshot.records["users"]) == 9
+
+
 def test_a_quote_inside_a_value_that_is_not_quoted_drops_the_row(package):
     """``Robert "Bob"`` unquoted: its quotes could pair with the next value's, so that pieces of the
     two trade places unseen (a property test found ``"`` then ``",0"``). RFC 4180 §2.5 refuses it."""
