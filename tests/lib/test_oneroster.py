@@ -784,10 +784,11 @@ def test_a_quoted_value_that_goes_on_after_its_quote_drops_the_row(package):
     assert snapshot.dropped_ids["users"] == {"604863"}
 
 
-def _pair(first: int, second: int, width: int = 18) -> str:
+def _pair(first: int, second: int, width: int = 18, at: int = 2) -> str:
     return (
-        f"Lines 2 and 3 hold {first} and {second} fields, which make one row of {width} put together: probably a "
-        "line break inside a value that is not quoted. Both lines are left out; quote values that hold line breaks."
+        f"Lines {at} and {at + 1} hold {first} and {second} fields, which make one row of {width} put together: "
+        "probably a line break inside a value that is not quoted. Both lines are left out; quote values that hold "
+        "line breaks."
     )
 
 
@@ -833,10 +834,7 @@ def test_an_unquoted_line_break_below_a_good_row_leaves_out_only_its_two_halves(
     for fast in (True, False):
         snapshot = read_package(package, fast=fast)
         found = [(p.line, p.column, p.message, p.level) for p in snapshot.problems if p.file == "users.csv"]
-        pair = (
-            "Lines 3 and 4 hold 7 and 12 fields, which make one row of 18 put together: probably a line break "
-            "inside a value that is not quoted. Both lines are left out; quote values that hold line breaks."
-        )
+        pair = _pair(7, 12, at=3)
         assert found == [(3, 0, pair, "row"), (4, 0, pair, "row")]
         assert (snapshot.rows_read["users"], snapshot.rows_dropped["users"]) == (11, 2)
         assert snapshot.dropped_ids["users"] == {"604874"}
