@@ -199,10 +199,11 @@ def diff_snapshot(
                 stored = cast(list[str], list(compress(olds, map(operator.not_, is_new))))  # no None left
             else:  # every row is known (a quiet night): nothing to copy
                 d.created, known, stored = [], rows, cast(list[str], olds)
+            numbers: Iterable[object]
+            digests: Iterable[object]
             try:
                 # Compared as numbers: reading 16 hex digits costs half of writing them.
-                numbers: Iterable[object] = list(map(int, stored, repeat(16)))
-                digests: Iterable[object] = _digest_numbers(entity, known)
+                numbers, digests = list(map(int, stored, repeat(16))), _digest_numbers(entity, known)
             except ValueError:  # a stored digest that is no number: compared as text
                 numbers, digests = stored, row_digests(entity, known)
             d.updated = rows_select(known, map(operator.ne, numbers, digests))

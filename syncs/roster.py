@@ -97,8 +97,7 @@ def applied_roster_soon(partner: Partner) -> Iterator[Callable[[], dict[str, dic
     table = RosterRecord._meta.db_table
     where = f"FROM {table} WHERE partner_id = %s AND entity = %s AND active"  # noqa: S608
     with ExitStack() as stack:
-        joined: dict[str, tuple[int, str]] = {}
-        sent: list[tuple[str, Any]] = []
+        sent: list[tuple[str, Any]] = []  # (entity, the cursor of its query)
         if connection.vendor == "postgresql":
             connection.ensure_connection()
             raw = connection.connection
@@ -116,8 +115,7 @@ def applied_roster_soon(partner: Partner) -> Iterator[Callable[[], dict[str, dic
         def collect() -> dict[str, dict[str, str]]:
             if collected:
                 return collected[0]
-            for entity, cursor in sent:
-                joined[entity] = cursor.fetchone()
+            joined: dict[str, tuple[int, str]] = {entity: cursor.fetchone() for entity, cursor in sent}
             stack.close()  # out of pipeline mode: what follows is plain queries
             roster: dict[str, dict[str, str]] = {}
             for entity in ENTITIES:

@@ -2,12 +2,12 @@
 the file to the row-by-row reader."""
 
 import csv
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from operator import itemgetter, methodcaller, ne
 
 from .model import LineRows
 from .spec import COLUMNS, NAMES
-from .values import _DATE_ORDER, _check_value, _checked
+from .values import _DATE_ORDER, _check_value, _checked, _is_ref
 from .wide import wide_row_doubt
 
 
@@ -196,10 +196,6 @@ def _distinct(values: Iterable[str]) -> set[str]:
     return set(values)
 
 
-def _is_ref(kind: str) -> bool:
-    return kind.startswith(("ref:", "refs:"))
-
-
 def _read_plain(
     entity: str, text: str, header: Sequence[str], mode: str, crs: int
 ) -> tuple[LineRows, dict[int, set[str]], set[str], bool] | None:
@@ -210,30 +206,17 @@ def _read_plain(
 
     Each block of ``_BLOCK`` characters is split into rows, checked and let go, so a night never
     holds a string per value: only a string per line."""
-    if '"' in text or len(header) != len(COLUMNS[entity]):
-        return None
-    end_of_line = "\r\n" if crs else "\n"
-    if crs and not crs == text.count("\r\n") == text.count("\n"):
+    end_of_line = _plain_line_end(text, crs)
+    if end_of_line is None or len(header) != len(COLUMNS[entity]):
         return None
     start = text.find(end_of_line)
     if start < 0:
         return None
-    start += len(end_of_line)
     width, limit = len(header), csv.field_size_limit()
     columns = _Columns(entity, mode, _may_be_padded(text, crs))
     lines: list[str] = []
     firsts: list[str] = []  # each line's sourcedId
-    while start < len(text):
-        end = text.find(end_of_line, start + _BLOCK)
-        end = len(text) if end < 0 else end + len(end_of_line)
-        chunk = text[start:end]
-        block = chunk.split(end_of_line)
-        if block[-1] == "":
-            block.pop()  # the block's last line end, or the file's
-            chunk = chunk[: -len(end_of_line)]
-        if not block:
-            start = end
-            continue
+    for chunk, block in _plain_blocks(text, start + len(end_of_line), end_of_line):
         if max(map(len, block)) > limit or set(map(_commas, block)) != {width - 1}:
             return None  # a field over the csv module's limit, or a line of other than the header's width
         # Every line has exactly the header's fields, so the values of the block in one list hold
@@ -244,7 +227,6 @@ def _read_plain(
             return None
         lines += block
         firsts += values[::width]
-        start = end
     if not lines or not columns.settle() or columns.fixes:
         return None
     return LineRows(lines, firsts), columns.distinct, columns.distinct[0], "tobedeleted" in columns.distinct[_STATUS]
@@ -288,26 +270,44 @@ def _split_plain(text: str, crs: int) -> list[Sequence[str]] | None:
     The text is split ``_BLOCK`` characters at a time (each block ends at a line end), so a
     million-line file never holds all its lines as strings at once beside its rows (those of an
     800,000-line file take about 90 MB); the rows are the same as splitting the whole text."""
-    if '"' in text:
-        return None
-    end_of_line = "\r\n" if crs else "\n"
-    # Every CR and every LF is in a CRLF line end exactly when both counts equal the CRLFs.
-    if crs and not crs == text.count("\r\n") == text.count("\n"):
+    end_of_line = _plain_line_end(text, crs)
+    if end_of_line is None:
         return None
     limit, split = csv.field_size_limit(), methodcaller("split", ",")
     rows: list[Sequence[str]] = []
-    start = 0
+    for _, lines in _plain_blocks(text, 0, end_of_line):
+        if max(map(len, lines)) > limit:
+            return None
+        rows += map(split, lines)
+    return rows
+
+
+def _plain_line_end(text: str, crs: int) -> str | None:
+    """The line end of a file with no quote character whose lines all end alike: ``"\\n"``, or
+    ``"\\r\\n"`` when every CR and every LF is in a CRLF (``crs`` counts the CRs). ``None`` for a file
+    with a quote or mixed line ends, which the csv module reads."""
+    if '"' in text:
+        return None
+    if crs and not crs == text.count("\r\n") == text.count("\n"):
+        return None
+    return "\r\n" if crs else "\n"
+
+
+def _plain_blocks(text: str, start: int, end_of_line: str) -> Iterator[tuple[str, list[str]]]:
+    """``(chunk, its lines)`` of ``text`` from index ``start`` on, about ``_BLOCK`` characters at a
+    time, each block ending at a line end: ``chunk`` without its last line end, ``lines`` it split
+    on ``end_of_line``. The lines are those of splitting the whole text."""
     while start < len(text):
         end = text.find(end_of_line, start + _BLOCK)
         end = len(text) if end < 0 else end + len(end_of_line)
-        lines = text[start:end].split(end_of_line)
+        chunk = text[start:end]
+        lines = chunk.split(end_of_line)
         if lines[-1] == "":
             lines.pop()  # the block's last line end, or the file's
-        if lines and max(map(len, lines)) > limit:
-            return None
-        rows += map(split, lines)
+            chunk = chunk[: -len(end_of_line)]
+        if lines:
+            yield chunk, lines
         start = end
-    return rows
 
 
 # Characters of text split into lines at a time (see _read_plain and _split_plain): a block's lines

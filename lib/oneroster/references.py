@@ -26,6 +26,7 @@ from operator import itemgetter
 
 from .model import Problem, Snapshot
 from .spec import COLUMNS, NAMES
+from .values import _is_ref
 
 _STATUS = NAMES["orgs"].index("status")  # the same in every file: sourcedId, status, dateLastModified
 
@@ -94,7 +95,7 @@ def _resolve_entity(
 
     suspect = []  # (index, column, required, target, is_list, missing ids)
     for index, (column, required, kind) in enumerate(COLUMNS[entity]):
-        if not kind.startswith(("ref:", "refs:")):
+        if not _is_ref(kind):
             continue
         target, is_list = kind.split(":", 1)[1], kind.startswith("refs:")
         values = (distinct[index] if distinct else set(map(itemgetter(index), rows))) - {""}

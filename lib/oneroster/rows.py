@@ -27,6 +27,7 @@ def _read_rows(
     width = len(header)
     # A row's fields in the standard columns' order, then the others; and back, to number columns.
     moved = [*order, *(i for i in range(width) if i not in set(order))] if order is not None else None
+    id_at = moved[0] if moved is not None else 0  # where a row's sourcedId is, as the file has it
 
     def file_column(column_no: int) -> int:
         return moved[column_no - 1] + 1 if moved is not None and 0 < column_no <= width else column_no
@@ -150,7 +151,7 @@ def _read_rows(
                 "cut short. The line is left out; quote values that hold line breaks."
             )
             dropped += 1
-            sourced_id = raw[moved[0] if moved else 0].strip() if len(raw) > (moved[0] if moved else 0) else ""
+            sourced_id = raw[id_at].strip() if len(raw) > id_at else ""
             if sourced_id:
                 snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
             problems.append(Problem(name, start, 0, "", "", said, "row"))
@@ -179,10 +180,10 @@ def _read_rows(
                 errors.append(doubt)
                 alone = True
             else:
-                snapshot.wide_ids.setdefault(entity, set()).add(raw[moved[0] if moved else 0].strip())
+                snapshot.wide_ids.setdefault(entity, set()).add(raw[id_at].strip())
         if alone:
             dropped += 1
-            sourced_id = raw[moved[0] if moved else 0].strip() if raw else ""
+            sourced_id = raw[id_at].strip() if len(raw) > id_at else ""
             if sourced_id:
                 snapshot.dropped_ids.setdefault(entity, set()).add(sourced_id)
             for column_no, column, value, message in errors:

@@ -19,6 +19,11 @@ def _checked(kind: str) -> bool:
     return kind in _CHECKED_KINDS or kind.startswith("enum:")
 
 
+def _is_ref(kind: str) -> bool:
+    """Whether a column of ``kind`` refers to other records (``ref:<entity>``, or a list: ``refs:``)."""
+    return kind.startswith(("ref:", "refs:"))
+
+
 def _check_value(kind: str, value: str) -> str | None:
     """A plain message when ``value`` (non-empty) is not of ``kind``, else ``None``."""
     if kind.startswith("enum:"):

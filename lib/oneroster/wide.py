@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from itertools import combinations
 
 from .spec import COLUMNS, LIST_COLUMNS, canonical_list
-from .values import _check_value, _checked
+from .values import _check_value, _checked, _is_ref
 
 _ADDRESS = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+")
 _PHONE_CHARACTERS = frozenset("0123456789+-()./ #*xXextEXT,")
@@ -128,7 +128,7 @@ def _moves_text(layout: _Layout, raw: Sequence[str], joined: Sequence[str]) -> b
     """Whether reading the row as it stands (``raw``) rather than as ``joined`` puts a non-empty
     value other than a reference in a column the roster keeps."""
     for index, spec in enumerate(layout):
-        if spec is None or spec[0] in _NOT_KEPT or spec[2].startswith(("ref:", "refs:")):
+        if spec is None or spec[0] in _NOT_KEPT or _is_ref(spec[2]):
             continue
         value = raw[index].strip()
         if value and value != joined[index].strip():

@@ -784,6 +784,15 @@ def test_a_quoted_value_that_goes_on_after_its_quote_drops_the_row(package):
     assert snapshot.dropped_ids["users"] == {"604863"}
 
 
+def _problems_of(package, file):
+    """The problems about ``file`` as ``(line, column, message, level)``, the same on the fast and
+    the row-by-row path; and both snapshots."""
+    snapshots = [read_package(package, fast=fast) for fast in (True, False)]
+    found = [[(p.line, p.column, p.message, p.level) for p in s.problems if p.file == file] for s in snapshots]
+    assert found[0] == found[1]
+    return found[0], snapshots
+
+
 def _pair(first: int, second: int, width: int = 18, at: int = 2) -> str:
     return (
         f"Lines {at} and {at + 1} hold {first} and {second} fields, which make one row of {width} put together: "
@@ -800,12 +809,9 @@ def test_an_unquoted_line_break_in_the_last_value_takes_the_row_back(package):
         "English/Language Arts I (9th grade),01001,1",
         "English/Language Arts I (9th grade),01001,1\n2",
     )
-    for fast in (True, False):
-        snapshot = read_package(package, fast=fast)
-        assert [(p.line, p.column, p.message, p.level) for p in snapshot.problems if p.file == "classes.csv"] == [
-            (2, 0, _pair(14, 1, 14), "row"),
-            (3, 0, _pair(14, 1, 14), "row"),
-        ]
+    found, snapshots = _problems_of(package, "classes.csv")
+    assert found == [(2, 0, _pair(14, 1, 14), "row"), (3, 0, _pair(14, 1, 14), "row")]
+    for snapshot in snapshots:
         assert (snapshot.rows_read["classes"], snapshot.rows_dropped["classes"]) == (3, 2)
         assert snapshot.dropped_ids["classes"] == {"25590100101Trad120ENG112011"}
         assert "25590100101Trad120ENG112011" not in snapshot.records["classes"]
@@ -831,11 +837,9 @@ def test_an_unquoted_line_break_below_a_good_row_leaves_out_only_its_two_halves(
     on line 2 above stays, and Kyle (604874) is kept back, never taken as a deletion (a trial once
     paired line 3 with line 2, dropped Mary and deleted Kyle with his enrollments)."""
     _edit(package, "users.csv", ",Kyle Hughes,", f",Kyle{line_end}Hughes,")
-    for fast in (True, False):
-        snapshot = read_package(package, fast=fast)
-        found = [(p.line, p.column, p.message, p.level) for p in snapshot.problems if p.file == "users.csv"]
-        pair = _pair(7, 12, at=3)
-        assert found == [(3, 0, pair, "row"), (4, 0, pair, "row")]
+    found, snapshots = _problems_of(package, "users.csv")
+    assert found == [(3, 0, _pair(7, 12, at=3), "row"), (4, 0, _pair(7, 12, at=3), "row")]
+    for snapshot in snapshots:
         assert (snapshot.rows_read["users"], snapshot.rows_dropped["users"]) == (11, 2)
         assert snapshot.dropped_ids["users"] == {"604874"}
         assert "604863" in snapshot.records["users"] and "604874" not in snapshot.records["users"]

@@ -84,3 +84,21 @@ def test_the_applied_roster_holds_the_active_pairs_of_the_partner_only():
     assert roster["users"] == {row[0]: row_digest("users", row) for row in plain if row[0] != "ctl"}
     assert len(roster["users"]) == 3
     assert roster["enrollments"] == {}
+
+
+@pytest.mark.django_db
+def test_the_roster_asked_for_early_is_collected_once_or_left_without_harm():
+    """``applied_roster_soon``: its function gives the same dict when called twice; a block left
+    without calling it (a package rejected while parsing) leaves the connection usable."""
+    from syncs.roster import applied_roster_soon
+
+    run = SyncRunFactory(outcome="applied")
+    with transaction.atomic():
+        apply_diff(run.partner, run, {"users": EntityDiff(mode="bulk", before=0, created=AWKWARD[:1])})
+    with applied_roster_soon(run.partner) as roster:
+        first = roster()
+        assert roster() is first
+    assert first["users"] == {"plain": row_digest("users", AWKWARD[0])}
+    with applied_roster_soon(run.partner):
+        pass
+    assert RosterRecord.objects.filter(partner=run.partner).count() == 1
