@@ -20,9 +20,11 @@ from partners.models import Partner, PartnerClosureDate, PartnerMembership, Scho
 from partners.services import plans_ensure
 from season.services import data_review_answer, data_review_current
 from syncs.ingest import sync_ingest
-from syncs.models import PartnerSchedule, SyncRun
+from syncs.models import OneRosterConnection, PartnerSchedule, RosterRecord, SyncRun
 from syncs.nightly import inbox_folder
+from syncs.pulls import sync_pull
 from syncs.services import sync_mark_powerschool_sections_enabled, sync_reconcile
+from syncs.services.connections import connection_save
 
 DEMO_PASSWORD = "bts-demo-2026"  # noqa: S105  (printed demo login, local data only)
 STAFF_USERNAME = "staff"
@@ -209,6 +211,71 @@ def _demo_nights(partner: Partner) -> None:
     sync_ingest(partner=partner, path=night2, source=SyncRun.Source.COMMAND)
 
 
+# The demo's API partners and how each reaches the local OneRoster provider that bin/run starts
+# (BTS_DEMO_PROVIDER_URL; bin/run gives each district the same key as the partner's slug, with the
+# provider's default clients KEY-client/KEY-secret and KEY-oauth1/KEY-oauth1-secret). What each
+# district serves, and its fault switches, are bin/run's: Lakeview the Grand Bend sample (applied),
+# Harbor City a district behind a silent page cap (pulled completely), Mesa Verde a server failing on
+# every enrollments page (rejected as incomplete), Kona Coast an empty users collection on 200 (held),
+# Prairie Creek waiting for its Infinite Campus rollover (not pulled). Denali Borough has none yet.
+DEMO_CONNECTIONS: dict[str, dict[str, str | int]] = {
+    "lakeview-unified": {"version": "1.1", "auth": "oauth2", "client_auth": "basic"},
+    "harbor-city": {"version": "1.2", "auth": "oauth2", "client_auth": "post", "page_size": 100},
+    "mesa-verde": {"version": "1.1", "auth": "oauth1", "signature": "hmac-sha256"},
+    "kona-coast": {"version": "1.2", "auth": "oauth2", "client_auth": "basic"},
+    "prairie-creek": {"version": "1.1", "auth": "oauth2", "client_auth": "basic"},
+}
+# The partners whose first pull the seed runs at once (the others wait for their nightly time).
+DEMO_FIRST_PULLS = ("lakeview-unified", "harbor-city", "mesa-verde", "kona-coast")
+
+
+def _demo_connections() -> None:
+    """Point the demo's API partners at the local provider (once: a second seed changes nothing),
+    when ``BTS_DEMO_PROVIDER_URL`` is set."""
+    url = settings.BTS_DEMO_PROVIDER_URL.rstrip("/")
+    if not url:
+        return
+    for slug, options in DEMO_CONNECTIONS.items():
+        partner = Partner.objects.get(slug=slug)
+        if OneRosterConnection.objects.filter(partner=partner).exists():
+            continue
+        oauth1 = options["auth"] == "oauth1"
+        connection_save(
+            partner=partner,
+            by=None,
+            actor_label="command:seed_demo",
+            values={
+                **options,
+                "base_url": f"{url}/{slug}",
+                "token_url": "" if oauth1 else f"{url}/{slug}/oauth/token",
+                "client_id": f"{slug}-oauth1" if oauth1 else f"{slug}-client",
+            },
+            secret=f"{slug}-oauth1-secret" if oauth1 else f"{slug}-secret",
+        )
+
+
+def _demo_first_pulls() -> None:
+    """Pull the partners of ``DEMO_FIRST_PULLS`` once each, when the provider answers, so the demo
+    opens on real pulls (applied, complete through a page cap, rejected as incomplete, held)."""
+    url = settings.BTS_DEMO_PROVIDER_URL.rstrip("/")
+    if not url or not _answers(url):
+        return
+    for slug in DEMO_FIRST_PULLS:
+        partner = Partner.objects.get(slug=slug)
+        if hasattr(partner, "oneroster_connection") and not SyncRun.objects.filter(partner=partner).exists():
+            sync_pull(partner=partner, source=SyncRun.Source.COMMAND)
+
+
+def _answers(url: str) -> bool:
+    import requests
+
+    try:
+        requests.get(f"{url}/lakeview-unified/_stats", timeout=2)
+    except requests.RequestException:
+        return False
+    return True
+
+
 def partner_username(slug: str) -> str:
     """The demo partner admin's username (also their email address)."""
     return f"admin@{slug}.example.org"
@@ -250,6 +317,9 @@ def _demo_season_steps(year: SchoolYear, staff) -> None:
     sync_mark_powerschool_sections_enabled(partner=Partner.objects.get(slug="lakeview-unified"), by=staff)
     for slug, answer in REVIEWS.items():
         partner = Partner.objects.get(slug=slug)
+        applied = RosterRecord.objects.filter(partner=partner, active=True).exists()
+        if answer["answer"] == "all_good" and not applied:
+            continue  # nothing to sign off yet (its first pull has not run)
         if data_review_current(partner, year) is None:
             admin = PartnerMembership.objects.filter(partner=partner).select_related("user").first()
             data_review_answer(partner=partner, school_year=year, by=admin.user if admin else None, **answer)
@@ -316,6 +386,8 @@ def seed_demo() -> DemoLogins:
         logins.append((username, DEMO_PASSWORD, f"partner admin of {name} ({tz})"))
         PartnerSchedule.objects.update_or_create(partner=partner, school_year=year, defaults=SCHEDULES[slug])
     _demo_nights(Partner.objects.get(slug="grand-bend"))
+    _demo_connections()
+    _demo_first_pulls()
     # Every partner has a plan for the year ("not started" until the partner saves it).
     plans_ensure(school_year=year)
     _demo_season_steps(year, staff)

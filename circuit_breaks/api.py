@@ -13,7 +13,7 @@ Modules are referenced, not their names imported, because the services this call
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import syncs.services
 from lib.circuit_break_policy import EntityCounts, StoredCounts, Thresholds, evaluate
@@ -62,11 +62,15 @@ def hold(
     counts: dict[str, StoredCounts],
     checksum: str,
     roster_version: int,
+    pulled: bool = False,
 ) -> int:
     """Open a circuit break for the held ``run`` (its diff pinned by ``checksum`` and
     ``roster_version``), with samples and the probable cause; a newer snapshot supersedes the
-    partner's open break. The partner is held from now on. Returns the break's id."""
+    partner's open break. The partner is held from now on. ``pulled``: the snapshot is a complete
+    OneRoster REST pull (the probable cause then names the API's likely reasons). Returns the break's id."""
     samples, facts = held_runs.review_material(partner, snapshot, diffs)
+    if pulled:
+        facts = replace(facts, pulled=True)
     opened = services.circuit_break_open(
         partner=partner,
         run=run,

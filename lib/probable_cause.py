@@ -26,6 +26,9 @@ class CauseFacts:
     students_before: int = 0
     new_classes: int = 0
     summer_classes: int = 0
+    # The snapshot came from a OneRoster REST pull that was complete (every page read): an empty
+    # collection is then what the SIS's API served, not a file that stopped early.
+    pulled: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ UNKNOWN = Cause("unknown", "Unknown", "No known pattern fits these changes; look
 # Code → label, for filters and lists.
 CAUSE_LABELS = {
     "file_problem": "File problem",
+    "pull_empty": "Empty collection from the SIS's API",
     "file_quality": "File quality",
     "term_change": "Term change or rollover",
     "rekeyed": "Ids re-keyed in the SIS",
@@ -64,6 +68,15 @@ def probable_cause(
     defaults where missing)."""
     thresholds = thresholds or {}
     for entity, c in counts.items():
+        if emptied(EntityCounts.from_mapping(c), first_sync=first_sync) and facts.pulled:
+            had = f" while {c['before']:,} were applied" if c.get("before") else ""
+            return Cause(
+                "pull_empty",
+                "Empty collection from the SIS's API",
+                f"/{entity} came back complete but empty (0 records){had}. Most likely the credentials' "
+                "scope no longer covers it, or the SIS's school-year context moved (a rollover in "
+                "progress); check the connection in the SIS before approving.",
+            )
         if emptied(EntityCounts.from_mapping(c), first_sync=first_sync):
             evidence = (
                 f"{entity}.csv has no rows on the partner's first sync, so the first roster would have no "
@@ -82,6 +95,23 @@ def probable_cause(
                 "File quality: many rows rejected",
                 f"{entity}.csv: {dropped:,} of {read:,} rows failed validation; see the run's problems.",
             )
+    rekeyed = [e for e, c in counts.items() if _all_rekeyed(c)]
+    if facts.new_sessions and rekeyed and all(_all_rekeyed(c) for c in counts.values() if c.get("before")):
+        # Every type that had records lost all of them and got as many new ones: the whole roster
+        # came under new sourcedIds, its sessions too, which are then not a term change.
+        via = (
+            " The SIS's API served them so: check whether the connection now points at another SIS "
+            "instance or school year."
+            if facts.pulled
+            else ""
+        )
+        said = ", ".join(f"{e} {counts[e]['deleted']:,} deleted and {counts[e]['created']:,} created" for e in rekeyed)
+        return Cause(
+            "rekeyed",
+            "Ids re-keyed in the SIS",
+            f"Every sourcedId changed: {said} — the same roster under new ids, as after an SIS migration "
+            f"or a change of id source.{via}",
+        )
     enrollments = counts.get("enrollments", {})
     churn = enrollments.get("created", 0) + enrollments.get("deleted", 0)
     if facts.new_sessions and enrollments.get("before") and churn >= 0.2 * enrollments["before"]:
@@ -96,11 +126,17 @@ def probable_cause(
     for entity, c in counts.items():
         before, deleted, created = c.get("before", 0), c.get("deleted", 0), c.get("created", 0)
         if before >= 10 and deleted >= before * 0.5 and abs(created - deleted) <= 0.1 * deleted:
+            via = (
+                " The SIS's API served them so: check whether the connection now points at another "
+                "SIS instance or school year."
+                if facts.pulled
+                else ""
+            )
             return Cause(
                 "rekeyed",
                 "Ids re-keyed in the SIS",
                 f"{entity}: {deleted:,} of {before:,} deleted and {created:,} created — the same records "
-                "under new sourcedIds, as after an SIS migration or a change of id source.",
+                f"under new sourcedIds, as after an SIS migration or a change of id source.{via}",
             )
     if facts.students_before and facts.students_promoted >= 0.5 * facts.students_before:
         return Cause(
@@ -116,6 +152,11 @@ def probable_cause(
             f"{facts.summer_classes:,} of {facts.new_classes:,} new classes meet only in June–August terms.",
         )
     return UNKNOWN
+
+
+def _all_rekeyed(c: StoredCounts) -> bool:
+    before, deleted, created = int(c.get("before", 0)), int(c.get("deleted", 0)), int(c.get("created", 0))
+    return before > 0 and deleted == before and abs(created - deleted) <= 0.1 * deleted
 
 
 # The grade after each CEDS grade code (OneRoster 1.1 uses them); pre-K may skip transitional K.

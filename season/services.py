@@ -14,6 +14,7 @@ from lib import season_calendar
 from partners.models import Partner, SchoolYear
 from partners.selectors import staff_contacts
 from partners.services import audit_record, queue_templated_mail
+from syncs.models import RosterRecord
 from syncs.services import partner_contacts
 
 from .models import CalendarFeed, DataReviewAnswer, Reminder, SupportRequest
@@ -223,13 +224,22 @@ def data_review_answer(
     (``None`` for none): if someone answered in between, nothing is written and
     ``DataReviewError`` says who — unless it is the same person's same answer (a double click),
     which is returned as it is. Details are kept only with "something is off". Raises
-    ``DataReviewError`` too for an inconsistent answer."""
+    ``DataReviewError`` too for an inconsistent answer, and for "all good" while no roster is
+    applied (nothing was there to check)."""
     checks = {"rosters_ok": rosters_ok, "schools_ok": schools_ok, "grades_ok": grades_ok}
     problems = data_review_problems(answer=answer, checks=checks, details=details)
     if set(problems) & set(CHECKS):
         raise DataReviewError("Tick all three checks to answer \u201call good\u201d, or tell us what is off.")
     if problems:
         raise DataReviewError(next(iter(problems.values())))
+    if (
+        answer == DataReviewAnswer.Answer.ALL_GOOD
+        and not RosterRecord.objects.filter(partner=partner, active=True).exists()
+    ):
+        raise DataReviewError(
+            "There is no roster to check yet: no sync has been applied for your district. Answer "
+            "\u201csomething is off\u201d to tell your partner success manager, or come back once a sync is applied."
+        )
     details = details.strip() if answer == DataReviewAnswer.Answer.SOMETHING_OFF else ""
     with transaction.atomic():
         Partner.objects.select_for_update().get(pk=partner.pk)  # one answer at a time per partner

@@ -17,7 +17,15 @@ from partners.admin import ReadOnlyAdminMixin
 from partners.models import Partner
 
 from .forms import PackageUploadForm
-from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncRun, SyncState, SyncTransition
+from .models import (
+    JobHeartbeat,
+    OneRosterConnection,
+    PartnerSchedule,
+    RosterRecord,
+    SyncRun,
+    SyncState,
+    SyncTransition,
+)
 from .selectors import window_for
 from .services import (
     SCHEDULE_SAVED_FIELDS,
@@ -29,6 +37,7 @@ from .services import (
     sync_suspend,
     sync_unsuspend,
 )
+from .services.connections import CONNECTION_FIELDS, connection_save, connection_test
 
 
 def history_table(partner) -> str:
@@ -427,3 +436,149 @@ class RosterRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["entity", "active", "partner"]
     list_select_related = ["partner"]
     search_fields = ["sourced_id"]
+
+
+class OneRosterConnectionForm(forms.ModelForm):
+    """An API partner's OneRoster REST connection. The secret is write-only: never shown, never
+    sent back to the browser; left empty it keeps the stored one."""
+
+    secret = forms.CharField(
+        label="secret",
+        required=False,
+        strip=False,
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="The OAuth 2 client secret or OAuth 1.0a consumer secret. Write-only, stored encrypted; "
+        "leave empty to keep the stored one.",
+    )
+    # An address typed without a scheme is taken as https://, never as plain http://.
+    base_url = forms.URLField(
+        label="base URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="The SIS's OneRoster address, e.g. https://sis.example.org/oneroster (the version's path "
+        "/ims/oneroster/… is added unless it is there).",
+    )
+    token_url = forms.URLField(
+        label="token URL", max_length=500, required=False, assume_scheme="https", help_text="OAuth 2 only."
+    )
+
+    class Meta:
+        model = OneRosterConnection
+        fields = ["partner", *CONNECTION_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "partner" in self.fields:
+            self.fields["partner"].queryset = Partner.objects.filter(integration_type=Partner.IntegrationType.API)
+            self.fields["partner"].help_text = "API partners only: file-sharing partners send their own files."
+        if self.instance.pk and self.instance.secret_set_at:
+            when = self.instance.secret_set_at
+            self.fields["secret"].help_text = (
+                f"A secret is stored (set {when:%Y-%m-%d %H:%M} UTC). " + self.fields["secret"].help_text
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance.pk and not cleaned.get("secret"):
+            self.add_error("secret", "Give the secret: a new connection cannot pull without it.")
+        return cleaned
+
+
+@admin.register(OneRosterConnection)
+class OneRosterConnectionAdmin(admin.ModelAdmin):
+    """API partners' OneRoster REST connections (staff only): set them, test them (a token and one
+    page of /orgs), see their health. Saves go through ``connection_save`` (audited, secret
+    encrypted); the secret is never displayed."""
+
+    form = OneRosterConnectionForm
+    change_form_template = "admin/syncs/onerosterconnection/change_form.html"
+    list_display = ["partner", "version", "auth", "base_url", "health", "last_pull"]
+    list_filter = ["version", "auth", "last_test_ok"]
+    list_select_related = ["partner"]
+    search_fields = ["partner__name", "partner__slug", "base_url", "client_id"]
+    readonly_fields = ["secret_set_at", "health", "last_test_message", "last_pull"]
+    actions = ["test_connections"]
+    fieldsets = [
+        (None, {"fields": ["partner", "version", "base_url"]}),
+        (
+            "Authentication",
+            {
+                "fields": [
+                    "auth",
+                    "token_url",
+                    "client_id",
+                    "secret",
+                    "secret_set_at",
+                    "scopes",
+                    "client_auth",
+                    "signature",
+                ]
+            },
+        ),  # fmt: skip
+        ("Paging", {"fields": ["page_size", "timeout_seconds", "max_concurrency"]}),
+        ("Health", {"fields": ["health", "last_test_message", "last_pull"]}),
+    ]
+
+    def has_module_permission(self, request):
+        return request.user.is_staff
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "partner"] if obj else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        saved = connection_save(
+            partner=form.cleaned_data.get("partner") or obj.partner,
+            by=request.user,
+            values={name: form.cleaned_data[name] for name in CONNECTION_FIELDS if name in form.cleaned_data},
+            secret=form.cleaned_data.get("secret") or None,
+        )
+        obj.pk, obj.secret_encrypted = saved.pk, saved.secret_encrypted
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/test/",
+                self.admin_site.admin_view(self.test_view),
+                name="syncs_onerosterconnection_test",
+            ),
+            *super().get_urls(),
+        ]
+
+    def test_view(self, request, pk):
+        """POST: test one connection now and go back to its page with what came back."""
+        if request.method != "POST" or not request.user.is_staff:
+            raise PermissionDenied
+        connection = OneRosterConnection.objects.select_related("partner").filter(pk=pk).first()
+        if connection is None:
+            raise PermissionDenied
+        self._tell(request, connection, connection_test(connection=connection, by=request.user))
+        return redirect("admin:syncs_onerosterconnection_change", pk)
+
+    def _tell(self, request, connection, check):
+        level = messages.SUCCESS if check.ok else messages.ERROR
+        self.message_user(request, f"{connection.partner}: {check.message}", level)
+
+    @admin.action(description="Test the connection (a token and one page of /orgs)")
+    def test_connections(self, request, queryset):
+        for connection in queryset.select_related("partner"):
+            self._tell(request, connection, connection_test(connection=connection, by=request.user))
+
+    @admin.display(description="health")
+    def health(self, obj):
+        if obj.last_test_at is None:
+            return "Not tested yet."
+        word = "Worked" if obj.last_test_ok else "Failed"
+        return f"{word} when tested {obj.last_test_at:%Y-%m-%d %H:%M} UTC."
+
+    @admin.display(description="last pull")
+    def last_pull(self, obj):
+        run = SyncRun.objects.filter(partner=obj.partner).exclude(pull={}).order_by("-started_at", "-id").first()
+        if run is None:
+            return "No pull yet."
+        url = reverse("admin:syncs_syncrun_change", args=[run.pk])
+        mode = run.pull.get("mode", "")
+        return format_html(
+            '<a href="{}">Run {}</a>: {} {} pull, {}', url, run.pk, run.get_outcome_display(), mode,
+            f"{run.started_at:%Y-%m-%d %H:%M} UTC",
+        )  # fmt: skip

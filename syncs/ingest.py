@@ -49,6 +49,8 @@ class IngestResult:
     checksum: str = ""
     run: SyncRun | None = None
     circuit_break: int | None = None
+    # The OneRoster REST pull that made the package (``PullReport.as_dict``), {} for a file.
+    pull: dict = field(default_factory=dict)
 
     @property
     def summary(self) -> str:
@@ -71,6 +73,7 @@ class IngestResult:
             "counts": self.counts,
             "hold_reasons": self.hold_reasons,
             "validation_errors": self.problems,
+            **({"pull": self.pull} if self.pull else {}),
         }
 
 
@@ -84,6 +87,7 @@ def sync_ingest(
     local_date: date | None = None,
     run: SyncRun | None = None,
     recheck: bool = False,
+    pull: dict | None = None,
 ) -> IngestResult:
     """Run the pipeline on the package at ``path`` (zip or folder) for ``partner``.
 
@@ -92,7 +96,8 @@ def sync_ingest(
     and the partner's state becomes ``held``), ``applied`` (the roster now equals the snapshot).
     ``dry_run`` reports the decision and writes nothing. ``run`` is a claimed nightly run to fill
     in (see ``sync_dispatch_nightly``). ``recheck`` runs a package already seen
-    again (see ``circuit_breaks.held_runs.recheck_package``). Raises nothing for bad input: an
+    again (see ``circuit_breaks.held_runs.recheck_package``). ``pull`` is the report of the
+    OneRoster REST pull that wrote the package (see ``syncs.pulls``), kept on the run. Raises nothing for bad input: an
     unreadable package is a ``rejected`` run with its reason.
     """
     try:
@@ -105,6 +110,7 @@ def sync_ingest(
             local_date=local_date,
             run=run,
             recheck=recheck,
+            pull=pull or {},
         )
     finally:
         # read_package froze the snapshot out of the cyclic GC; it is released by now, so what
@@ -112,10 +118,10 @@ def sync_ingest(
         gc.unfreeze()
 
 
-def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> IngestResult:
+def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck, pull) -> IngestResult:
     path = Path(path)
     local_date = local_date or local_today(partner)
-    result = IngestResult(outcome=SyncRun.Outcome.RUNNING)
+    result = IngestResult(outcome=SyncRun.Outcome.RUNNING, pull=pull)
     try:
         raw, result.checksum = package_bytes(path)
     except OSError as error:
@@ -181,6 +187,7 @@ def _ingest(*, partner, path, source, by, dry_run, local_date, run, recheck) -> 
                 counts=result.counts,
                 checksum=result.checksum,
                 roster_version=roster_version(partner),
+                pulled=bool(result.pull),
             )
         else:
             apply_diff(partner, run, diffs)
@@ -261,6 +268,21 @@ def sync_ingest_upload(*, partner: Partner, upload, by, dry_run: bool = False) -
         return sync_ingest(partner=partner, path=path, source=SyncRun.Source.UPLOAD, by=by, dry_run=dry_run)
 
 
+def record_run(
+    result: IngestResult,
+    partner: Partner,
+    name: str,
+    source: str,
+    by,
+    local_date: date,
+    run: SyncRun | None,
+) -> IngestResult:
+    """Write ``result`` as a finished run with no package (a pull that did not get as far as one:
+    incomplete, deferred, no connection), filling the claimed ``run`` when given, with its audit
+    row. ``name`` stands for the package's name."""
+    return _finish(result, partner, Path(name), None, source, by, False, local_date, run)
+
+
 def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed) -> IngestResult:
     if dry_run:
         return result
@@ -279,6 +301,7 @@ def _finish(result, partner, path, raw, source, by, dry_run, local_date, claimed
         problems=sorted(result.problems, key=lambda p: p["level"] != "package")[:1000],
         problem_count=len(result.problems),
         finished_at=now,
+        pull=result.pull,
         by=by if by is not None and getattr(by, "is_authenticated", False) else None,
     )
     for name, value in fields.items():

@@ -6,8 +6,11 @@ Dates are partner-local dates; ``*_at`` fields are aware UTC instants.
 from datetime import time
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+
+from lib.oneroster_rest.client import url_problem
 
 
 class JobHeartbeat(models.Model):
@@ -249,7 +252,7 @@ class SyncRun(models.Model):
     """
 
     class Source(models.TextChoices):
-        NIGHTLY = "nightly", "Nightly (inbox)"
+        NIGHTLY = "nightly", "Nightly"
         UPLOAD = "upload", "Upload"
         COMMAND = "command", "Command"
         RECHECK = "recheck", "Re-check after a review"
@@ -285,6 +288,10 @@ class SyncRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # The OneRoster REST pull this run read, for an API partner (lib.oneroster_rest.PullReport.as_dict:
+    # mode, since, pages, records and requests per collection, seconds, newest dateLastModified, and
+    # "incomplete" naming the collection, offset and HTTP status when it stopped short); {} for files.
+    pull = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
@@ -300,6 +307,23 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"run {self.pk} of {self.partner} ({self.get_outcome_display()})"
+
+    @property
+    def pull_summary(self) -> str:
+        """The OneRoster REST pull of this run in a line ("" for a file), e.g. "Delta pull: 9
+        requests, 14 records in 0.4 s", "Full pull, incomplete at /users offset 1,000 (HTTP 500)"."""
+        pull = self.pull
+        if not pull:
+            return ""
+        mode = "Delta" if pull.get("mode") == "delta" else "Full"
+        if where := pull.get("incomplete"):
+            at = f" at /{where['collection']} offset {where['offset']:,}" if where.get("collection") else ""
+            status = f" (HTTP {where['status']})" if where.get("status") else ""
+            return f"{mode} pull, incomplete{at}{status}"
+        if deferred := pull.get("deferred"):
+            return f"{mode} pull, deferred: the SIS asked to wait {deferred['seconds']:,.0f} s"
+        records, requests, seconds = pull.get("records", 0), pull.get("requests", 0), pull.get("seconds", 0)
+        return f"{mode} pull: {requests:,} requests, {records:,} records in {seconds:,.1f} s"
 
     @property
     def break_decision(self) -> str:
@@ -328,3 +352,92 @@ class SyncRun(models.Model):
         there is none yet), e.g. "Applied: users: +0 ~8 -0." (prefetch ``circuit_breaks``)."""
         breaks = sorted(self.circuit_breaks.all(), key=lambda b: b.pk)
         return breaks[-1].settle_note if breaks else ""
+
+
+class OneRosterConnection(models.Model):
+    """How the platform pulls an API partner's roster from its SIS's OneRoster REST API.
+
+    ``base_url`` is opaque (vendors prepend their own paths); the version's path
+    (``…/ims/oneroster/v1p1`` or ``…/ims/oneroster/rostering/v1p2``) is appended unless it is there.
+    ``client_id`` is the OAuth 2 client id or the OAuth 1.0a consumer key; ``secret_encrypted`` the
+    matching secret, Fernet-encrypted (``syncs.secrets``), never shown or logged. Page size in
+    records, timeout in seconds per request, at most 5 requests at once. The last *Test
+    connection* is kept (when, whether it worked, what came back in words). Written only by
+    ``syncs.services.connections``, each change with an audit row.
+    """
+
+    class Version(models.TextChoices):
+        V1P1 = "1.1", "OneRoster 1.1"
+        V1P2 = "1.2", "OneRoster 1.2"
+
+    class Auth(models.TextChoices):
+        OAUTH2 = "oauth2", "OAuth 2.0 client credentials"
+        OAUTH1 = "oauth1", "OAuth 1.0a (two-legged)"
+
+    class ClientAuth(models.TextChoices):
+        BASIC = "basic", "HTTP Basic"
+        POST = "post", "In the form body"
+
+    class Signature(models.TextChoices):
+        HMAC_SHA1 = "hmac-sha1", "HMAC-SHA1"
+        HMAC_SHA256 = "hmac-sha256", "HMAC-SHA256"
+
+    partner = models.OneToOneField("partners.Partner", on_delete=models.CASCADE, related_name="oneroster_connection")
+    version = models.CharField("OneRoster version", max_length=3, choices=Version.choices, default=Version.V1P1)
+    base_url = models.URLField(
+        "base URL", max_length=500, help_text="The SIS's OneRoster address, e.g. https://sis.example.org/oneroster."
+    )
+    auth = models.CharField("authentication", max_length=10, choices=Auth.choices, default=Auth.OAUTH2)
+    token_url = models.URLField("token URL", max_length=500, blank=True, help_text="OAuth 2 only.")
+    client_id = models.CharField(
+        "client id / consumer key", max_length=255, help_text="OAuth 2 client id, or OAuth 1.0a consumer key."
+    )
+    scopes = models.CharField(
+        max_length=1000, blank=True, help_text="OAuth 2 scopes, separated by spaces (empty: the SIS's default)."
+    )
+    client_auth = models.CharField(
+        "client authentication", max_length=10, choices=ClientAuth.choices, default=ClientAuth.BASIC
+    )
+    signature = models.CharField(
+        "OAuth 1.0a signature", max_length=12, choices=Signature.choices, default=Signature.HMAC_SHA256
+    )
+    secret_encrypted = models.TextField(editable=False)
+    secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    page_size = models.PositiveIntegerField(default=1000, help_text="Records asked per page (1–10,000).")
+    timeout_seconds = models.PositiveIntegerField("timeout (seconds)", default=60, help_text="Per request (5–600).")
+    max_concurrency = models.PositiveSmallIntegerField(
+        "max concurrent requests", default=1, help_text="How many requests may run at once (1–5)."
+    )
+    last_test_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_test_ok = models.BooleanField(null=True, editable=False)
+    last_test_message = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "OneRoster connection"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(max_concurrency__gte=1, max_concurrency__lte=5), name="connection_concurrency_1_to_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(page_size__gte=1, page_size__lte=10000), name="connection_page_size_1_to_10000"
+            ),
+            models.CheckConstraint(
+                condition=Q(timeout_seconds__gte=5, timeout_seconds__lte=600), name="connection_timeout_5_to_600"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.partner}: OneRoster {self.version} at {self.base_url}"
+
+    def clean(self):
+        errors = {}
+        for name, what in (("base_url", "the base URL"), ("token_url", "the token URL")):
+            value = getattr(self, name)
+            if value and (problem := url_problem(value, what=what)):
+                errors[name] = problem
+        if self.auth == self.Auth.OAUTH2 and not self.token_url:
+            errors.setdefault("token_url", "OAuth 2 needs the SIS's token URL.")
+        if errors:
+            raise ValidationError(errors)

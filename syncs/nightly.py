@@ -4,7 +4,8 @@ Beat runs ``syncs.tasks.dispatch_nightly`` every 15 minutes (UTC). A partner is 
 wall-clock time has passed its nightly sync time (default 02:00) and it has no nightly run for that
 local date. The run row is the claim: a unique constraint allows one nightly run per partner and
 local date, so two dispatchers racing create one run. Paused, rollover-waiting or suspended partners,
-and partners with nothing in their inbox, get a ``skipped`` run with the reason. A held partner
+and partners with nothing in their inbox, get a ``skipped`` run with the reason. An API partner
+with a OneRoster connection is pulled from its SIS instead of reading an inbox (``syncs.pulls``). A held partner
 still runs: its newer snapshot replaces the one under review (DESIGN.md).
 """
 
@@ -22,7 +23,8 @@ from partners.models import Partner, SchoolYear
 from partners.services import audit_record
 
 from .ingest import sync_ingest
-from .models import PartnerSchedule, SyncRun, SyncState
+from .models import OneRosterConnection, PartnerSchedule, SyncRun, SyncState
+from .pulls import PULL_SOURCE, sync_pull
 
 logger = logging.getLogger(__name__)
 DEFAULT_SYNC_TIME = time(2, 0)
@@ -68,6 +70,7 @@ def sync_dispatch_nightly(*, at=None) -> list[SyncRun]:
         else {}
     )
     states = dict(SyncState.objects.values_list("partner_id", "state"))
+    pulled = set(OneRosterConnection.objects.values_list("partner_id", flat=True))
     day = at.date()
     claimed = set(
         SyncRun.objects.filter(
@@ -89,9 +92,15 @@ def sync_dispatch_nightly(*, at=None) -> list[SyncRun]:
         except IntegrityError:
             continue  # another dispatcher claimed it first
         reason = _NOT_SYNCING.get(states.get(partner.pk, State.ACTIVE))
-        package = None if reason else newest_package(partner)
+        # An API partner with a connection is pulled from its SIS; the others read their inbox.
+        package = None if reason else PULL_SOURCE if partner.pk in pulled else newest_package(partner)
         if reason is None and package is None:
-            reason = "No package in the inbox."
+            reason = (
+                "No OneRoster connection is set up for this API partner yet (staff set it in admin), "
+                "and no package in the inbox."
+                if partner.integration_type == Partner.IntegrationType.API
+                else "No package in the inbox."
+            )
         if reason:
             SyncRun.objects.filter(pk=run.pk).update(
                 outcome=SyncRun.Outcome.SKIPPED, reason=reason, finished_at=timezone.now()
@@ -129,13 +138,16 @@ def sync_run_nightly(run_id: int, *, sweep: bool = False) -> SyncRun | None:
     if not run.source_path:
         return _fail(run, "The run lost track of the package it was started for; the next night runs as usual.")
     try:
-        sync_ingest(
-            partner=run.partner,
-            path=run.source_path,
-            source=SyncRun.Source.NIGHTLY,
-            local_date=run.local_date,
-            run=run,
-        )
+        if run.source_path == PULL_SOURCE:
+            sync_pull(partner=run.partner, source=SyncRun.Source.NIGHTLY, local_date=run.local_date, run=run)
+        else:
+            sync_ingest(
+                partner=run.partner,
+                path=run.source_path,
+                source=SyncRun.Source.NIGHTLY,
+                local_date=run.local_date,
+                run=run,
+            )
     except Exception as error:  # recorded and retried by the sweep; then the run stands as failed
         logger.exception("Nightly run %s of %s failed (attempt %d)", run.pk, run.partner.slug, run.attempts)
         text = f"{type(error).__name__}: {error}".strip()[:500]

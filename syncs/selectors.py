@@ -4,6 +4,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import Q
 
@@ -11,7 +12,7 @@ from lib import season_calendar
 from partners.models import Partner, SchoolYear
 from partners.selectors import partner_closures, pause_window
 
-from .models import JobHeartbeat, PartnerSchedule, RosterRecord, SyncState
+from .models import JobHeartbeat, OneRosterConnection, PartnerSchedule, RosterRecord, SyncRun, SyncState
 
 
 def heartbeats() -> dict[str, str]:
@@ -39,6 +40,9 @@ class Season:
     state: str
     # While ``held``: "review" (waiting for staff) or "applying" (approved, being applied).
     hold_kind: str = ""
+    # The partner's last finished nightly run (``None`` before the first): the status sentence
+    # says when it did not bring the roster, so "running" never sits above a night that failed.
+    last_run: SyncRun | None = None
 
     @property
     def source(self) -> season_calendar.WindowSource:
@@ -106,6 +110,10 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
         powerschool_visible_at=ps_visible,
         state=state or SyncState.State.ACTIVE,
         hold_kind=hold_kind,
+        last_run=SyncRun.objects.filter(partner=partner, source=SyncRun.Source.NIGHTLY)
+        .exclude(outcome=SyncRun.Outcome.RUNNING)
+        .order_by("-started_at", "-id")
+        .first(),
     )
 
 
@@ -189,3 +197,38 @@ def roster_search(partner: Partner, query: str, limit: int = 50) -> list[dict[st
         )
     rows = rows.order_by("sourced_id")
     return [{"sourcedId": r.sourced_id, **r.data} for r in rows[:limit]]
+
+
+@dataclass(frozen=True)
+class ConnectionHealth:
+    """What an API partner's page says about its SIS connection: ``configured`` (a connection
+    exists), the OneRoster ``version`` and the SIS's host (never a path, query or secret), the last
+    test (``tested_at`` aware UTC, ``test_ok``, ``test_message``) and the last pull run
+    (``last_pull``, a ``SyncRun`` or ``None``)."""
+
+    configured: bool
+    version: str = ""
+    host: str = ""
+    auth: str = ""
+    tested_at: datetime | None = None
+    test_ok: bool | None = None
+    test_message: str = ""
+    last_pull: SyncRun | None = None
+
+
+def connection_health(partner: Partner) -> ConnectionHealth:
+    """The partner's SIS connection as its sync page shows it (see ``ConnectionHealth``)."""
+    connection = OneRosterConnection.objects.filter(partner=partner).first()
+    if connection is None:
+        return ConnectionHealth(configured=False)
+    last = SyncRun.objects.filter(partner=partner).exclude(pull={}).order_by("-started_at", "-id").first()
+    return ConnectionHealth(
+        configured=True,
+        version=connection.get_version_display(),
+        host=urlsplit(connection.base_url).hostname or "",
+        auth=connection.get_auth_display(),
+        tested_at=connection.last_test_at,
+        test_ok=connection.last_test_ok,
+        test_message=connection.last_test_message,
+        last_pull=last,
+    )

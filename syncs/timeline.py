@@ -67,10 +67,32 @@ def _state_sentence(season: Season, today: date) -> str:
             return "Support staff have suspended your nightly sync. Your partner success manager can tell you why."
     if season.window and today < season.window.start:
         start = season.window.start
-        return f"Your nightly roster sync is running. It pauses on {start:%A, %B} {start.day}."
-    if season.window is None and season.schedule and season.schedule.do_not_pause:
-        return "Your nightly roster sync is running and does not pause this summer: your district chose not to pause."
-    return "Your nightly roster sync is running."
+        sentence = f"Your nightly roster sync is running. It pauses on {start:%A, %B} {start.day}."
+    elif season.window is None and season.schedule and season.schedule.do_not_pause:
+        sentence = (
+            "Your nightly roster sync is running and does not pause this summer: your district chose not to pause."
+        )
+    else:
+        sentence = "Your nightly roster sync is running."
+    return sentence + _last_run_sentence(season.last_run)
+
+
+def _last_run_sentence(run) -> str:
+    """What the last nightly run did, when it did not bring the roster in (rejected, failed, or
+    skipped for want of data): the status must agree with the run list below it."""
+    if run is None or run.outcome in ("applied", "held"):
+        return ""
+    if run.outcome == "skipped" and run.reason.startswith("The same package"):
+        return ""  # nothing new that night: the roster is current
+    when = f"{run.local_date:%A, %B} {run.local_date.day}"
+    first = run.reason.split(". ")[0].rstrip(".")
+    match run.outcome:
+        case "rejected":
+            return f" But the last run ({when}) was rejected and nothing was applied: {first}."
+        case "failed":
+            return f" But the last run ({when}) failed and nothing was applied: {first}."
+        case _:
+            return f" But the last run ({when}) brought no roster: {first}."
 
 
 def _next_step(season: Season, today: date) -> str:

@@ -7,13 +7,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 
+from partners.models import Partner
 from partners.selectors import can_act_for, local_today, partner_for_user_or_404
 from partners.services import audit_record
 
 from .forms import PackageUploadForm
 from .models import SyncRun
 from .panels import panels
-from .selectors import partner_season, roster_search, roster_summary
+from .selectors import connection_health, partner_season, roster_search, roster_summary
 from .services import sync_confirm_rollover
 from .timeline import build_timeline
 
@@ -61,12 +62,19 @@ def rollover_complete(request, slug):
 
 @login_required
 def sync_runs(request, slug):
-    """The partner's recent sync runs, and an upload of a package (partner admins and staff)."""
+    """The partner's recent sync runs, and an upload of a package (partner admins and staff). An
+    API partner's roster is pulled from its SIS: its page shows the pulls and the connection's
+    health instead of an upload form (staff can still upload for it in admin)."""
     partner = partner_for_user_or_404(request.user, slug)
-    can_upload = can_act_for(request.user, partner)
+    is_api = partner.integration_type == Partner.IntegrationType.API
+    can_upload = can_act_for(request.user, partner) and not is_api
     form = PackageUploadForm(request.POST or None, request.FILES or None)
     result = None
     if request.method == "POST":
+        if is_api:
+            raise PermissionDenied(
+                "This partner's roster is pulled from its SIS every night; packages are not uploaded here."
+            )
         if not can_upload:
             raise PermissionDenied("Only a partner admin or staff can upload a package.")
         if form.is_valid():
@@ -89,6 +97,8 @@ def sync_runs(request, slug):
             "can_upload": can_upload,
             "result": result,
             "hold_panels": panels(settings.BTS_HOLD_PANELS, request, partner),
+            "is_api": is_api,
+            "connection": connection_health(partner) if is_api else None,
         },
     )
 

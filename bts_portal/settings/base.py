@@ -326,3 +326,48 @@ if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", BTS_REMINDER_LOCAL_TIME):
     )
 BTS_SUPPORT_EMAIL = env.str("BTS_SUPPORT_EMAIL", default="support@localhost")
 BTS_BREAK_ANSWER_MAX_AGE_DAYS = env.int("BTS_BREAK_ANSWER_MAX_AGE_DAYS", default=7)
+
+# OneRoster REST pulls of API partners (syncs.pulls). Connection secrets are encrypted at rest
+# with Fernet keys (cryptography): BTS_SECRET_KEYS is a comma list, the first key encrypts and every
+# key decrypts, so a key is rotated by putting the new one first and running
+# `manage.py rotate_connection_secrets` before dropping the old one. Production requires it; local
+# and test settings derive a key from SECRET_KEY. A pull gets BTS_PULL_BUDGET_SECONDS in all (a
+# Retry-After past it defers the run); one Retry-After wait is capped at BTS_PULL_RETRY_AFTER_CAP
+# seconds; a page is retried BTS_PULL_RETRIES times (429 and 5xx). A full pull runs at least every
+# BTS_PULL_FULL_EVERY_DAYS days; a delta asks for records changed since the last complete pull's
+# newest dateLastModified minus BTS_PULL_DELTA_OVERLAP_MINUTES.
+BTS_SECRET_KEYS = env.list("BTS_SECRET_KEYS", default=[])
+
+
+def check_secret_keys(keys: list[str]) -> None:
+    """Raise ``ImproperlyConfigured`` unless ``keys`` is a non-empty list of Fernet keys."""
+    from cryptography.fernet import Fernet
+
+    try:
+        if not keys:
+            raise ValueError
+        for key in keys:
+            Fernet(key)
+    except ValueError:
+        raise environ.ImproperlyConfigured(
+            "BTS_SECRET_KEYS must hold Fernet keys, comma-separated, the newest first (make one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)."
+        ) from None
+
+
+def derived_secret_key(secret_key: str) -> str:
+    """A Fernet key derived from ``secret_key`` (local and test settings only)."""
+    import base64
+    import hashlib
+
+    return base64.urlsafe_b64encode(hashlib.sha256(b"bts-connection-secrets:" + secret_key.encode()).digest()).decode()
+
+
+BTS_PULL_BUDGET_SECONDS = env.int("BTS_PULL_BUDGET_SECONDS", default=3 * 3600)
+BTS_PULL_RETRY_AFTER_CAP = env.int("BTS_PULL_RETRY_AFTER_CAP", default=120)
+BTS_PULL_RETRIES = env.int("BTS_PULL_RETRIES", default=5)
+BTS_PULL_BACKOFF_SECONDS = env.float("BTS_PULL_BACKOFF_SECONDS", default=1.0)
+BTS_PULL_FULL_EVERY_DAYS = env.int("BTS_PULL_FULL_EVERY_DAYS", default=7)
+BTS_PULL_DELTA_OVERLAP_MINUTES = env.int("BTS_PULL_DELTA_OVERLAP_MINUTES", default=60)
+# The local OneRoster provider the demo's API partners pull from (bin/run starts it); empty: none.
+BTS_DEMO_PROVIDER_URL = env.str("BTS_DEMO_PROVIDER_URL", default="")

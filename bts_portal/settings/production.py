@@ -5,7 +5,7 @@ Required environment: ``DJANGO_SECRET_KEY``, ``DJANGO_ALLOWED_HOSTS``, ``DATABAS
 """
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import check_secret_keys, env
 
 DEBUG = False
 SECRET_KEY = env.str("DJANGO_SECRET_KEY")  # no default: a missing secret stops the start
@@ -23,3 +23,6 @@ SESSION_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SECURE = True
 X_FRAME_OPTIONS = "DENY"
+# Connection secrets: required, every key a Fernet key (see base.py); no default.
+BTS_SECRET_KEYS = env.list("BTS_SECRET_KEYS")
+check_secret_keys(BTS_SECRET_KEYS)

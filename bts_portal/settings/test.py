@@ -6,7 +6,7 @@ tasks eagerly and propagates their errors.
 """
 
 from .base import *  # noqa: F403
-from .base import broker_transport_options, database_config, env
+from .base import broker_transport_options, database_config, derived_secret_key, env
 
 DEBUG = False
 SECRET_KEY = "test-only-not-a-secret-7d4e1c0a9b8f6e5d4c3b2a1908f7e6d5c4b3a2910"  # noqa: S105
@@ -30,3 +30,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+BTS_SECRET_KEYS = [derived_secret_key(SECRET_KEY)]
+# Pulls in tests: no waiting between retries (the loopback servers answer at once).
+BTS_PULL_BACKOFF_SECONDS = 0.0
+# The suite never reaches a provider someone left running: tests start their own.
+BTS_DEMO_PROVIDER_URL = ""

@@ -16,6 +16,7 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "bts.example.org",
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/bts_portal",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "BTS_SECRET_KEYS": "hVQ1jXo6bq4mB2kO4yHcQj3rN8lWvE0xZp5sT7dU9aY=",
 }
 
 
@@ -69,6 +70,20 @@ def test_production_settings_refuse_to_start_without_a_secret():
     assert "Set the DJANGO_SECRET_KEY environment variable" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (None, "Set the BTS_SECRET_KEYS environment variable"),
+        ("not-a-fernet-key", "BTS_SECRET_KEYS must hold Fernet keys"),
+    ],
+)
+def test_production_settings_refuse_to_start_without_connection_secret_keys(value, said):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "BTS_SECRET_KEYS"}
+    result = _manage("check", env=env if value is None else {**env, "BTS_SECRET_KEYS": value})
+    assert result.returncode != 0
+    assert said in result.stderr
+
+
 def _compose(path: Path, *args):
     docker_compose = shutil.which("docker-compose")
     assert docker_compose, "bin/test installs Debian's docker-compose; run the suite through bin/test"
@@ -78,7 +93,7 @@ def _compose(path: Path, *args):
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "DJANGO_SECRET_KEY": "compose-check"},
+        env={**os.environ, "DJANGO_SECRET_KEY": "compose-check", "BTS_SECRET_KEYS": PRODUCTION_ENV["BTS_SECRET_KEYS"]},
     )
 
 

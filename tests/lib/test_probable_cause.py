@@ -49,6 +49,23 @@ def test_everything_deleted_and_recreated_without_new_sessions_is_a_rekey():
     assert cause.evidence.startswith("users: 500 of 500 deleted and 498 created")
 
 
+def test_a_whole_roster_under_new_ids_is_a_rekey_not_a_term_change():
+    facts = CauseFacts(new_sessions=[("x-t1", "Fall", "2026-08-17", "2026-12-18")], pulled=True)
+    counts = {
+        "academicSessions": _c(before=3, created=3, deleted=3),
+        "users": _c(before=70, created=70, deleted=70),
+        "enrollments": _c(before=24, created=24, deleted=24),
+    }
+    cause = probable_cause(counts, facts)
+    assert (cause.code, cause.evidence) == (
+        "rekeyed",
+        "Every sourcedId changed: academicSessions 3 deleted and 3 created, users 70 deleted and 70 created, "
+        "enrollments 24 deleted and 24 created — the same roster under new ids, as after an SIS migration or a "
+        "change of id source. The SIS's API served them so: check whether the connection now points at another "
+        "SIS instance or school year.",
+    )
+
+
 def test_most_students_one_grade_up_is_a_promotion():
     facts = CauseFacts(students_regraded=900, students_promoted=880, students_before=1000)
     cause = probable_cause({"users": _c(before=1100, updated=900)}, facts)

@@ -14,6 +14,7 @@ from django.core import mail
 from partners.models import AuditEvent, PartnerMembership, SchoolYear
 from season.models import DataReviewAnswer, SupportRequest
 from season.services import DataReviewError, data_review_answer
+from syncs.models import RosterRecord
 from tests.factories import MembershipFactory, PartnerFactory, ScheduleFactory, StaffFactory
 
 REVIEW_DAY = datetime(2026, 8, 14, 14, tzinfo=UTC)  # 09:00 in Chicago
@@ -27,6 +28,8 @@ def partner(school_year, settings):
     manager = StaffFactory(username="psm", email="psm@bts.example.org")
     partner = PartnerFactory(name="Grand Bend", slug="grand-bend", time_zone="America/Chicago", success_manager=manager)
     ScheduleFactory(partner=partner, school_year=school_year, first_day_of_school=date(2026, 8, 19))
+    # An applied roster to check (without one, "all good" is refused: see below).
+    RosterRecord.objects.create(partner=partner, entity="orgs", sourced_id="255901", data={"name": "Grand Bend ISD"})
     return partner
 
 
@@ -59,6 +62,23 @@ def test_from_the_review_day_the_checklist_links_to_the_roster_and_all_good_sign
     assert (answer.partner, answer.answer, answer.answered_by, answer.details) == (partner, "all_good", admin, "")
     assert SupportRequest.objects.count() == 0 and mail.outbox == []
     assert AuditEvent.objects.filter(action="season.data_review_answered", partner=partner).count() == 1
+
+
+def test_all_good_is_refused_before_any_roster_is_applied(client, admin, partner):
+    RosterRecord.objects.filter(partner=partner).update(active=False)
+    with time_machine.travel(REVIEW_DAY, tick=False):
+        response = client.post("/p/grand-bend/data-review/", ALL_GOOD, follow=True)
+        off = client.post(
+            "/p/grand-bend/data-review/",
+            {"answer": "something_off", "details": "Nothing has arrived yet.", "replaces": ""},
+            follow=True,
+        )
+    assert (
+        "There is no roster to check yet: no sync has been applied for your district. Answer \u201csomething is "
+        "off\u201d to tell your partner success manager, or come back once a sync is applied."
+    ) in response.content.decode()
+    assert list(DataReviewAnswer.objects.values_list("answer", flat=True)) == ["something_off"]
+    assert off.status_code == 200
 
 
 def test_all_good_needs_every_check_ticked(client, admin):

@@ -9,6 +9,7 @@ from partners.commands import stdout_to_stderr
 from partners.models import Partner
 from syncs.ingest import sync_ingest
 from syncs.models import SyncRun
+from syncs.reports import result_lines
 
 
 class Command(BaseCommand):
@@ -32,17 +33,7 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps({**result.as_dict(), "dry_run": options["dry_run"]}))
         else:
-            prefix = "Dry run: would be " if options["dry_run"] else ""
-            self.stdout.write(
-                f"{prefix}{result.outcome}" + (f" (run {result.run.pk})" if result.run else "") + f": {result.reason}"
-            )
-            for entity, c in result.counts.items():
-                self.stdout.write(
-                    f"  {entity:<17} {c['mode']:<6} before {c['before']:>7,}  +{c['created']:,} ~{c['updated']:,} "
-                    f"-{c['deleted']:,}  ={c['unchanged']:,}  dropped {c['rows_dropped']:,}"
-                )
-            for problem in result.problems[:50]:
-                where = f"{problem['file']}:{problem['line']}:{problem['column']}"
-                self.stdout.write(f"  {where}: {problem['message']} ({problem['level']})")
+            for line in result_lines(result, dry_run=options["dry_run"]):
+                self.stdout.write(line)
         if result.outcome == SyncRun.Outcome.REJECTED:
             raise CommandError(f"Rejected: {result.reason}")

@@ -1,0 +1,185 @@
+"""A OneRoster REST record (1.1 or 1.2 JSON) as a row of the OneRoster 1.1 CSV file of its entity.
+
+The CSV columns are ``lib.oneroster.spec.NAMES``; a row is a tuple of strings in that order.
+Mapping rules (OneRoster 1.1 REST binding §4 and 1.2 Rostering REST binding §4 data models
+against the 1.1 CSV binding §3):
+
+- a GUIDRef (``{"sourcedId": …, "href": …, "type": …}``, or a bare id string some vendors
+  send) becomes its ``sourcedId``; a list of them the ``*SourcedIds`` comma list;
+- JSON booleans and ``"true"``/``"false"`` in any case become ``true``/``false``; ``null``, a
+  missing key and ``""`` are the same absent value;
+- list fields (``grades``, ``subjects``, …) are joined by commas; ``userIds`` become
+  ``{type:identifier}`` items;
+- 1.2 users: ``roles[]`` give ``role`` (the primary role, else the first; 1.2's administrator
+  kinds are 1.1's ``administrator``) and ``orgSourcedIds`` (``primaryOrg`` first, then every
+  role's org, once each), unless the record has 1.1's own ``role``/``orgs``;
+- 1.2 values 1.1 cannot hold (a ``sex`` of ``other`` or ``unspecified``) are left absent
+  rather than put in a field that would read them wrongly.
+Values are never moved between columns: a field the record lacks is an empty column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lib.oneroster.spec import COLUMNS, NAMES
+
+# 1.2 role names (Rostering §4.13.5 RoleEnum) that 1.1's user role enum spells otherwise.
+_ROLES_1P2 = {
+    "districtAdministrator": "administrator",
+    "siteAdministrator": "administrator",
+    "systemAdministrator": "administrator",
+    "principal": "administrator",
+}
+_SEX_1P1 = {"male", "female"}
+
+
+def text(value: Any) -> str:
+    """A scalar as CSV text: ``None`` → ``""``, booleans → ``true``/``false``, numbers as written;
+    anything else (an object or list where a scalar belongs) is absent."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)):
+        return str(value)
+    return ""
+
+
+def boolean(value: Any) -> str:
+    """A boolean field: JSON ``true``/``false`` or the strings in any case → ``true``/``false``;
+    anything else is kept as written, for the validator to name."""
+    written = text(value)
+    low = written.lower()
+    return low if low in ("true", "false") else written
+
+
+def ref(value: Any) -> str:
+    """A GUIDRef's ``sourcedId`` (a bare string is taken as the id), ``""`` when absent."""
+    if isinstance(value, dict):
+        return text(value.get("sourcedId"))
+    return value if isinstance(value, str) else ""
+
+
+def refs(value: Any) -> str:
+    """A list of GUIDRefs as a comma list of their ids, in the order given, each once."""
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list):
+        return ref(value)
+    return ",".join(dict.fromkeys(i for i in map(ref, value) if i))
+
+
+def listed(value: Any) -> str:
+    """A list field (``grades``, ``subjects``, …) as a comma list; a string is kept as it is."""
+    if isinstance(value, list):
+        return ",".join(text(v) for v in value if text(v))
+    return text(value)
+
+
+def user_ids(value: Any) -> str:
+    """``[{"type": "Local", "identifier": "863"}]`` → ``{Local:863}`` (1.1 CSV ``userIds``)."""
+    if not isinstance(value, list):
+        return text(value)
+    return ",".join(f"{{{text(i.get('type'))}:{text(i.get('identifier'))}}}" for i in value if isinstance(i, dict))
+
+
+def _user_role(record: dict[str, Any]) -> str:
+    if record.get("role"):
+        return text(record["role"])
+    roles = [r for r in record.get("roles") or [] if isinstance(r, dict)]
+    primary = next((r for r in roles if r.get("roleType") == "primary"), roles[0] if roles else {})
+    role = text(primary.get("role"))
+    return _ROLES_1P2.get(role, role)
+
+
+def _user_orgs(record: dict[str, Any]) -> str:
+    if record.get("orgs") is not None:
+        return refs(record["orgs"])
+    orgs = [record.get("primaryOrg")] + [r.get("org") for r in record.get("roles") or [] if isinstance(r, dict)]
+    return refs([o for o in orgs if o])
+
+
+def _sex(record: dict[str, Any]) -> str:
+    value = text(record.get("sex"))
+    return value if value in _SEX_1P1 else ""
+
+
+Getter = Callable[[dict[str, Any]], str]
+
+
+def _field(name: str) -> Getter:
+    return lambda record: text(record.get(name))
+
+
+def _ref_of(name: str) -> Getter:
+    return lambda record: ref(record.get(name))
+
+
+def _refs_of(name: str) -> Getter:
+    return lambda record: refs(record.get(name))
+
+
+def _list_of(name: str) -> Getter:
+    return lambda record: listed(record.get(name))
+
+
+def _bool_of(name: str) -> Getter:
+    return lambda record: boolean(record.get(name))
+
+
+# Per entity, the CSV columns that do not come from the JSON key of the same name.
+_SPECIAL: dict[str, dict[str, Getter]] = {
+    "orgs": {"parentSourcedId": _ref_of("parent")},
+    "academicSessions": {"parentSourcedId": _ref_of("parent")},
+    "courses": {"schoolYearSourcedId": _ref_of("schoolYear"), "orgSourcedId": _ref_of("org")},
+    "classes": {
+        "courseSourcedId": _ref_of("course"),
+        "schoolSourcedId": _ref_of("school"),
+        "termSourcedIds": _refs_of("terms"),
+    },
+    "users": {
+        "orgSourcedIds": _user_orgs,
+        "role": _user_role,
+        "userIds": lambda r: user_ids(r.get("userIds")),
+        "agentSourcedIds": _refs_of("agents"),
+    },
+    "enrollments": {
+        "classSourcedId": _ref_of("class"),
+        "schoolSourcedId": _ref_of("school"),
+        "userSourcedId": _ref_of("user"),
+    },
+    "demographics": {"sex": _sex},
+}
+_LISTS = {"grades", "subjects", "subjectCodes", "periods"}
+
+
+def _getter(entity: str, name: str, kind: str) -> Getter:
+    special = _SPECIAL.get(entity, {}).get(name)
+    if special:
+        return special
+    if name in _LISTS:
+        return _list_of(name)
+    return _bool_of(name) if kind == "bool" else _field(name)
+
+
+def _getters(entity: str) -> tuple[Getter, ...]:
+    return tuple(_getter(entity, name, kind) for name, _, kind in COLUMNS[entity])
+
+
+GETTERS: dict[str, tuple[Getter, ...]] = {entity: _getters(entity) for entity in NAMES}
+
+
+def csv_row(entity: str, record: dict[str, Any]) -> tuple[str, ...]:
+    """``record`` (one JSON object of ``entity``'s collection) as a 1.1 CSV row of ``NAMES[entity]``.
+    Raises nothing: a field of the wrong JSON type is absent,
+    and the validator then reports a required one as missing."""
+    return tuple(get(record) for get in GETTERS[entity])
+
+
+def is_deleted(record: dict[str, Any]) -> bool:
+    """Whether the record is marked ``tobedeleted`` (OneRoster status)."""
+    return text(record.get("status")).lower() == "tobedeleted"
