@@ -39,18 +39,15 @@ a quiet 2-core machine. Needs PostgreSQL on 127.0.0.1:5432 (``BENCH_DATABASE_URL
 
 import argparse
 import csv
-import ctypes
 import gc
 import json
 import os
 import random
 import resource
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -61,6 +58,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from common import Runs, peak_mb, peak_reset, verdict  # noqa: E402 (bench/, beside this script)
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -196,33 +194,6 @@ def write_package(folder: Path, students: int, seed: int, churn: bool, quoting: 
         )
 
 
-class Runs:
-    """Timed runs of one step, in seconds."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.times: list[float] = []
-
-    def time(self, step: Callable[[], object]) -> object:
-        started = time.perf_counter()
-        result = step()
-        self.times.append(time.perf_counter() - started)
-        return result
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.times)
-
-    def line(self, extra: str = "") -> str:
-        runs = ", ".join(f"{t:.2f}" for t in self.times)
-        spread = f"{min(self.times):.2f}–{max(self.times):.2f}"
-        return f"{self.label:<44} {self.median:7.2f} s  (spread {spread}; runs {runs}){extra}"
-
-
-def verdict(met: bool) -> str:
-    return "met" if met else "MISSED"
-
-
 def csv_floor(folder: Path) -> None:
     """Python's csv module reading every file of ``folder``, doing nothing with the rows."""
     for path in sorted(folder.glob("*.csv")):
@@ -301,32 +272,6 @@ def checkpoint() -> None:
 def empty_roster() -> None:
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {RosterRecord._meta.db_table}")
-
-
-def _trim() -> None:
-    """Free what the last step left and give it back to the system (glibc), so that the next
-    step's peak is its own."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def peak_reset() -> None:
-    """Reset this process's peak resident set (VmHWM; Linux)."""
-    _trim()
-    with open("/proc/self/clear_refs", "w") as handle:
-        handle.write("5")
-
-
-def peak_mb() -> float:
-    """This process's peak resident set since ``peak_reset``, in MiB."""
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def no_change_copy(source: Path, target: Path, run: int) -> None:

@@ -69,15 +69,26 @@ def sign_in_and_read_home(base: str) -> str:
     response = opener.open(request, timeout=10)  # follows / → /p/<slug>/
     if not response.url.endswith(f"/p/{PARTNER}/"):
         raise SystemExit(f"smoke: signing in landed on {response.url}, not the partner home")
-    return response.read().decode()
+    home = response.read().decode()
+    # The demo's API partner was pulled from bin/run's local OneRoster provider by the seed.
+    sync_page = opener.open(f"{base}/p/{PARTNER}/sync/", timeout=10).read().decode()
+    for expected in ("Pulled from your SIS every night", "Full pull: 7 requests, 51 records"):
+        if expected not in sync_page:
+            raise SystemExit(f"smoke: the partner's sync page does not show {expected!r}")
+    return home
 
 
 def main() -> int:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="bts-smoke-") as data_dir:
-        env = {**os.environ, "BTS_PORT": str(port), "BTS_DATA_DIR": data_dir}
-        for name in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE"):
+        env = {
+            **os.environ,
+            "BTS_PORT": str(port),
+            "BTS_PROVIDER_PORT": str(free_port()),
+            "BTS_DATA_DIR": data_dir,
+        }
+        for name in ("DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE", "BTS_DEMO_PROVIDER_URL"):
             env.pop(name, None)  # the README's run command uses the embedded defaults
         log_path = Path(data_dir) / "run.log"
         with open(log_path, "w") as log:
@@ -105,7 +116,10 @@ def main() -> int:
             ):
                 if expected not in home:
                     raise SystemExit(f"smoke: the partner home page does not show {expected!r}")
-            print(f"smoke: signed in as {USERNAME} and saw the 2026-27 dates; total {time.monotonic() - started:.1f} s")
+            print(
+                f"smoke: signed in as {USERNAME}, saw the 2026-27 dates and the first pull from the SIS; "
+                f"total {time.monotonic() - started:.1f} s"
+            )
             return 0
         except BaseException:
             print("smoke: --- bin/run output ---", file=sys.stderr)

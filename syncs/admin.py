@@ -371,6 +371,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "source",
         "outcome",
         "break_decision",
+        "pull_summary",
         "reason_short",
         "checksum_short",
     ]
@@ -378,7 +379,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("circuit_breaks__decided_by")
 
-    readonly_fields = ["package_link", "break_decision"]
+    readonly_fields = ["package_link", "break_decision", "pull_summary"]
     exclude = ["package"]  # its storage URL is not served; package_link downloads it (audited)
 
     def get_urls(self):

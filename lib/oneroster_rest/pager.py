@@ -19,6 +19,7 @@ non-empty page; this pager takes the strictest of them.)
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,59 +146,77 @@ def _one_pass(
     revision: tuple[str | None, ...] | None = None
     uses_links = False
     report.records = report.duplicates = 0
-    for _ in range(max_pages):
-        overlap = received > 0
-        offset = received - 1 if overlap else 0
-        params: dict[str, str | int] = {"limit": page_size, "offset": offset, "sort": "sourcedId", "orderBy": "asc"}
-        if filter:
-            params["filter"] = filter
-        page = session.get_page(session.url(collection, params))
-        report.requests += 1
-        records = page_records(page, collection, offset, filtered=bool(filter))
-        report.pages += 1
-        page_total = _total(page.headers)
-        if page_total is not None:
-            if total is not None and page_total != total:
-                raise _Drift(f"X-Total-Count went from {total:,} to {page_total:,}")
-            total = page_total
-            report.total = total
-        page_revision = tuple(page.headers.get(name) for name in REVISION_HEADERS)
-        if revision is not None and page_revision != revision:
-            raise _Drift("the server's data revision changed")
-        revision = page_revision
-        if overlap:
-            if not records:
-                # Not even the record the last page ended with: something before it went away.
-                if total is not None and received < total:
-                    raise _Drift(f"the page at offset {offset:,} came back empty before the total")
+    # The next page is asked for while this one is written (its offset is known once this page's
+    # records are counted): still one request in flight per collection, but the wait overlaps.
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"oneroster-{collection}")
+    pending: Future[Page] | None = None
+    try:
+        for _ in range(max_pages):
+            overlap = received > 0
+            offset = received - 1 if overlap else 0
+            params: dict[str, str | int] = {
+                "limit": page_size, "offset": offset, "sort": "sourcedId", "orderBy": "asc"
+            }  # fmt: skip
+            if filter:
+                params["filter"] = filter
+            if pending is None:
+                page = session.get_page(session.url(collection, params))
+                report.requests += 1
+            else:
+                page, pending = pending.result(), None
+            records = page_records(page, collection, offset, filtered=bool(filter))
+            report.pages += 1
+            page_total = _total(page.headers)
+            if page_total is not None:
+                if total is not None and page_total != total:
+                    raise _Drift(f"X-Total-Count went from {total:,} to {page_total:,}")
+                total = page_total
+                report.total = total
+            page_revision = tuple(page.headers.get(name) for name in REVISION_HEADERS)
+            if revision is not None and page_revision != revision:
+                raise _Drift("the server's data revision changed")
+            revision = page_revision
+            if overlap:
+                if not records:
+                    # Not even the record the last page ended with: something before it went away.
+                    if total is not None and received < total:
+                        raise _Drift(f"the page at offset {offset:,} came back empty before the total")
+                    break
+                if str(records[0].get("sourcedId", "")) != last_id:
+                    raise _Drift(f"the record at offset {offset:,} is no longer {last_id!r}")
+                records = records[1:]
+            ids = [r.get("sourcedId") for r in records]
+            if not all(i.__class__ is str and i for i in ids):
+                raise Incomplete(collection, offset, page.status, "a record has no sourcedId (or not as a string)")
+            if seen.isdisjoint(ids) and len(set(ids)) == len(ids):
+                seen.update(ids)  # the usual page: every record new
+                fresh = records
+            else:
+                fresh = []
+                for sourced_id, record in zip(ids, records, strict=True):
+                    if sourced_id in seen:
+                        report.duplicates += 1
+                        continue
+                    seen.add(sourced_id)
+                    fresh.append(record)
+            if records:
+                last_id = ids[-1]
+            received += len(records)
+            link = page.headers.get("Link")
+            uses_links = uses_links or bool(link)
+            done = not records or (uses_links and not _has_next(link))
+            if not done:
+                pending = ahead.submit(session.get_page, session.url(collection, {**params, "offset": received - 1}))
+                report.requests += 1
+            if fresh:
+                on_page(fresh)
+                report.records += len(fresh)
+            if done:
                 break
-            if str(records[0].get("sourcedId", "")) != last_id:
-                raise _Drift(f"the record at offset {offset:,} is no longer {last_id!r}")
-            records = records[1:]
-        fresh = []
-        for record in records:
-            sourced_id = str(record.get("sourcedId") or "")
-            if not sourced_id:
-                raise Incomplete(collection, offset, page.status, "a record has no sourcedId")
-            if sourced_id in seen:
-                report.duplicates += 1
-                continue
-            seen.add(sourced_id)
-            fresh.append(record)
-        if records:
-            last_id = str(records[-1].get("sourcedId"))
-        received += len(records)
-        if fresh:
-            on_page(fresh)
-            report.records += len(fresh)
-        link = page.headers.get("Link")
-        uses_links = uses_links or bool(link)
-        if not records:
-            break
-        if uses_links and not _has_next(link):
-            break
-    else:
-        raise Incomplete(collection, received, 0, f"more than {max_pages:,} pages; paging did not end")
+        else:
+            raise Incomplete(collection, received, 0, f"more than {max_pages:,} pages; paging did not end")
+    finally:
+        ahead.shutdown(wait=False, cancel_futures=True)
     if report.duplicates:
         report.warnings.append(f"{report.duplicates:,} record(s) came twice and were kept once")
     if total is not None and received < total:

@@ -21,16 +21,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TextIO
 
 from lib.oneroster.spec import ENTITIES, NAMES
 
 from .client import RestSession
-from .mapping import csv_row, is_deleted
+from .mapping import csv_rows
 from .pager import CollectionReport, FilterRefused, Incomplete, pull_collection
 
 _NEWEST = threading.Lock()
+_MODIFIED = itemgetter(2)  # dateLastModified, the third column of every 1.1 CSV file
 
 
 class _Cancelled(Exception):
@@ -169,10 +171,9 @@ class _Sink:
     def page(self, records: list[dict[str, Any]]) -> None:
         if self.failed.is_set():
             raise _Cancelled
-        entity, keep = self.entity, self.keep_deleted
-        rows = [csv_row(entity, r) for r in records if keep or not is_deleted(r)]
+        rows = csv_rows(self.entity, records, keep_deleted=self.keep_deleted)
         self._writer.writerows(rows)
-        newest = max((str(r.get("dateLastModified") or "") for r in records), default="")
+        newest = max(map(_MODIFIED, rows), default="")
         if newest > self.newest and _is_instant(newest):
             self.newest = newest
 
