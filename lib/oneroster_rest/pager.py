@@ -185,7 +185,7 @@ def _one_pass(
                 if str(records[0].get("sourcedId", "")) != last_id:
                     raise _Drift(f"the record at offset {offset:,} is no longer {last_id!r}")
                 records = records[1:]
-            ids = [r.get("sourcedId") for r in records]
+            ids: list[str] = [r.get("sourcedId", "") for r in records]
             if not all(i.__class__ is str and i for i in ids):
                 raise Incomplete(collection, offset, page.status, "a record has no sourcedId (or not as a string)")
             if seen.isdisjoint(ids) and len(set(ids)) == len(ids):
