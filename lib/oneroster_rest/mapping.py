@@ -109,8 +109,6 @@ def _sex(record: dict[str, Any]) -> str:
     return value if value in _SEX_1P1 else ""
 
 
-Getter = Callable[[dict[str, Any]], str]
-
 # Per entity, the CSV columns that do not come from the JSON key of the same name: (kind, JSON key)
 # with kind ``ref`` (a GUIDRef), ``refs`` (a list of them) or ``call`` (a function of the record).
 _SPECIAL: dict[str, dict[str, tuple[str, Any]]] = {
@@ -187,13 +185,3 @@ def csv_rows(entity: str, records: list[dict[str, Any]], *, keep_deleted: bool) 
     nothing: a field of the wrong JSON type is absent, and the validator then reports a required
     one as missing."""
     return _ROWS[entity](records, keep_deleted)
-
-
-def csv_row(entity: str, record: dict[str, Any]) -> tuple[str, ...]:
-    """One record as a row (see ``csv_rows``)."""
-    return _ROWS[entity]([record], True)[0]
-
-
-def is_deleted(record: dict[str, Any]) -> bool:
-    """Whether the record is marked ``tobedeleted`` (OneRoster status)."""
-    return text(record.get("status")).lower() == "tobedeleted"

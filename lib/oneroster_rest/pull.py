@@ -16,8 +16,11 @@ complete; the caller discards the folder.
 from __future__ import annotations
 
 import csv
+import io
+import re
 import threading
 import time
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +35,7 @@ from .mapping import csv_rows
 from .pager import CollectionReport, FilterRefused, Incomplete, pull_collection
 
 _NEWEST = threading.Lock()
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _MODIFIED = itemgetter(2)  # dateLastModified, the third column of every 1.1 CSV file
 
 
@@ -156,23 +160,40 @@ class _Sink:
     def __init__(self, path: Path, entity: str, keep_deleted: bool, failed: threading.Event) -> None:
         self.path, self.entity, self.keep_deleted, self.failed = path, entity, keep_deleted, failed
         self.newest = ""
+        self.replaced = 0
         self._handle: TextIO | None = None
+        # A page is written as CSV text first, then to the file in one write: a value the file's
+        # UTF-8 cannot hold (a lone surrogate, which JSON's \ud800 escapes allow) is then mended
+        # before anything of the page is written, never half a page twice.
+        self._page = io.StringIO()
+        self._writer = csv.writer(self._page, lineterminator="\n")
         self.reset()
 
     def reset(self) -> None:
         if self._handle:
             self._handle.close()
-        handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close/reset)
-        self._handle = handle
-        self._writer = csv.writer(handle, lineterminator="\n")
-        self._writer.writerow(NAMES[self.entity])
-        self.newest = ""
+        self._handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed in close/reset)
+        self.newest, self.replaced = "", 0
+        self._write([NAMES[self.entity]])
+
+    def _write(self, rows: Iterable[Sequence[str]]) -> None:
+        assert self._handle is not None
+        self._page.seek(0)
+        self._page.truncate()
+        self._writer.writerows(rows)
+        text = self._page.getvalue()
+        try:
+            self._handle.write(text)
+        except UnicodeEncodeError:
+            # Not text at all: each lone surrogate becomes U+FFFD in its own field, and is counted.
+            self.replaced += len(_SURROGATES.findall(text))
+            self._handle.write(_SURROGATES.sub("\ufffd", text))
 
     def page(self, records: list[dict[str, Any]]) -> None:
         if self.failed.is_set():
             raise _Cancelled
         rows = csv_rows(self.entity, records, keep_deleted=self.keep_deleted)
-        self._writer.writerows(rows)
+        self._write(rows)
         newest = max(map(_MODIFIED, rows), default="")
         if newest > self.newest and _is_instant(newest):
             self.newest = newest
@@ -219,6 +240,10 @@ def _pull_entity(
         raise
     finally:
         sink.close()
+    if sink.replaced:
+        collection.warnings.append(
+            f"{sink.replaced:,} character(s) that are not text (lone UTF-16 surrogates) were replaced by \ufffd"
+        )
     report.collections[entity] = collection
     with _NEWEST:
         report.newest = max(report.newest, sink.newest)

@@ -5,6 +5,8 @@ answers the provider does not give."""
 import csv
 import email.utils
 import json
+import re
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from lib.oneroster.spec import NAMES
 from lib.oneroster_rest import ClientRefused, Connection, Incomplete, PullDeferred, RestSession, pull_package
 from lib.oneroster_rest.pager import pull_collection
 from lib.oneroster_rest.provider import Client, District, DistrictConfig, Faults, Provider, ProviderServer
+from lib.oneroster_rest.pull import _Sink
 from tests.fixtures import GRAND_BEND
 
 KEY = "lakeview"
@@ -406,3 +409,24 @@ def test_the_raw_handler_sees_percent_encoded_queries(httpserver):
             session.url("users", {"filter": "status='active' AND dateLastModified>'2026-11-30T10:00:00Z'"})
         )
     assert seen == ["filter=status%3D%27active%27%20AND%20dateLastModified%3E%272026-11-30T10%3A00%3A00Z%27"]
+
+
+def test_a_value_that_is_not_text_is_mended_in_its_own_field(httpserver, tmp_path):
+    """JSON's ``\\ud800`` escape is a lone surrogate, which no UTF-8 file can hold: it becomes
+    U+FFFD in its own field (and is counted), never a crashed pull."""
+    user = {"sourcedId": "u1", "status": "active", "username": "x", "givenName": "Ma\ud800ry", "familyName": "A",
+            "enabledUser": "true", "role": "student", "orgs": [{"sourcedId": "s1"}]}  # fmt: skip
+    body = json.dumps({"users": [user]})  # ensure_ascii: the surrogate travels as \\ud800
+    assert "\\ud800" in body
+    httpserver.expect_request("/ims/oneroster/v1p1/users").respond_with_data(body, content_type="application/json")
+    httpserver.expect_request(re.compile("/ims/oneroster/v1p1/.*")).respond_with_json({})
+    connection = Connection(version="1.1", base_url=httpserver.url_for("/"), auth="oauth1", client_id="k", secret="s")
+    kept: list = []
+    with _session(connection) as session:
+        pull_collection(session, "users", on_page=kept.extend, on_restart=kept.clear)
+    assert kept[0]["givenName"] == "Ma\ud800ry"
+    sink = _Sink(tmp_path / "users.csv", "users", keep_deleted=False, failed=threading.Event())
+    sink.page(kept)
+    sink.close()
+    assert sink.replaced == 1
+    assert _rows(tmp_path, "users")[0]["givenName"] == "Ma\ufffdry"
