@@ -332,10 +332,11 @@ BTS_BREAK_ANSWER_MAX_AGE_DAYS = env.int("BTS_BREAK_ANSWER_MAX_AGE_DAYS", default
 # key decrypts, so a key is rotated by putting the new one first and running
 # `manage.py rotate_connection_secrets` before dropping the old one. Production requires it; local
 # and test settings derive a key from SECRET_KEY. A pull gets BTS_PULL_BUDGET_SECONDS in all (a
-# Retry-After past it defers the run); one Retry-After wait is capped at BTS_PULL_RETRY_AFTER_CAP
-# seconds; a page is retried BTS_PULL_RETRIES times (429 and 5xx). A full pull runs at least every
-# BTS_PULL_FULL_EVERY_DAYS days; a delta asks for records changed since the last complete pull's
-# newest dateLastModified minus BTS_PULL_DELTA_OVERLAP_MINUTES.
+# Retry-After past it defers the run; a pull still paging then is incomplete); one Retry-After
+# wait is capped at BTS_PULL_RETRY_AFTER_CAP seconds; a page is retried BTS_PULL_RETRIES times
+# (429 and 5xx). A full pull runs at least every BTS_PULL_FULL_EVERY_DAYS days; a delta asks for
+# records changed since the last complete pull's newest dateLastModified minus
+# BTS_PULL_DELTA_OVERLAP_MINUTES.
 BTS_SECRET_KEYS = env.list("BTS_SECRET_KEYS", default=[])
 
 
@@ -363,7 +364,14 @@ def derived_secret_key(secret_key: str) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(b"bts-connection-secrets:" + secret_key.encode()).digest()).decode()
 
 
-BTS_PULL_BUDGET_SECONDS = env.int("BTS_PULL_BUDGET_SECONDS", default=3 * 3600)
+BTS_PULL_BUDGET_SECONDS = env.int("BTS_PULL_BUDGET_SECONDS", default=10 * 60)
+if BTS_PULL_BUDGET_SECONDS > CELERY_TASK_SOFT_TIME_LIMIT - 120:
+    # The pull runs inside the nightly task: it must end (and leave the pipeline time) before the
+    # task's time limit kills it, or the sweep would try a run that can never finish.
+    raise environ.ImproperlyConfigured(
+        f"BTS_PULL_BUDGET_SECONDS ({BTS_PULL_BUDGET_SECONDS}) must be at least 120 s below "
+        f"CELERY_TASK_SOFT_TIME_LIMIT ({CELERY_TASK_SOFT_TIME_LIMIT}); raise the task limits for slow SISs."
+    )
 BTS_PULL_RETRY_AFTER_CAP = env.int("BTS_PULL_RETRY_AFTER_CAP", default=120)
 BTS_PULL_RETRIES = env.int("BTS_PULL_RETRIES", default=5)
 BTS_PULL_BACKOFF_SECONDS = env.float("BTS_PULL_BACKOFF_SECONDS", default=1.0)

@@ -181,6 +181,7 @@ class RestSession:
             if problem and (connection.auth == "oauth2" or what == "the base URL"):
                 raise ClientRefused(problem)
         self.connection = connection
+        self.budget = budget
         self.deadline = time.monotonic() + budget
         self.requests = 0
         self.tokens = 0

@@ -18,6 +18,7 @@ non-empty page; this pager takes the strictest of them.)
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -159,6 +160,10 @@ def _one_pass(
             }  # fmt: skip
             if filter:
                 params["filter"] = filter
+            if time.monotonic() > session.deadline:
+                raise Incomplete(
+                    collection, offset, 0, f"the pull ran past its time budget ({session.budget:,.0f} seconds)"
+                )
             if pending is None:
                 page = session.get_page(session.url(collection, params))
                 report.requests += 1

@@ -430,3 +430,10 @@ def test_a_value_that_is_not_text_is_mended_in_its_own_field(httpserver, tmp_pat
     sink.close()
     assert sink.replaced == 1
     assert _rows(tmp_path, "users")[0]["givenName"] == "Ma\ufffdry"
+
+
+def test_a_pull_past_its_time_budget_is_incomplete(serve, tmp_path):
+    server = serve()
+    with _session(_connection(server), budget=0) as session, pytest.raises(Incomplete) as error:
+        pull_package(session, tmp_path / "pkg")
+    assert str(error.value) == "/orgs is incomplete at offset 0: the pull ran past its time budget (0 seconds)"
