@@ -28,6 +28,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth1, OAuth2Session
+from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 # The REST path of each OneRoster version below the (opaque, vendor-prefixed) base URL.
@@ -188,12 +189,15 @@ class RestSession:
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = threading.Lock()
+        # Statuses (429, 5xx) are retried page by page in ``get_page`` with this policy, so that
+        # each try is signed anew: urllib3 would replay the same OAuth 1.0a nonce, which a server
+        # rightly refuses (RFC 5849 §3.3).
         self._retry = PullRetry(
             total=retries,
-            connect=retries,
-            read=retries,
+            connect=0,
+            read=0,
             status=retries,
-            redirect=3,
+            redirect=0,
             status_forcelist=RETRY_STATUSES,
             allowed_methods=frozenset({"GET"}),
             backoff_factor=backoff,
@@ -204,9 +208,26 @@ class RestSession:
             deadline=self.deadline,
             sleeper=sleeper,
         )
+        # The transport retries only what never reached the server (a refused or reset connection),
+        # and, with OAuth 2, a read that timed out.
+        transport = PullRetry(
+            total=retries,
+            connect=retries,
+            read=retries if connection.auth == "oauth2" else 0,
+            status=0,
+            redirect=3,
+            status_forcelist=frozenset(),
+            allowed_methods=frozenset({"GET"}),
+            backoff_factor=backoff,
+            backoff_max=60,
+            respect_retry_after_header=False,
+            raise_on_status=False,
+            sleeper=sleeper,
+        )
+        self._transport = transport
         self.http = requests.Session()
         adapter = HTTPAdapter(
-            max_retries=self._retry, pool_connections=1, pool_maxsize=max(1, connection.max_concurrency)
+            max_retries=transport, pool_connections=1, pool_maxsize=max(1, connection.max_concurrency)
         )
         self.http.mount("http://", adapter)
         self.http.mount("https://", adapter)
@@ -234,10 +255,20 @@ class RestSession:
         can be had, ``PullDeferred`` when the server asks to wait past the budget, and
         ``PullError`` when the server cannot be reached (connection refused, timeout) after the
         retries."""
-        answer = self._get(url)
-        if answer.status_code == 401 and self.connection.auth == "oauth2":
-            self._new_token(stale=str(answer.request.headers.get("Authorization", "")))
+        retry, renewed = self._retry, False
+        while True:
             answer = self._get(url)
+            if answer.status_code == 401 and self.connection.auth == "oauth2" and not renewed:
+                renewed = True
+                self._new_token(stale=str(answer.request.headers.get("Authorization", "")))
+                continue
+            if answer.status_code not in RETRY_STATUSES:
+                break
+            try:
+                retry = retry.increment("GET", url, response=answer.raw)
+            except MaxRetryError:
+                break  # the page kept failing: the caller gets the last answer and names it
+            retry.sleep(answer.raw)  # backoff, or Retry-After (capped; past the budget: PullDeferred)
         content_type = answer.headers.get("Content-Type", "")
         try:
             body = answer.json() if "json" in content_type.lower() or answer.content[:1] in (b"{", b"[") else None
@@ -290,8 +321,8 @@ class RestSession:
             # tests') is the one place it is allowed, and ``check_urls`` refuses any other.
             os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
         oauth = OAuth2Session(client=BackendApplicationClient(client_id=connection.client_id))
-        oauth.mount("http://", HTTPAdapter(max_retries=self._retry))
-        oauth.mount("https://", HTTPAdapter(max_retries=self._retry))
+        oauth.mount("http://", HTTPAdapter(max_retries=self._transport))
+        oauth.mount("https://", HTTPAdapter(max_retries=self._transport))
         scope = list(connection.scopes) or None
         try:
             if connection.client_auth == "post":

@@ -437,3 +437,18 @@ def test_a_pull_past_its_time_budget_is_incomplete(serve, tmp_path):
     with _session(_connection(server), budget=0) as session, pytest.raises(Incomplete) as error:
         pull_package(session, tmp_path / "pkg")
     assert str(error.value) == "/orgs is incomplete at offset 0: the pull ran past its time budget (0 seconds)"
+
+
+def test_oauth1_retries_are_signed_anew(serve, tmp_path):
+    # urllib3 would replay the same nonce, which the provider (as RFC 5849 §3.3 asks) refuses.
+    faults = Faults(
+        retry_after={"status": 503, "seconds": "1", "times": 2, "collection": "users", "offset": 0},
+        error_500={"collection": "enrollments", "offset": None, "times": -1},
+    )
+    server = serve(faults=faults)
+    clock = Clock()
+    with _session(_connection(server, auth="oauth1"), retries=2, sleeper=clock) as session:
+        with pytest.raises(Incomplete) as error:
+            pull_package(session, tmp_path / "pkg")
+    assert (error.value.collection, error.value.status) == ("enrollments", 500)
+    assert clock.waits == [1, 1]  # users: two 503s, then its pages
