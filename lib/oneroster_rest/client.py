@@ -189,41 +189,23 @@ class RestSession:
         self._token: str | None = None
         self._token_expires = 0.0
         self._lock = threading.Lock()
+        shared: dict[str, Any] = dict(
+            total=retries, allowed_methods=frozenset({"GET"}), backoff_factor=backoff, backoff_max=60,
+            raise_on_status=False, sleeper=sleeper,
+        )  # fmt: skip
         # Statuses (429, 5xx) are retried page by page in ``get_page`` with this policy, so that
         # each try is signed anew: urllib3 would replay the same OAuth 1.0a nonce, which a server
         # rightly refuses (RFC 5849 §3.3).
         self._retry = PullRetry(
-            total=retries,
-            connect=0,
-            read=0,
-            status=retries,
-            redirect=0,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=backoff,
-            backoff_max=60,
-            retry_after_max=retry_after_cap,
-            respect_retry_after_header=True,
-            raise_on_status=False,
-            deadline=self.deadline,
-            sleeper=sleeper,
-        )
+            connect=0, read=0, status=retries, redirect=0, status_forcelist=RETRY_STATUSES,
+            retry_after_max=retry_after_cap, respect_retry_after_header=True, deadline=self.deadline, **shared,
+        )  # fmt: skip
         # The transport retries only what never reached the server (a refused or reset connection),
         # and, with OAuth 2, a read that timed out.
         transport = PullRetry(
-            total=retries,
-            connect=retries,
-            read=retries if connection.auth == "oauth2" else 0,
-            status=0,
-            redirect=3,
-            status_forcelist=frozenset(),
-            allowed_methods=frozenset({"GET"}),
-            backoff_factor=backoff,
-            backoff_max=60,
-            respect_retry_after_header=False,
-            raise_on_status=False,
-            sleeper=sleeper,
-        )
+            connect=retries, read=retries if connection.auth == "oauth2" else 0, status=0, redirect=3,
+            status_forcelist=frozenset(), respect_retry_after_header=False, **shared,
+        )  # fmt: skip
         self._transport = transport
         self.http = requests.Session()
         adapter = HTTPAdapter(
