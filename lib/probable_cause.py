@@ -75,7 +75,7 @@ def probable_cause(
                 "Empty collection from the SIS's API",
                 f"/{entity} came back complete but empty (0 records){had}. Most likely the credentials' "
                 "scope no longer covers it, or the SIS's school-year context moved (a rollover in "
-                "progress); check the connection in the SIS before approving.",
+                "progress).",
             )
         if emptied(EntityCounts.from_mapping(c), first_sync=first_sync):
             evidence = (

@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -548,8 +549,10 @@ class OneRosterConnectionAdmin(admin.ModelAdmin):
 
     def test_view(self, request, pk):
         """POST: test one connection now and go back to its page with what came back."""
-        if request.method != "POST" or not request.user.is_staff:
+        if not request.user.is_staff:
             raise PermissionDenied
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
         connection = OneRosterConnection.objects.select_related("partner").filter(pk=pk).first()
         if connection is None:
             raise PermissionDenied

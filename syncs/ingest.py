@@ -233,7 +233,9 @@ def _skip_if_seen(result: IngestResult, partner: Partner, source: str, run: Sync
     runs = SyncRun.objects.filter(partner=partner)
     if run is not None:
         runs = runs.exclude(pk=run.pk)
-    if source == SyncRun.Source.NIGHTLY:
+    if source == SyncRun.Source.NIGHTLY and not result.pull:
+        # A pull is the SIS's data now, not a file left in an inbox: it is compared with the last
+        # applied or held package only, as below.
         last = (
             runs.filter(
                 checksum=result.checksum,

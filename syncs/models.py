@@ -7,6 +7,7 @@ from datetime import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -403,10 +404,22 @@ class OneRosterConnection(models.Model):
     )
     secret_encrypted = models.TextField(editable=False)
     secret_set_at = models.DateTimeField(null=True, blank=True, editable=False)
-    page_size = models.PositiveIntegerField(default=1000, help_text="Records asked per page (1–10,000).")
-    timeout_seconds = models.PositiveIntegerField("timeout (seconds)", default=60, help_text="Per request (5–600).")
+    page_size = models.PositiveIntegerField(
+        default=1000,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text="Records asked per page (1–10,000).",
+    )
+    timeout_seconds = models.PositiveIntegerField(
+        "timeout (seconds)",
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(600)],
+        help_text="Per request (5–600).",
+    )
     max_concurrency = models.PositiveSmallIntegerField(
-        "max concurrent requests", default=1, help_text="How many requests may run at once (1–5)."
+        "max concurrent requests",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(5)],
+        help_text="How many requests may run at once (1–5).",
     )
     last_test_at = models.DateTimeField(null=True, blank=True, editable=False)
     last_test_ok = models.BooleanField(null=True, editable=False)

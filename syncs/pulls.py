@@ -191,14 +191,15 @@ def _deferred(partner, plan, deferred: PullDeferred, source, by, dry_run, local_
         "why": plan.why,
         "deferred": {"seconds": deferred.seconds, "status": deferred.status, "until": until.isoformat()},
     }
-    if dry_run:
-        return IngestResult(outcome=SyncRun.Outcome.SKIPPED, reason=reason, pull=pull)
-    if run is not None and run.source == SyncRun.Source.NIGHTLY:
+    if run is not None and not dry_run and run.source == SyncRun.Source.NIGHTLY:
         # The run stays claimed; the recovery sweep tries it again when the SIS said it may.
         SyncRun.objects.filter(pk=run.pk, outcome=SyncRun.Outcome.RUNNING).update(
             reason=reason, retry_due_at=until, pull=pull
         )
         run.refresh_from_db()
         return IngestResult(outcome=SyncRun.Outcome.RUNNING, reason=reason, pull=pull, run=run)
+    # Nothing tries a command (or a dry run) again by itself: say when it may be run again.
+    said = str(deferred).replace("the pull is tried again after the wait.", "")
+    reason = f"{said.strip()} Nothing was pulled; run the pull again after {local:%Y-%m-%d %H:%M} {local.tzname()}."
     result = IngestResult(outcome=SyncRun.Outcome.SKIPPED, reason=reason, pull=pull)
-    return record_run(result, partner, "pull", source, by, local_date, run)
+    return result if dry_run else record_run(result, partner, "pull", source, by, local_date, run)

@@ -40,9 +40,11 @@ class Season:
     state: str
     # While ``held``: "review" (waiting for staff) or "applying" (approved, being applied).
     hold_kind: str = ""
-    # The partner's last finished nightly run (``None`` before the first): the status sentence
-    # says when it did not bring the roster, so "running" never sits above a night that failed.
+    # The partner's last finished run (``None`` before the first): the status sentence says when it
+    # did not bring the roster, so "running" never sits above a run that failed.
     last_run: SyncRun | None = None
+    # An API partner with no OneRoster connection yet: nothing is pulled for it.
+    pull_missing: bool = False
 
     @property
     def source(self) -> season_calendar.WindowSource:
@@ -110,10 +112,13 @@ def partner_season(partner: Partner, school_year: SchoolYear | None = None) -> S
         powerschool_visible_at=ps_visible,
         state=state or SyncState.State.ACTIVE,
         hold_kind=hold_kind,
-        last_run=SyncRun.objects.filter(partner=partner, source=SyncRun.Source.NIGHTLY)
+        last_run=SyncRun.objects.filter(partner=partner)
         .exclude(outcome=SyncRun.Outcome.RUNNING)
+        .exclude(source=SyncRun.Source.RECHECK)
         .order_by("-started_at", "-id")
         .first(),
+        pull_missing=partner.integration_type == Partner.IntegrationType.API
+        and not OneRosterConnection.objects.filter(partner=partner).exists(),
     )
 
 

@@ -74,17 +74,24 @@ def _state_sentence(season: Season, today: date) -> str:
         )
     else:
         sentence = "Your nightly roster sync is running."
+    if season.pull_missing and (season.last_run is None or season.last_run.outcome != "applied"):
+        return sentence + (
+            " But no connection to your SIS is set up yet, so nothing is pulled; your partner success manager "
+            "sets it up with you."
+        )
     return sentence + _last_run_sentence(season.last_run)
 
 
 def _last_run_sentence(run) -> str:
-    """What the last nightly run did, when it did not bring the roster in (rejected, failed, or
-    skipped for want of data): the status must agree with the run list below it."""
+    """What the last run did, when it did not bring the roster in (rejected, failed, or skipped
+    for want of data): the status must agree with the run list below it."""
     if run is None or run.outcome in ("applied", "held"):
         return ""
     if run.outcome == "skipped" and run.reason.startswith("The same package"):
         return ""  # nothing new that night: the roster is current
     when = f"{run.local_date:%A, %B} {run.local_date.day}"
+    if run.reason.startswith("The SIS answered") and "asked to wait" in run.reason:
+        return f" The last pull ({when}) was put off: the SIS asked to wait."
     first = run.reason.split(". ")[0].rstrip(".")
     match run.outcome:
         case "rejected":

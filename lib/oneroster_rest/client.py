@@ -273,6 +273,10 @@ class RestSession:
             return self.http.get(
                 url, headers={"Authorization": f"Bearer {self._bearer()}"}, timeout=self.connection.timeout
             )
+        except UnicodeError:
+            raise ClientRefused(
+                "The client id or secret holds characters HTTP cannot carry (only plain ASCII works here)."
+            ) from None
         except requests.exceptions.RetryError as error:
             raise PullError(f"The SIS kept failing at {_where(url)} after the retries ({_reason(error)}).") from None
         except requests.exceptions.Timeout:
@@ -305,6 +309,13 @@ class RestSession:
         oauth = OAuth2Session(client=BackendApplicationClient(client_id=connection.client_id))
         oauth.mount("http://", HTTPAdapter(max_retries=self._transport))
         oauth.mount("https://", HTTPAdapter(max_retries=self._transport))
+        answered: list[requests.Response] = []  # the token endpoint's answer, to name what went wrong
+
+        def keep(response: requests.Response) -> requests.Response:
+            answered.append(response)
+            return response
+
+        oauth.register_compliance_hook("access_token_response", keep)
         scope = list(connection.scopes) or None
         try:
             if connection.client_auth == "post":
@@ -330,8 +341,19 @@ class RestSession:
                 "and whether the SIS expects them by HTTP Basic or in the form body."
             ) from None
         except OAuth2Error as error:
+            reply = answered[-1] if answered else None
+            if reply is not None and (reply.status_code != 200 or "json" not in reply.headers.get("Content-Type", "")):
+                kind = "an HTML page" if "html" in reply.headers.get("Content-Type", "").lower() else "no token"
+                raise ClientRefused(
+                    f"The token URL {_where(connection.token_url)} answered HTTP {reply.status_code} with {kind}: "
+                    "check the token URL."
+                ) from None
             described = f": {error.description}" if error.description else ""
             raise ClientRefused(f"The SIS refused the token request ({error.error}{described}).") from None
+        except UnicodeError:
+            raise ClientRefused(
+                "The client id or secret holds characters HTTP cannot carry (only plain ASCII works here)."
+            ) from None
         except (requests.exceptions.RequestException, ValueError) as error:
             raise ClientRefused(
                 f"No token could be had from {_where(connection.token_url)} ({_reason(error)})."
@@ -367,6 +389,11 @@ def url_problem(url: str, *, what: str) -> str | None:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return f"{what[0].upper() + what[1:]} must be a full address such as https://sis.example.org/…"
+    if parts.username or parts.password:
+        return (
+            f"{what[0].upper() + what[1:]} must not hold a user name or password (it would be shown and logged); "
+            "put the credentials in the client id and secret."
+        )
     if parts.scheme.lower() == "http" and parts.hostname not in LOOPBACK:
         return f"{what[0].upper() + what[1:]} must use https:// (plain http:// is allowed only to this machine)."
     return None
@@ -378,8 +405,20 @@ def _where(url: str) -> str:
 
 
 def _reason(error: BaseException) -> str:
+    """A connection failure in words (never Python's exception text)."""
     text = str(error)
-    for marker in ("Max retries exceeded", "Caused by"):
-        if marker in text:
-            text = text[text.index(marker) :]
-    return text[:200]
+    for needle, words in (
+        ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted"),
+        ("WRONG_VERSION_NUMBER", "it does not speak https at this address: is it an http:// address?"),
+        ("SSL", "the TLS handshake failed"),
+        ("Name or service not known", "the host name does not resolve"),
+        ("NameResolutionError", "the host name does not resolve"),
+        ("nodename nor servname", "the host name does not resolve"),
+        ("Connection refused", "the connection was refused: nothing answers at that address and port"),
+        ("timed out", "it did not answer in time"),
+        ("Connection reset", "the connection was reset"),
+        ("RemoteDisconnected", "it closed the connection without answering"),
+    ):
+        if needle in text:
+            return words
+    return "the connection failed"

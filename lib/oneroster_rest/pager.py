@@ -146,6 +146,8 @@ def _one_pass(
     total: int | None = None
     revision: tuple[str | None, ...] | None = None
     uses_links = False
+    page_counts = False  # the server's X-Total-Count is each page's count (then it is not used)
+    served: list[tuple[int, int]] = []  # (X-Total-Count, records on the page) of each page
     report.records = report.duplicates = 0
     # The next page is asked for while this one is written (its offset is known once this page's
     # records are counted): still one request in flight per collection, but the wait overlaps.
@@ -171,12 +173,22 @@ def _one_pass(
                 page, pending = pending.result(), None
             records = page_records(page, collection, offset, filtered=bool(filter))
             report.pages += 1
-            page_total = _total(page.headers)
+            page_total = None if page_counts else _total(page.headers)
             if page_total is not None:
+                served.append((page_total, len(records)))
                 if total is not None and page_total != total:
-                    raise _Drift(f"X-Total-Count went from {total:,} to {page_total:,}")
-                total = page_total
-                report.total = total
+                    if all(t == n for t, n in served):
+                        # Every "total" so far was the count of its own page: a server that puts
+                        # the page's count there. Paging goes on without totals.
+                        page_counts = True
+                        total = report.total = None
+                        report.warnings.append(
+                            "the server's X-Total-Count counts each page, not the collection; it was not used"
+                        )
+                    else:
+                        raise _Drift(f"X-Total-Count went from {total:,} to {page_total:,}")
+                else:
+                    total = report.total = page_total
             page_revision = tuple(page.headers.get(name) for name in REVISION_HEADERS)
             if revision is not None and page_revision != revision:
                 raise _Drift("the server's data revision changed")

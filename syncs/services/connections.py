@@ -58,6 +58,10 @@ def connection_save(
     elif not connection.secret_encrypted:
         raise ValueError("A new connection needs its secret.")
     connection.full_clean(exclude=["partner"])
+    stored = OneRosterConnection.objects.filter(pk=connection.pk).values(*CONNECTION_FIELDS).first()
+    if secret or stored is None or any(stored[n] != getattr(connection, n) for n in CONNECTION_FIELDS):
+        # A test of the connection as it was says nothing of the new one.
+        connection.last_test_at, connection.last_test_ok, connection.last_test_message = None, None, ""
     audited_save(
         instance=connection,
         by=by,

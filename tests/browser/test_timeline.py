@@ -33,5 +33,8 @@ def test_the_rollover_is_confirmed_by_keyboard(live_server, page: Page, demo):
 
     expect(page.get_by_role("status")).to_have_text("Thank you. The Infinite Campus rollover is recorded as complete.")
     expect(page.locator("[data-state]")).to_have_text("Active")
-    expect(page.locator("#state-sentence")).to_have_text("Your nightly roster sync is running.")
+    expect(page.locator("#state-sentence")).to_have_text(
+        "Your nightly roster sync is running. But no connection to your SIS is set up yet, so nothing is pulled; "
+        "your partner success manager sets it up with you."
+    )
     expect(button).to_have_count(0)

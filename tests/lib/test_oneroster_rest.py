@@ -233,14 +233,15 @@ def test_totals_that_count_more_than_the_server_serves_make_the_pull_incomplete(
     assert "paging ended after 2 of the 302 records the server counts (X-Total-Count)" in str(error.value)
 
 
-def test_totals_that_count_only_the_page_never_truncate(serve, tmp_path):
-    # X-Total-Count holds the page's count (500, 500, then 200): never taken as the end; the
-    # changing "total" restarts the collection until it gives up, with nothing kept.
+def test_totals_that_count_only_the_page_are_seen_through(serve, tmp_path):
+    # X-Total-Count holds each page's count (500, 500, then 201): never taken as the end, and once
+    # it is plain that it counts pages, paging goes on without it.
     server = serve(faults=Faults(page_cap=500, totals="page"))
-    with _session(_connection(server)) as session, pytest.raises(Incomplete) as error:
-        pull_package(session, tmp_path / "pkg")
-    assert error.value.collection == "users"
-    assert "kept changing while it was read" in str(error.value) and "3 restarts" in str(error.value)
+    with _session(_connection(server)) as session:
+        report = pull_package(session, tmp_path / "pkg")
+    users = report.collections["users"]
+    assert (users.records, users.restarts, users.total) == (1200, 0, None)
+    assert users.warnings == ["the server's X-Total-Count counts each page, not the collection; it was not used"]
 
 
 @pytest.mark.parametrize(
@@ -452,3 +453,32 @@ def test_oauth1_retries_are_signed_anew(serve, tmp_path):
             pull_package(session, tmp_path / "pkg")
     assert (error.value.collection, error.value.status) == ("enrollments", 500)
     assert clock.waits == [1, 1]  # users: two 503s, then its pages
+
+
+def test_a_token_url_that_is_not_one_says_so(serve, tmp_path):
+    server = serve()
+    connection = _connection(server, token_url=f"{server.url}/{KEY}/oauth/nope")
+    with _session(connection) as session, pytest.raises(ClientRefused) as error:
+        pull_package(session, tmp_path / "pkg")
+    assert str(error.value) == (
+        f"The token URL {server.url}/{KEY}/oauth/nope answered HTTP 404 with no token: check the token URL."
+    )
+
+
+def test_a_refused_connection_is_said_in_words():
+    connection = Connection(version="1.1", base_url="http://127.0.0.1:9", auth="oauth1", client_id="k", secret="s")
+    with _session(connection, retries=0) as session, pytest.raises(Exception) as error:
+        session.get_page(session.url("orgs", {}))
+    assert str(error.value) == (
+        "The SIS could not be reached at http://127.0.0.1:9/ims/oneroster/v1p1/orgs (the connection was refused: "
+        "nothing answers at that address and port)."
+    )
+
+
+def test_a_url_with_a_password_in_it_is_refused():
+    connection = Connection(
+        version="1.1", base_url="https://alice:pw@sis.example.org", auth="oauth1", client_id="k", secret="s"
+    )  # fmt: skip
+    with pytest.raises(ClientRefused) as error:
+        RestSession(connection)
+    assert str(error.value).startswith("The base URL must not hold a user name or password")

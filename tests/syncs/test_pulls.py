@@ -173,7 +173,7 @@ def test_an_empty_collection_on_200_is_held_with_its_probable_cause(partner, pro
     assert held.cause_evidence == (
         "Empty collection from the SIS's API: /users came back complete but empty (0 records) while 10 were "
         "applied. Most likely the credentials' scope no longer covers it, or the SIS's school-year context "
-        "moved (a rollover in progress); check the connection in the SIS before approving."
+        "moved (a rollover in progress)."
     )
     assert _active(partner) == GRAND_BEND_COUNTS
 
@@ -426,3 +426,72 @@ def test_an_api_partner_without_a_connection_says_so(client, db, school_year):
         "No OneRoster connection is set up for this API partner yet (staff set it in admin), and no package in "
         "the inbox."
     )
+
+
+def test_a_changed_connection_forgets_its_last_test(partner):
+    connection = OneRosterConnection.objects.get(partner=partner)
+    assert connection_test(connection=connection, by=None).ok
+    connection_save(partner=partner, by=None, values={"page_size": 500})
+    connection.refresh_from_db()
+    assert (connection.last_test_at, connection.last_test_ok, connection.last_test_message) == (None, None, "")
+
+
+def test_out_of_range_settings_are_named_beside_their_field(admin_client_, partner):
+    connection = OneRosterConnection.objects.get(partner=partner)
+    form = {
+        "version": "1.1", "base_url": connection.base_url, "auth": "oauth2", "token_url": connection.token_url,
+        "client_id": "gb-client", "scopes": "", "client_auth": "basic", "signature": "hmac-sha256",
+        "page_size": 0, "timeout_seconds": 601, "max_concurrency": 9, "secret": "",
+    }  # fmt: skip
+    page = admin_client_.post(f"/admin/syncs/onerosterconnection/{connection.pk}/change/", form)
+    assert page.context["adminform"].form.errors == {
+        "page_size": ["Ensure this value is greater than or equal to 1."],
+        "timeout_seconds": ["Ensure this value is less than or equal to 600."],
+        "max_concurrency": ["Ensure this value is less than or equal to 5."],
+    }
+
+
+def test_pull_snapshot_follows_the_pause_unless_forced(partner, capsys):
+    with time_machine.travel(datetime(2026, 7, 1, 12, 0, tzinfo=UTC), tick=False):
+        sync_reconcile(at=datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+        with pytest.raises(CommandError) as error:
+            call_command("pull_snapshot", "lakeview")
+        assert str(error.value) == (
+            "Lakeview USD's nightly sync is off (paused): not pulled. Use --force to pull anyway (what it applies "
+            "stays)."
+        )
+        call_command("pull_snapshot", "lakeview", "--force", "--json")
+    assert json.loads(capsys.readouterr().out)["outcome"] == "applied"
+
+
+def test_oneroster_connect_never_keeps_an_old_secret_silently(partner, provider, monkeypatch):
+    monkeypatch.delenv("NOPE", raising=False)
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "oneroster_connect", "lakeview", "--version", "1.1", "--base-url", f"{provider.url}/{KEY}", "--auth",
+            "oauth2", "--token-url", provider.token_url(KEY), "--client-id", "gb-client", "--secret-env", "NOPE",
+        )  # fmt: skip
+    assert str(error.value) == "The environment variable NOPE is empty or not set."
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_deferred_command_pull_says_when_to_run_it_again(partner, provider, settings):
+    settings.BTS_PULL_BUDGET_SECONDS = 600
+    _faults(provider, retry_after={"status": 429, "seconds": "3600", "times": 1, "collection": "orgs", "offset": 0})
+    result = sync_pull(partner=partner)
+    assert (result.outcome, result.reason) == (
+        "skipped",
+        "The SIS answered 429 and asked to wait 60 minutes, past this pull's time budget; Nothing was pulled; run "
+        "the pull again after 2026-09-14 05:00 CDT.",
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_pull_is_skipped_only_when_it_equals_the_applied_roster(partner, provider, district):
+    first = sync_pull(partner=partner)
+    district.touch("users", ["604863"], "2026-09-14T08:00:00Z", familyName="Changed")
+    assert sync_pull(partner=partner, full=True).outcome == "applied"
+    district.touch("users", ["604863"], "2026-08-01T00:00:00Z", familyName="Archer")  # as it was
+    # The same data as the first pull, but not what is applied now: applied, not "the same package".
+    again = sync_pull(partner=partner, full=True, source=SyncRun.Source.NIGHTLY)
+    assert again.checksum == first.checksum and again.outcome == "applied"

@@ -11,7 +11,6 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from partners.models import Partner
-from syncs.models import OneRosterConnection
 from syncs.services.connections import connection_save, connection_test
 
 
@@ -20,7 +19,8 @@ class Command(BaseCommand):
 
     def create_parser(self, prog_name, subcommand, **kwargs):
         # --version is the OneRoster version here (DESIGN.md's interface), not Django's own flag.
-        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+        # No abbreviations either: --secret must not pass for --secret-env.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", allow_abbrev=False, **kwargs)
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
@@ -47,8 +47,9 @@ class Command(BaseCommand):
         if partner.integration_type != Partner.IntegrationType.API:
             raise CommandError(f"{partner} is a file-sharing partner; only API partners are pulled.")
         secret = os.environ.get(options["secret_env"], "")
-        existing = OneRosterConnection.objects.filter(partner=partner).exists()
-        if not secret and not existing:
+        if not secret:
+            # Also for a connection that has a secret: a typo in the variable's name must not look
+            # like a rotation that worked.
             raise CommandError(f"The environment variable {options['secret_env']} is empty or not set.")
         oauth1 = options["auth"] == "oauth1"
         client_id = options["key"] if oauth1 else options["client_id"]
@@ -71,10 +72,13 @@ class Command(BaseCommand):
         }
         try:
             connection = connection_save(
-                partner=partner, by=None, values=values, secret=secret or None, actor_label="command:oneroster_connect"
+                partner=partner, by=None, values=values, secret=secret, actor_label="command:oneroster_connect"
             )
         except ValidationError as error:
-            problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.message_dict.items())
+            problems = "; ".join(
+                f"{'' if field == '__all__' else field + ': '}{' '.join(msgs)}"
+                for field, msgs in error.message_dict.items()
+            )
             raise CommandError(f"The connection was not saved: {problems}") from None
         out = {
             "partner": partner.slug,

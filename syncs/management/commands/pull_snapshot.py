@@ -7,9 +7,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from partners.commands import stdout_to_stderr
 from partners.models import Partner
-from syncs.models import SyncRun
+from syncs.models import SyncRun, SyncState
 from syncs.pulls import sync_pull
 from syncs.reports import result_lines
+
+# The states in which the nightly run pulls nothing; the command follows them unless forced.
+_OFF = (SyncState.State.PAUSED, SyncState.State.AWAITING_ROLLOVER, SyncState.State.SUSPENDED)
 
 
 class Command(BaseCommand):
@@ -21,6 +24,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("slug")
         parser.add_argument("--full", action="store_true", help="a full pull even when a delta is due")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="pull even while the partner's nightly sync is off (paused, awaiting its rollover, suspended)",
+        )
         parser.add_argument("--dry-run", action="store_true", help="pull and report the decision; change nothing")
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -31,6 +39,12 @@ class Command(BaseCommand):
         if not hasattr(partner, "oneroster_connection"):
             raise CommandError(
                 f"{partner} has no OneRoster connection; set one with `manage.py oneroster_connect {partner.slug} …`."
+            )
+        state = SyncState.objects.filter(partner=partner).values_list("state", flat=True).first()
+        if state in _OFF and not options["force"]:
+            raise CommandError(
+                f"{partner}'s nightly sync is off ({SyncState.State(state).label.lower()}): not pulled. "
+                "Use --force to pull anyway (what it applies stays)."
             )
         with stdout_to_stderr(options["json"]):
             result = sync_pull(

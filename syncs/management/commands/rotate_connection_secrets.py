@@ -3,6 +3,7 @@ secret with the first key of ``BTS_SECRET_KEYS`` (put the new key first, run thi
 
 import json
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from syncs.services.connections import connection_rotate_secrets
@@ -15,7 +16,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object")
 
     def handle(self, *args, **options):
-        rotated, unreadable = connection_rotate_secrets()
+        try:
+            rotated, unreadable = connection_rotate_secrets()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from None
         if options["json"]:
             self.stdout.write(json.dumps({"rotated": rotated, "unreadable": unreadable}))
         else:
