@@ -175,7 +175,13 @@ def _incomplete(partner, plan, error, source, by, dry_run, local_date, run) -> I
     result = IngestResult(
         outcome=SyncRun.Outcome.REJECTED,
         reason=f"The pull from the SIS {what}: {said} Nothing was applied; the roster is unchanged.",
-        pull={"mode": plan.mode, "since": plan.since, "why": plan.why, "incomplete": where},
+        pull={
+            **(error.report.as_dict() if getattr(error, "report", None) is not None else {}),
+            "mode": plan.mode,
+            "since": plan.since,
+            "why": plan.why,
+            "incomplete": where,
+        },
     )
     logger.warning("Pull of %s rejected: %s", partner.slug, said)
     return result if dry_run else record_run(result, partner, "pull", source, by, local_date, run)

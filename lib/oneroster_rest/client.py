@@ -41,7 +41,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 class PullError(Exception):
-    """A pull that cannot go on; ``str()`` is a plain sentence for the run page (never a secret)."""
+    """A pull that cannot go on; ``str()`` is a plain sentence for the run page (never a secret).
+    ``report`` is set by ``pull_package`` to what was read before it stopped (a ``PullReport``)."""
+
+    report: Any = None
 
 
 class ClientRefused(PullError):

@@ -30,7 +30,7 @@ from typing import Any, TextIO
 
 from lib.oneroster.spec import ENTITIES, NAMES
 
-from .client import RestSession
+from .client import PullError, RestSession
 from .mapping import csv_rows
 from .pager import CollectionReport, FilterRefused, Incomplete, pull_collection
 
@@ -108,19 +108,27 @@ def pull_package(
 
     ``since`` (ISO-8601 UTC) makes it a delta pull. ``page_size`` defaults to the connection's.
     Returns the report. Raises ``Incomplete`` (naming the collection, offset and HTTP status),
-    ``ClientRefused``, ``PullDeferred`` or ``PullError``; the folder is then not a package to use.
+    ``ClientRefused``, ``PullDeferred`` or ``PullError``, with ``report`` set to what was read
+    before it stopped; the folder is then not a package to use.
     """
     started = time.monotonic()
     folder.mkdir(parents=True, exist_ok=True)
     size = page_size or session.connection.page_size
     report = PullReport(mode="delta" if since else "full", since=since)
     try:
-        modes = _pull_all(session, folder, report, size, max_restarts)
-    except FilterRefused as refused:
-        report.fallback = f"{refused} — pulled in full instead."
-        report.mode, report.since = "full", ""
-        report.collections.clear()
-        modes = _pull_all(session, folder, report, size, max_restarts)
+        try:
+            modes = _pull_all(session, folder, report, size, max_restarts)
+        except FilterRefused as refused:
+            report.fallback = f"{refused} — pulled in full instead."
+            report.mode, report.since = "full", ""
+            report.collections.clear()
+            modes = _pull_all(session, folder, report, size, max_restarts)
+    except PullError as error:
+        # What was read before it stopped, for the run page (the package is not used).
+        report.requests, report.tokens = session.requests, session.tokens
+        report.seconds = time.monotonic() - started
+        error.report = report
+        raise
     _write_manifest(folder, modes, system_name, session.connection.version)
     report.requests, report.tokens = session.requests, session.tokens
     report.seconds = time.monotonic() - started
